@@ -1,0 +1,177 @@
+/**
+ * Configuration: one strict zod schema, parsed once at the edge. Layers apply in order: config
+ * file, then `RAGSYNC_*` environment variables, then command-line flags. Unknown keys and bad
+ * values are errors that name the field and the layer it came from. `resolveConfig` is pure.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { RagsyncError } from './core/errors.js';
+import { isValidSourceName } from './ids/index.js';
+
+const DTYPE = z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']);
+const LOG_LEVEL = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const DEFAULT_INCLUDE = ['**/*.{md,markdown,mdx,txt,text,pdf,png,jpg,jpeg,webp}'];
+
+/** One layer (file, env or flags): every key optional, unknown keys refused. */
+const Layer = z.strictObject({
+  source: z
+    .string()
+    .refine(isValidSourceName, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit')
+    .optional(),
+  include: z.array(z.string().min(1)).min(1).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
+  maxFileBytes: z.number().int().positive().optional(),
+  chunkTokens: z.number().int().min(16).max(8192).optional(),
+  concurrency: z.number().int().min(1).max(64).optional(),
+  logLevel: LOG_LEVEL.optional(),
+  sink: z
+    .strictObject({
+      kind: z.literal('lancedb').optional(),
+      path: z.string().min(1).optional(),
+    })
+    .optional(),
+  embedder: z
+    .strictObject({
+      kind: z.literal('jina-clip').optional(),
+      model: z.string().min(1).optional(),
+      modelDir: z.string().min(1).optional(),
+      dtype: DTYPE.optional(),
+      cacheDir: z.string().min(1).optional(),
+      offline: z.boolean().optional(),
+      batchSize: z.number().int().min(1).max(1024).optional(),
+    })
+    .optional(),
+});
+export type ConfigLayer = z.infer<typeof Layer>;
+
+const Config = z.strictObject({
+  source: z.string().optional(),
+  include: z.array(z.string()).default(DEFAULT_INCLUDE),
+  exclude: z.array(z.string()).default([]),
+  maxFileBytes: z.number().default(50 * 1024 * 1024),
+  chunkTokens: z.number().default(512),
+  concurrency: z.number().default(4),
+  logLevel: LOG_LEVEL.default('warn'),
+  sink: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),
+  ]),
+  embedder: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('jina-clip'),
+      model: z.string().default('jinaai/jina-clip-v1'),
+      modelDir: z.string().optional(),
+      dtype: DTYPE.default('fp32'),
+      cacheDir: z.string().default(path.join(os.homedir(), '.cache', 'ragsync', 'models')),
+      offline: z.boolean().default(false),
+      batchSize: z.number().default(16),
+    }),
+  ]),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Environment variable → config field (dotted path) and value type. */
+export const ENV_VARS: Readonly<Record<string, { field: string; type: 'string' | 'int' | 'bool' | 'list' }>> = {
+  RAGSYNC_SOURCE: { field: 'source', type: 'string' },
+  RAGSYNC_INCLUDE: { field: 'include', type: 'list' },
+  RAGSYNC_EXCLUDE: { field: 'exclude', type: 'list' },
+  RAGSYNC_MAX_FILE_BYTES: { field: 'maxFileBytes', type: 'int' },
+  RAGSYNC_CHUNK_TOKENS: { field: 'chunkTokens', type: 'int' },
+  RAGSYNC_CONCURRENCY: { field: 'concurrency', type: 'int' },
+  RAGSYNC_LOG_LEVEL: { field: 'logLevel', type: 'string' },
+  RAGSYNC_SINK: { field: 'sink.kind', type: 'string' },
+  RAGSYNC_STORE: { field: 'sink.path', type: 'string' },
+  RAGSYNC_EMBEDDER: { field: 'embedder.kind', type: 'string' },
+  RAGSYNC_MODEL: { field: 'embedder.model', type: 'string' },
+  RAGSYNC_MODEL_DIR: { field: 'embedder.modelDir', type: 'string' },
+  RAGSYNC_DTYPE: { field: 'embedder.dtype', type: 'string' },
+  RAGSYNC_MODEL_CACHE: { field: 'embedder.cacheDir', type: 'string' },
+  RAGSYNC_OFFLINE: { field: 'embedder.offline', type: 'bool' },
+  RAGSYNC_BATCH_SIZE: { field: 'embedder.batchSize', type: 'int' },
+};
+/** Variables read elsewhere (not config fields) that must not be reported as unknown. */
+const OTHER_ENV = new Set(['RAGSYNC_CONFIG']);
+
+export interface ConfigInputs {
+  /** Parsed config file content, and its name for messages. */
+  file?: { name: string; data: unknown };
+  env?: Record<string, string | undefined>;
+  flags?: ConfigLayer;
+}
+
+/** Validates and merges the layers; throws `RagsyncError` code `CONFIG` naming the bad field. */
+export function resolveConfig(inputs: ConfigInputs): Config {
+  const layers: ConfigLayer[] = [];
+  if (inputs.file) layers.push(parseLayer(inputs.file.data, `config file ${inputs.file.name}`));
+  if (inputs.env) layers.push(envLayer(inputs.env));
+  if (inputs.flags) layers.push(parseLayer(inputs.flags, 'command line'));
+  const merged: Record<string, unknown> = { sink: { kind: 'lancedb' }, embedder: { kind: 'jina-clip' } };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      merged[key] =
+        key === 'sink' || key === 'embedder' ? { ...(merged[key] as object), ...dropUndefined(value as object) } : value;
+    }
+  }
+  const result = Config.safeParse(merged);
+  if (!result.success) throw configError('configuration', result.error);
+  return result.data;
+}
+
+function parseLayer(data: unknown, where: string): ConfigLayer {
+  const result = Layer.safeParse(data ?? {});
+  if (!result.success) throw configError(where, result.error);
+  return result.data;
+}
+
+function envLayer(env: Record<string, string | undefined>): ConfigLayer {
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('RAGSYNC_') || raw === undefined || OTHER_ENV.has(name)) continue;
+    const spec = ENV_VARS[name];
+    if (!spec) {
+      throw new RagsyncError('CONFIG', `unknown environment variable ${name} (known: ${Object.keys(ENV_VARS).join(', ')})`, { stage: 'config' });
+    }
+    const value = envValue(name, raw, spec.type);
+    const [head, tail] = spec.field.split('.') as [string, string | undefined];
+    if (tail) out[head] = { ...((out[head] as object) ?? {}), [tail]: value };
+    else out[head] = value;
+  }
+  const result = Layer.safeParse(out);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join('.');
+    const name = Object.entries(ENV_VARS).find(([, s]) => s.field === field || field.startsWith(`${s.field}.`))?.[0] ?? field;
+    throw new RagsyncError('CONFIG', `${name}: ${issue.message}`, { stage: 'config' });
+  }
+  return result.data;
+}
+
+function envValue(name: string, raw: string, type: 'string' | 'int' | 'bool' | 'list'): unknown {
+  if (type === 'int') {
+    if (!/^\d+$/.test(raw.trim())) throw new RagsyncError('CONFIG', `${name}: expected a whole number, got ${JSON.stringify(raw)}`, { stage: 'config' });
+    return Number(raw);
+  }
+  if (type === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new RagsyncError('CONFIG', `${name}: expected true or false, got ${JSON.stringify(raw)}`, { stage: 'config' });
+  }
+  if (type === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw;
+}
+
+function configError(where: string, error: z.ZodError): RagsyncError {
+  const details = error.issues
+    .map((i) => {
+      const field = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => (field ? `${field}.${k}` : k)).join(', ')}`;
+      return `${field || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
+  return new RagsyncError('CONFIG', `${where}: ${details}`, { stage: 'config' });
+}
+
+function dropUndefined(obj: object): object {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,101 @@
+/**
+ * A full pass over one source: scan, sync each document that stat shows may have changed (over
+ * a bounded pool), and delete the documents of this source that no longer exist. This is the
+ * one-shot `ragsync index` and the daemon's reconcile.
+ */
+import pLimit from 'p-limit';
+import { errorMessage, RagsyncError } from './errors.js';
+import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync.js';
+
+export interface SyncSummary {
+  docs: { scanned: number; changed: number; unchanged: number; deleted: number; failed: number };
+  chunks: { upserted: number; deleted: number; unchanged: number };
+  embeddings: { computed: number; reused: number };
+  failures: Array<{ path: string; error: string }>;
+  durationMs: number;
+}
+
+export interface SyncSourceOptions {
+  concurrency: number;
+  /** Called after each document with the counts so far and how many documents were found. */
+  onProgress?: (done: number, found: number, last: DocSyncResult | null) => void;
+  /** Called for each failed document (for logging). */
+  onFailure?: (path: string, err: RagsyncError) => void;
+}
+
+export function emptySummary(): SyncSummary {
+  return {
+    docs: { scanned: 0, changed: 0, unchanged: 0, deleted: 0, failed: 0 },
+    chunks: { upserted: 0, deleted: 0, unchanged: 0 },
+    embeddings: { computed: 0, reused: 0 },
+    failures: [],
+    durationMs: 0,
+  };
+}
+
+/** Adds one document's result to a summary. */
+export function addResult(sum: SyncSummary, r: DocSyncResult): void {
+  if (r.status === 'changed') sum.docs.changed++;
+  else if (r.status === 'deleted') sum.docs.deleted++;
+  else sum.docs.unchanged++;
+  sum.chunks.upserted += r.added + r.updated;
+  sum.chunks.deleted += r.deleted;
+  sum.chunks.unchanged += r.unchanged;
+  sum.embeddings.computed += r.embedded;
+  sum.embeddings.reused += r.reused;
+}
+
+/**
+ * Syncs every document of the source. A document that fails is counted and listed in
+ * `failures` and keeps its rows; the pass goes on. Throws only when the source itself cannot be
+ * read, before anything was deleted.
+ */
+export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
+  const started = performance.now();
+  const sum = emptySummary();
+  const { source, sink } = deps;
+  const records = await sink.listDocRecords(source.name);
+  const limit = pLimit(Math.max(1, opts.concurrency));
+  const seen = new Set<string>();
+  const tasks: Array<Promise<void>> = [];
+  let done = 0;
+  const finish = (r: DocSyncResult | null): void => {
+    if (r) addResult(sum, r);
+    opts.onProgress?.(++done, sum.docs.scanned, r);
+  };
+  const fail = (path: string, err: unknown): void => {
+    const e = err instanceof RagsyncError ? err : new RagsyncError('IO', errorMessage(err), { stage: 'source', cause: err });
+    sum.docs.failed++;
+    sum.failures.push({ path, error: e.message.startsWith(path) ? e.message : `${path}: ${e.message}` });
+    opts.onFailure?.(path, e);
+    opts.onProgress?.(++done, sum.docs.scanned, null);
+  };
+
+  for await (const entry of source.scan()) {
+    sum.docs.scanned++;
+    seen.add(entry.docId);
+    const record = records.get(entry.docId) ?? null;
+    if (record && isCurrent(record, entry, deps)) {
+      finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
+      continue;
+    }
+    tasks.push(limit(() => syncDocument(entry, deps, record).then(finish, (err) => fail(entry.path, err))));
+  }
+  await Promise.all(tasks);
+
+  const blocked = source.unreadable();
+  const candidates = new Set([...records.keys(), ...(await sink.listDocIdsWithRows(source.name))]);
+  const gone = [...candidates].filter((id) => !seen.has(id));
+  await Promise.all(
+    gone.map((id) =>
+      limit(async () => {
+        const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
+        if (blocked.some((dir) => dir === '' || path.startsWith(`${dir}/`))) return;
+        await deleteDocument(id, path, deps).then(finish, (err) => fail(path, err));
+      }),
+    ),
+  );
+  sum.failures.sort((a, b) => (a.path < b.path ? -1 : 1));
+  sum.durationMs = Math.round(performance.now() - started);
+  return sum;
+}

@@ -1,0 +1,176 @@
+/**
+ * The shared core. `syncDocument` is the unit of work: the CLI runs it over a bounded in-process
+ * pool, queue workers run the very same function. Writes are ordered so that a crash at any
+ * point converges on the next pass: changed rows first, stale rows next, the document record last.
+ */
+import { chunkDocument, chunkingSignature } from '../chunking/index.js';
+import { fingerprintKey } from '../sink/fingerprint.js';
+import { docId, sha256 } from '../ids/index.js';
+import { RagsyncError, asRagsyncError } from './errors.js';
+import type { Chunk, ChunkLimits, ChunkRow, DocRecord, DocRef, Document, Embedder, Sink, Source, SourceEntry } from './types.js';
+
+export interface SyncDeps {
+  source: Source;
+  sink: Sink;
+  embedder: Embedder;
+  limits: ChunkLimits;
+  now?: () => number;
+}
+
+export type DocStatus = 'changed' | 'unchanged' | 'deleted';
+
+export interface DocSyncResult {
+  docId: string;
+  path: string;
+  status: DocStatus;
+  added: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  embedded: number;
+  reused: number;
+}
+
+/**
+ * Brings the sink's rows of one document in line with the document as it is now. Idempotent:
+ * a second call with nothing changed reads but writes nothing. A document that no longer exists
+ * loses all its rows. Throws `RagsyncError` (`retryable` false for bad content, true for a sink or
+ * I/O failure); on a throw the document's existing rows are unchanged or partly updated in a way
+ * the next call completes.
+ *
+ * `known` is the caller's copy of the document's record (skips one read); omit it to read it.
+ */
+export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecord | null): Promise<DocSyncResult> {
+  const { source, sink } = deps;
+  const entry = await source.stat(ref);
+  const record = known !== undefined ? known : await sink.getDocRecord(entry?.docId ?? docIdOf(ref, source));
+  if (!entry) return deleteDocument(record?.docId ?? docIdOf(ref, source), ref.path, deps);
+  const base = result(entry.docId, entry.path, 'unchanged');
+  if (record && isCurrent(record, entry, deps)) return { ...base, unchanged: record.chunkCount };
+
+  const doc = await source.read(ref);
+  if (!doc) return deleteDocument(entry.docId, ref.path, deps);
+  const fileHash = sha256(doc.bytes);
+  const signature = chunkingSignature(doc.contentType, deps.limits);
+  const fpKey = fingerprintKey(deps.embedder.fingerprint);
+  const now = deps.now?.() ?? Date.now();
+  const newRecord: DocRecord = {
+    docId: doc.docId,
+    source: doc.source,
+    path: doc.path,
+    size: doc.size,
+    mtimeMs: doc.mtimeMs,
+    fileHash,
+    chunkCount: 0,
+    chunking: signature,
+    fingerprint: fpKey,
+    updatedAt: now,
+  };
+  if (record && record.fileHash === fileHash && record.chunking === signature && record.fingerprint === fpKey) {
+    await sink.putDocRecord({ ...newRecord, chunkCount: record.chunkCount });
+    return { ...base, unchanged: record.chunkCount };
+  }
+
+  const { chunks, metadata } = await chunk(doc, deps.limits);
+  const existing = new Map((await sink.listDocChunks(doc.docId)).map((r) => [r.id, r.hash]));
+  const wanted = new Set(chunks.map((c) => c.id));
+  const changed = chunks.filter((c) => existing.get(c.id) !== c.hash);
+  const stale = [...existing.keys()].filter((id) => !wanted.has(id));
+  const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps);
+  const meta = JSON.stringify(metadata);
+  const rows: ChunkRow[] = changed.map((c) => ({
+    id: c.id,
+    docId: doc.docId,
+    source: doc.source,
+    path: doc.path,
+    section: c.section,
+    chunkIndex: c.index,
+    modality: c.modality,
+    hash: c.hash,
+    text: c.text,
+    vector: vectors.get(c.hash)!,
+    metadata: meta,
+    updatedAt: now,
+  }));
+  await sink.upsert(rows);
+  await sink.deleteIds(stale);
+  await sink.putDocRecord({ ...newRecord, chunkCount: chunks.length });
+  const updated = changed.filter((c) => existing.has(c.id)).length;
+  return {
+    ...base,
+    status: 'changed',
+    added: changed.length - updated,
+    updated,
+    deleted: stale.length,
+    unchanged: chunks.length - changed.length,
+    embedded,
+    reused,
+  };
+}
+
+/** Deletes every row and the record of a document; returns how many rows it had. */
+export async function deleteDocument(docId: string, path: string, deps: SyncDeps): Promise<DocSyncResult> {
+  const rows = await deps.sink.listDocChunks(docId);
+  const record = await deps.sink.getDocRecord(docId);
+  if (rows.length === 0 && !record) return result(docId, path, 'unchanged');
+  await deps.sink.deleteDoc(docId);
+  return { ...result(docId, path, 'deleted'), deleted: rows.length };
+}
+
+/** True when stat alone shows the document is as recorded (same size, mtime, chunking, model). */
+export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
+  return (
+    record.size === entry.size &&
+    record.mtimeMs === entry.mtimeMs &&
+    record.fingerprint === fingerprintKey(deps.embedder.fingerprint) &&
+    record.chunking === chunkingSignature(entry.contentType, deps.limits)
+  );
+}
+
+async function chunk(doc: Document, limits: ChunkLimits) {
+  try {
+    return await chunkDocument(doc, limits);
+  } catch (err) {
+    throw asRagsyncError(err, 'PARSE', 'parse', doc.docId);
+  }
+}
+
+/** Vectors for the hashes of these chunks: reused from rows that hold the hash, else embedded once. */
+async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps) {
+  const vectors = await deps.sink.findVectorsByHash(chunks.map((c) => c.hash));
+  for (const [hash, v] of vectors) if (v.length !== deps.embedder.dim) vectors.delete(hash);
+  const reused = new Set(chunks.filter((c) => vectors.has(c.hash)).map((c) => c.hash)).size;
+  const todo = new Map<string, Chunk>();
+  for (const c of chunks) if (!vectors.has(c.hash)) todo.set(c.hash, c);
+  const texts = [...todo.values()].filter((c) => c.modality === 'text');
+  const images = [...todo.values()].filter((c) => c.modality === 'image');
+  try {
+    const tv = texts.length > 0 ? await deps.embedder.embedTexts(texts.map((c) => c.text)) : [];
+    texts.forEach((c, i) => vectors.set(c.hash, tv[i]!));
+    if (images.length > 0) {
+      if (!deps.embedder.embedImages) {
+        throw new RagsyncError('UNSUPPORTED', `${doc.path}: the embedder ${deps.embedder.fingerprint.model} cannot embed images`, {
+          stage: 'embed',
+          docId: doc.docId,
+        });
+      }
+      const iv = await deps.embedder.embedImages(images.map((c) => c.image!));
+      images.forEach((c, i) => vectors.set(c.hash, iv[i]!));
+    }
+  } catch (err) {
+    const e = asRagsyncError(err, 'EMBED', 'embed', doc.docId, true);
+    if (e.code === 'PARSE' && !e.message.startsWith(doc.path)) {
+      throw new RagsyncError('PARSE', `${doc.path}: ${e.message}`, { stage: e.stage, docId: doc.docId, cause: err });
+    }
+    throw e;
+  }
+  return { vectors, embedded: todo.size, reused };
+}
+
+function docIdOf(ref: DocRef, source: Source): string {
+  return docId(source.name, ref.path);
+}
+
+function result(docId: string, path: string, status: DocStatus): DocSyncResult {
+  return { docId, path, status, added: 0, updated: 0, deleted: 0, unchanged: 0, embedded: 0, reused: 0 };
+}

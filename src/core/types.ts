@@ -1,0 +1,230 @@
+/**
+ * The contracts every stage of ragsync implements. Sources produce document references, chunkers
+ * turn a document into chunks, embedders turn chunk content into vectors, sinks store rows and
+ * answer queries. The core (`sync.ts`) composes them; nothing here does I/O.
+ */
+
+/** What kind of content a document or a chunk holds. */
+export type Modality = 'text' | 'image';
+
+/** Content types ragsync knows how to chunk. */
+export type ContentType = 'markdown' | 'text' | 'pdf' | 'image';
+
+/** A reference to a document in a source: never its content (jobs carry only this). */
+export interface DocRef {
+  /** The source name (the part of `doc_id` before the colon). */
+  source: string;
+  /** POSIX path relative to the source root, as the file is named on disk (doc IDs are NFC). */
+  path: string;
+}
+
+/** A change event from a source. `docId` is derived from the ref with `ids/docId()`. */
+export interface ChangeEvent extends DocRef {
+  kind: 'upsert' | 'delete';
+  docId: string;
+  /** Millisecond timestamp of the change as the source saw it (file mtime or event time). */
+  at: number;
+}
+
+/** A document as read from its source at one moment. */
+export interface Document extends DocRef {
+  docId: string;
+  contentType: ContentType;
+  bytes: Buffer;
+  size: number;
+  mtimeMs: number;
+}
+
+/** A chunk: one unit that is embedded and stored as one row. */
+export interface Chunk {
+  /** Hierarchical, deterministic ID: `<doc_id>#<section path>/<n>` (see `ids/`). */
+  id: string;
+  /** Section path inside the document (`intro/setup`, `p3`, or `` for none). */
+  section: string;
+  /** Index of this chunk inside its section, from 0. */
+  index: number;
+  modality: Modality;
+  /** Text to embed and to index for keyword search (for images: a caption such as the file name). */
+  text: string;
+  /** Image bytes, only for image chunks. */
+  image?: Buffer;
+  /** sha-256 of the normalised content and the chunker version (see `ids/contentHash`). */
+  hash: string;
+}
+
+/** Metadata a chunker extracted from the document (e.g. Markdown front matter). */
+export type DocMetadata = Record<string, unknown>;
+
+/** Limits a chunker must respect, set by the embedder. */
+export interface ChunkLimits {
+  /** Maximum tokens of one text chunk, special tokens excluded. */
+  maxTokens: number;
+  /** Counts tokens the way the embedder's tokenizer does. */
+  countTokens(text: string): number;
+}
+
+/** Turns one document into chunks. Pure: no I/O beyond the document it is given. */
+export interface Chunker {
+  readonly name: string;
+  /** Part of every content hash; bump it when the chunks this chunker produces change. */
+  readonly version: string;
+  supports(contentType: ContentType): boolean;
+  /**
+   * Returns the chunks in document order; the same document and limits always give the same
+   * chunks. Throws a `RagsyncError` with stage `parse` (not retryable) for content it cannot read.
+   */
+  chunk(doc: Document, limits: ChunkLimits): Promise<{ chunks: Chunk[]; metadata: DocMetadata }>;
+}
+
+/** Identifies a vector space: two embedders with equal fingerprints give comparable vectors. */
+export interface Fingerprint {
+  model: string;
+  revision: string;
+  dim: number;
+  dtype: string;
+  pooling: string;
+}
+
+/** Turns content into vectors of one vector space. */
+export interface Embedder {
+  readonly fingerprint: Fingerprint;
+  readonly dim: number;
+  /** Maximum tokens of one input, special tokens excluded. */
+  readonly maxTokens: number;
+  /** Counts tokens with the model's own tokenizer. */
+  countTokens(text: string): number;
+  /** Embeds texts; results are in input order, one vector per input, L2-normalised. */
+  embedTexts(texts: string[]): Promise<number[][]>;
+  /** Embeds encoded images (png, jpg, webp); absent for text-only embedders. */
+  embedImages?(images: Buffer[]): Promise<number[][]>;
+}
+
+/** One stored chunk row. */
+export interface ChunkRow {
+  id: string;
+  docId: string;
+  source: string;
+  path: string;
+  section: string;
+  chunkIndex: number;
+  modality: Modality;
+  hash: string;
+  text: string;
+  vector: number[];
+  /** JSON of the document metadata (front matter), same on every row of a document. */
+  metadata: string;
+  updatedAt: number;
+}
+
+/** The per-document record: the commit marker of a document and the cheap no-op check. */
+export interface DocRecord {
+  docId: string;
+  source: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** sha-256 of the file bytes. */
+  fileHash: string;
+  chunkCount: number;
+  /** Chunker version and limits the chunks were made with; a change re-chunks the document. */
+  chunking: string;
+  /** `fingerprintKey()` of the embedder that wrote the rows. */
+  fingerprint: string;
+  updatedAt: number;
+}
+
+export type SearchMode = 'dense' | 'keyword' | 'hybrid';
+
+export interface SearchQuery {
+  mode: SearchMode;
+  k: number;
+  /** Query vector (dense and hybrid). */
+  vector?: number[];
+  /** Query text (keyword and hybrid). */
+  text?: string;
+}
+
+export interface SearchHit {
+  id: string;
+  docId: string;
+  path: string;
+  section: string;
+  modality: Modality;
+  text: string;
+  /** Higher is better. Dense: cosine similarity; keyword: BM25; hybrid: reciprocal rank fusion. */
+  score: number;
+}
+
+/**
+ * Where rows live. Every method is real on every sink. Writes are idempotent: upserting the same
+ * rows twice, or deleting an absent ID, leaves the same state. Errors thrown are `RagsyncError`s
+ * with stage `sink`; `retryable` says whether trying again can help.
+ */
+export interface Sink {
+  readonly kind: string;
+  /** Human-readable location (directory or address), without credentials. */
+  readonly location: string;
+  /**
+   * Opens the store for writing with this fingerprint, creating it if it is new. Refuses (error
+   * code `FINGERPRINT_MISMATCH`) a store that holds another fingerprint.
+   */
+  open(fingerprint: Fingerprint): Promise<void>;
+  /** Opens an existing store for reading; returns its fingerprint, or null when it is empty. */
+  openExisting(): Promise<Fingerprint | null>;
+  /** Inserts or replaces rows by `id`; the last of duplicate IDs in one call wins. */
+  upsert(rows: ChunkRow[]): Promise<void>;
+  /** Deletes rows by ID; absent IDs are ignored. */
+  deleteIds(ids: string[]): Promise<void>;
+  /** Deletes every row and the record of one document. */
+  deleteDoc(docId: string): Promise<void>;
+  /** The `{id, hash}` of every row of a document, read after all earlier writes of this sink. */
+  listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>>;
+  /** Vectors of rows holding these content hashes (the embedding cache); missing hashes are absent. */
+  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
+  /** Doc IDs of a source that have at least one row (finds rows whose record was never written). */
+  listDocIdsWithRows(source: string): Promise<Set<string>>;
+  getDocRecord(docId: string): Promise<DocRecord | null>;
+  /** Records of every document of a source, by doc ID. */
+  listDocRecords(source: string): Promise<Map<string, DocRecord>>;
+  /** Writes the record last, after the rows: it marks the document as committed. */
+  putDocRecord(record: DocRecord): Promise<void>;
+  search(query: SearchQuery): Promise<SearchHit[]>;
+  stats(): Promise<{ docs: number; chunks: number }>;
+  /** Compacts storage and refreshes indexes; safe to call at any time. */
+  optimize(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A document found by a scan, with what `stat` says of it (enough for the no-op check). */
+export interface SourceEntry extends DocRef {
+  docId: string;
+  contentType: ContentType;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Where documents come from. Only `sources/` touches the file system or watchers. */
+export interface Source {
+  /** Source name: the prefix of every doc ID of this source. */
+  readonly name: string;
+  /** Human-readable location (a directory). */
+  readonly location: string;
+  /**
+   * Yields every document the source holds now, each once, in no particular order. Files that
+   * vanish mid-scan are skipped. Throws `RagsyncError` (stage `source`) only when the source as a
+   * whole cannot be read (a missing root): then nothing may be deleted.
+   */
+  scan(): AsyncIterable<SourceEntry>;
+  /**
+   * Path prefixes (relative, POSIX) that the last `scan()` could not read; documents under them
+   * must not be taken as deleted.
+   */
+  unreadable(): readonly string[];
+  /** Stats a document; null when it no longer exists (or is no longer included). */
+  stat(ref: DocRef): Promise<SourceEntry | null>;
+  /**
+   * Reads a document as it is now; null when it no longer exists. Throws `RagsyncError` for a
+   * document that exists but cannot be used (too large, content does not match its type).
+   */
+  read(ref: DocRef): Promise<Document | null>;
+}

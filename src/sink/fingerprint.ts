@@ -1,0 +1,23 @@
+import { RagsyncError } from '../core/errors.js';
+import type { Fingerprint } from '../core/types.js';
+import { sha256 } from '../ids/index.js';
+
+/** One line that identifies a vector space: `model@revision dim=… dtype=… pooling=…`. */
+export function fingerprintKey(fp: Fingerprint): string {
+  return `${fp.model}@${fp.revision} dim=${fp.dim} dtype=${fp.dtype} pooling=${fp.pooling}`;
+}
+
+/** A short, name-safe form of the fingerprint, used in physical collection and table names. */
+export function physicalName(fp: Fingerprint): string {
+  return `v${sha256(fingerprintKey(fp)).slice(0, 10)}`;
+}
+
+/** The error for writing with an embedder whose fingerprint differs from the store's. */
+export function fingerprintMismatch(stored: Fingerprint, wanted: Fingerprint, where: string): RagsyncError {
+  return new RagsyncError(
+    'FINGERPRINT_MISMATCH',
+    `${where} holds vectors of ${fingerprintKey(stored)}, but the embedder is ${fingerprintKey(wanted)}; ` +
+      'vectors of two models cannot share an index: use the same model (`ragsync status` shows it), or index into another store (--store DIR)',
+    { stage: 'sink' },
+  );
+}

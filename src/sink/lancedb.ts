@@ -1,0 +1,326 @@
+/**
+ * The embedded sink: a LanceDB directory, no server. A store directory holds one physical table
+ * pair per embedder fingerprint (`chunks_<fp>`, `docs_<fp>`) and a manifest (`ragsync.json`)
+ * whose `live` entry points at the pair queries use; the manifest is replaced atomically.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import type { ChunkRow, DocRecord, Fingerprint, SearchHit, SearchQuery, Sink } from '../core/types.js';
+import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { Coalescer, SerialWriter } from './serial.js';
+import { sqlEq, sqlIn } from './sql.js';
+
+const MANIFEST = 'ragsync.json';
+const IN_BATCH = 500;
+
+interface Manifest {
+  version: 1;
+  live: string | null;
+  collections: Record<string, { fingerprint: Fingerprint; createdAt: string }>;
+}
+
+export class LanceDbSink implements Sink {
+  readonly kind = 'lancedb';
+  private db: lancedb.Connection | undefined;
+  private chunks: lancedb.Table | undefined;
+  private docs: lancedb.Table | undefined;
+  private readonly writer = new SerialWriter();
+  private readonly rowWrites = new Coalescer<ChunkRow>(this.writer, (rows) => this.mergeRows(rows));
+  private readonly recordWrites = new Coalescer<DocRecord>(this.writer, (recs) => this.mergeRecords(recs));
+
+  constructor(readonly location: string) {}
+
+  async open(fingerprint: Fingerprint): Promise<void> {
+    await mkdir(this.location, { recursive: true });
+    const manifest = await this.readManifest();
+    if (manifest.live) {
+      const stored = manifest.collections[manifest.live]!.fingerprint;
+      if (fingerprintKey(stored) !== fingerprintKey(fingerprint)) throw fingerprintMismatch(stored, fingerprint, this.location);
+      return this.openTables(manifest.live);
+    }
+    const name = physicalName(fingerprint);
+    await this.connect();
+    const existing = new Set(await this.db!.tableNames());
+    if (!existing.has(`chunks_${name}`)) {
+      const table = await this.db!.createEmptyTable(`chunks_${name}`, chunkSchema(fingerprint.dim));
+      await table.createIndex('text', { config: lancedb.Index.fts() });
+    }
+    if (!existing.has(`docs_${name}`)) await this.db!.createEmptyTable(`docs_${name}`, docSchema());
+    manifest.collections[name] = { fingerprint, createdAt: new Date().toISOString() };
+    manifest.live = name;
+    await this.writeManifest(manifest);
+    await this.openTables(name);
+  }
+
+  async openExisting(): Promise<Fingerprint | null> {
+    const manifest = await this.readManifest();
+    if (!manifest.live) return null;
+    await this.openTables(manifest.live);
+    return manifest.collections[manifest.live]!.fingerprint;
+  }
+
+  upsert(rows: ChunkRow[]): Promise<void> {
+    return this.rowWrites.add(rows);
+  }
+
+  async deleteIds(ids: string[]): Promise<void> {
+    const table = this.chunkTable();
+    for (let i = 0; i < ids.length; i += IN_BATCH) {
+      const batch = ids.slice(i, i + IN_BATCH);
+      await this.writer.run(() => guard('delete rows', () => table.delete(sqlIn('id', batch))));
+    }
+  }
+
+  async deleteDoc(docId: string): Promise<void> {
+    const chunks = this.chunkTable();
+    const docs = this.docTable();
+    await this.writer.run(() => guard('delete a document', () => chunks.delete(sqlEq('doc_id', docId))));
+    await this.writer.run(() => guard('delete a document record', () => docs.delete(sqlEq('doc_id', docId))));
+  }
+
+  async listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>> {
+    const rows = await guard('list chunks', () =>
+      this.chunkTable().query().where(sqlEq('doc_id', docId)).select(['id', 'hash']).toArray(),
+    );
+    return rows.map((r) => ({ id: String(r.id), hash: String(r.hash) }));
+  }
+
+  async findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
+    const found = new Map<string, number[]>();
+    const wanted = [...new Set(hashes)];
+    for (let i = 0; i < wanted.length; i += IN_BATCH) {
+      const batch = wanted.slice(i, i + IN_BATCH);
+      const rows = await guard('find vectors', () =>
+        this.chunkTable().query().where(sqlIn('hash', batch)).select(['hash', 'vector']).toArray(),
+      );
+      for (const r of rows) if (!found.has(r.hash)) found.set(String(r.hash), Array.from(r.vector as Float32Array));
+    }
+    return found;
+  }
+
+  async listDocIdsWithRows(source: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    const query = this.chunkTable().query().where(sqlEq('source', source)).select(['doc_id']);
+    await guard('list documents', async () => {
+      for await (const batch of query) for (const v of batch.getChild('doc_id')!) out.add(String(v));
+    });
+    return out;
+  }
+
+  async getDocRecord(docId: string): Promise<DocRecord | null> {
+    const rows = await guard('read a document record', () =>
+      this.docTable().query().where(sqlEq('doc_id', docId)).limit(1).toArray(),
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
+    const rows = await guard('read document records', () =>
+      this.docTable().query().where(sqlEq('source', source)).toArray(),
+    );
+    return new Map(rows.map((r) => [String(r.doc_id), toRecord(r)]));
+  }
+
+  putDocRecord(record: DocRecord): Promise<void> {
+    return this.recordWrites.add([record]);
+  }
+
+  async search(q: SearchQuery): Promise<SearchHit[]> {
+    const table = this.chunkTable();
+    const cols = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+    const rows = await guard('search', async () => {
+      if (q.mode === 'keyword') {
+        return table.query().fullTextSearch(q.text ?? '').select(cols).limit(q.k).toArray();
+      }
+      const dense = table.vectorSearch(q.vector!).distanceType('cosine').select(cols).limit(q.k);
+      if (q.mode === 'dense') return dense.toArray();
+      const reranker = await lancedb.rerankers.RRFReranker.create();
+      return dense.fullTextSearch(q.text ?? '').rerank(reranker).toArray();
+    });
+    return rows.slice(0, q.k).map((r) => ({
+      id: String(r.id),
+      docId: String(r.doc_id),
+      path: String(r.path),
+      section: String(r.section),
+      modality: r.modality === 'image' ? 'image' : 'text',
+      text: String(r.text),
+      score: q.mode === 'dense' ? 1 - Number(r._distance) : Number(r._relevance_score ?? r._score),
+    }));
+  }
+
+  async stats(): Promise<{ docs: number; chunks: number }> {
+    const [chunks, docs] = await Promise.all([this.chunkTable().countRows(), this.docTable().countRows()]);
+    return { docs, chunks };
+  }
+
+  async optimize(): Promise<void> {
+    const tables = [this.chunkTable(), this.docTable()];
+    for (const t of tables) {
+      await this.writer.run(() =>
+        guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) })),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.writer.run(async () => undefined);
+    this.chunks?.close();
+    this.docs?.close();
+    this.db?.close();
+    this.db = this.chunks = this.docs = undefined;
+  }
+
+  private async mergeRows(rows: ChunkRow[]): Promise<void> {
+    const table = this.chunkTable();
+    const latest = new Map(rows.map((r) => [r.id, r]));
+    const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await table.schema() });
+    await guard('upsert rows', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+  }
+
+  private async mergeRecords(records: DocRecord[]): Promise<void> {
+    const table = this.docTable();
+    const latest = new Map(records.map((r) => [r.docId, r]));
+    const data = lancedb.makeArrowTable([...latest.values()].map(fromRecord), { schema: await table.schema() });
+    await guard('write document records', () =>
+      table.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
+    );
+  }
+
+  private async connect(): Promise<void> {
+    // readConsistencyInterval 0: every read sees the latest commit, also those of other processes.
+    this.db ??= await guard('open the store', () => lancedb.connect(this.location, { readConsistencyInterval: 0 }));
+  }
+
+  private async openTables(name: string): Promise<void> {
+    await this.connect();
+    this.chunks = await guard('open the chunk table', () => this.db!.openTable(`chunks_${name}`));
+    this.docs = await guard('open the document table', () => this.db!.openTable(`docs_${name}`));
+  }
+
+  private chunkTable(): lancedb.Table {
+    if (!this.chunks) throw new RagsyncError('SINK', 'the LanceDB store is not open', { stage: 'sink' });
+    return this.chunks;
+  }
+
+  private docTable(): lancedb.Table {
+    if (!this.docs) throw new RagsyncError('SINK', 'the LanceDB store is not open', { stage: 'sink' });
+    return this.docs;
+  }
+
+  private async readManifest(): Promise<Manifest> {
+    try {
+      return JSON.parse(await readFile(path.join(this.location, MANIFEST), 'utf8')) as Manifest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, live: null, collections: {} };
+      throw new RagsyncError('SINK', `cannot read ${path.join(this.location, MANIFEST)}: ${errorMessage(err)}`, {
+        stage: 'sink',
+        cause: err,
+      });
+    }
+  }
+
+  private async writeManifest(manifest: Manifest): Promise<void> {
+    const file = path.join(this.location, MANIFEST);
+    await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+}
+
+function chunkSchema(dim: number): Schema {
+  const str = (name: string) => new Field(name, new Utf8(), false);
+  return new Schema([
+    str('id'),
+    str('doc_id'),
+    str('source'),
+    str('path'),
+    str('section'),
+    new Field('chunk_index', new Int32(), false),
+    str('modality'),
+    str('hash'),
+    str('text'),
+    new Field('vector', new FixedSizeList(dim, new Field('item', new Float32(), true)), false),
+    str('metadata'),
+    new Field('updated_at', new Float64(), false),
+  ]);
+}
+
+function docSchema(): Schema {
+  const str = (name: string) => new Field(name, new Utf8(), false);
+  const num = (name: string) => new Field(name, new Float64(), false);
+  return new Schema([
+    str('doc_id'),
+    str('source'),
+    str('path'),
+    num('size'),
+    num('mtime_ms'),
+    str('file_hash'),
+    num('chunk_count'),
+    str('chunking'),
+    str('fingerprint'),
+    num('updated_at'),
+  ]);
+}
+
+function toArrowRow(r: ChunkRow): Record<string, unknown> {
+  return {
+    id: r.id,
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    section: r.section,
+    chunk_index: r.chunkIndex,
+    modality: r.modality,
+    hash: r.hash,
+    text: r.text,
+    vector: r.vector,
+    metadata: r.metadata,
+    updated_at: r.updatedAt,
+  };
+}
+
+function fromRecord(r: DocRecord): Record<string, unknown> {
+  return {
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    size: r.size,
+    mtime_ms: r.mtimeMs,
+    file_hash: r.fileHash,
+    chunk_count: r.chunkCount,
+    chunking: r.chunking,
+    fingerprint: r.fingerprint,
+    updated_at: r.updatedAt,
+  };
+}
+
+function toRecord(r: Record<string, unknown>): DocRecord {
+  return {
+    docId: String(r.doc_id),
+    source: String(r.source),
+    path: String(r.path),
+    size: Number(r.size),
+    mtimeMs: Number(r.mtime_ms),
+    fileHash: String(r.file_hash),
+    chunkCount: Number(r.chunk_count),
+    chunking: String(r.chunking),
+    fingerprint: String(r.fingerprint),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Runs a LanceDB call; its failure becomes a retryable sink error saying what was being done. */
+async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RagsyncError) throw err;
+    throw new RagsyncError('SINK', `LanceDB: cannot ${what}: ${errorMessage(err)}`, {
+      stage: 'sink',
+      retryable: true,
+      cause: err,
+    });
+  }
+}

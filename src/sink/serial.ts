@@ -1,0 +1,43 @@
+/**
+ * Write ordering for an embedded store: writes run one at a time in call order, and concurrent
+ * upserts that wait behind a running write are merged into one commit (fewer table versions,
+ * same result: each caller's promise settles when its own rows are committed).
+ */
+export class SerialWriter {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every write queued before it. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Merges the items of calls made while a flush is queued into a single `flush(items)`. */
+export class Coalescer<T> {
+  private pending: Array<{ items: T[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+
+  constructor(
+    private readonly writer: SerialWriter,
+    private readonly flush: (items: T[]) => Promise<void>,
+  ) {}
+
+  add(items: T[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ items, resolve, reject });
+      if (this.pending.length > 1) return;
+      void this.writer.run(async () => {
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          await this.flush(batch.flatMap((b) => b.items));
+          for (const b of batch) b.resolve();
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      });
+    });
+  }
+}

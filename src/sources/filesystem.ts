@@ -1,0 +1,154 @@
+/**
+ * The filesystem source: a directory tree. Documents are files whose extension ragsync knows,
+ * filtered by include/exclude globs (picomatch, on the POSIX path relative to the root).
+ * Symbolic links are followed only when they point at a file inside the root; directory links
+ * are never followed (no cycles, no escape from the root).
+ */
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import type { DocRef, Document, Source, SourceEntry } from '../core/types.js';
+import { docId, normalizeRelPath } from '../ids/index.js';
+import { contentMismatch, typeFromName } from './detect.js';
+
+export interface FilesystemOptions {
+  name: string;
+  root: string;
+  include: string[];
+  exclude: string[];
+  maxFileBytes: number;
+}
+
+/** Directories and files never indexed, whatever the patterns say. */
+export const DEFAULT_EXCLUDE = ['**/.git/**', '**/node_modules/**', '**/.ragsync/**', '**/.*', '**/.*/**', '**/*~'];
+
+export class FilesystemSource implements Source {
+  readonly name: string;
+  readonly location: string;
+  private readonly root: string;
+  private readonly included: (p: string) => boolean;
+  private rootReal: string | undefined;
+  private failedDirs: string[] = [];
+
+  constructor(private readonly opts: FilesystemOptions, extraExclude: string[] = []) {
+    this.name = opts.name;
+    this.root = path.resolve(opts.root);
+    this.location = this.root;
+    const inc = picomatch(opts.include, { dot: true });
+    const exc = picomatch([...DEFAULT_EXCLUDE, ...opts.exclude, ...extraExclude], { dot: true });
+    this.included = (p) => inc(p) && !exc(p) && typeFromName(p) !== null;
+  }
+
+  unreadable(): readonly string[] {
+    return this.failedDirs;
+  }
+
+  async *scan(): AsyncIterable<SourceEntry> {
+    this.failedDirs = [];
+    const rootStat = await stat(this.root).catch((err: unknown) => {
+      throw new RagsyncError('IO', `cannot read source directory ${this.root}: ${errorMessage(err)}`, {
+        stage: 'source',
+        cause: err,
+      });
+    });
+    if (!rootStat.isDirectory()) {
+      throw new RagsyncError('IO', `source ${this.root} is not a directory`, { stage: 'source' });
+    }
+    yield* this.walk('');
+  }
+
+  async stat(ref: DocRef): Promise<SourceEntry | null> {
+    const rel = normalizeRelPath(ref.path);
+    if (!this.included(rel)) return null;
+    const abs = path.join(this.root, rel);
+    const st = await this.fileStat(abs);
+    return st ? this.entry(rel, st) : null;
+  }
+
+  async read(ref: DocRef): Promise<Document | null> {
+    const entry = await this.stat(ref);
+    if (!entry) return null;
+    const id = entry.docId;
+    if (entry.size > this.opts.maxFileBytes) {
+      throw new RagsyncError('TOO_LARGE', `${entry.path}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {
+        stage: 'source',
+        docId: id,
+      });
+    }
+    let bytes: Buffer;
+    let size: number;
+    let mtimeMs: number;
+    try {
+      // Size and mtime from the same open file as the bytes, so the record matches what was read.
+      const fh = await open(path.join(this.root, entry.path), 'r');
+      try {
+        const st = await fh.stat();
+        bytes = await fh.readFile();
+        size = bytes.length;
+        mtimeMs = st.mtimeMs;
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
+    }
+    const contentType = entry.contentType;
+    const mismatch = contentMismatch(contentType, bytes, entry.path);
+    if (mismatch) throw new RagsyncError('PARSE', `${entry.path}: ${mismatch}`, { stage: 'parse', docId: id });
+    return { source: this.name, path: entry.path, docId: id, contentType, bytes, size, mtimeMs };
+  }
+
+  private async *walk(relDir: string): AsyncGenerator<SourceEntry> {
+    let entries;
+    try {
+      entries = await readdir(path.join(this.root, relDir), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') this.failedDirs.push(relDir);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const ent of entries) {
+      const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
+      if (ent.isDirectory()) {
+        if (this.dirExcluded(rel)) continue;
+        yield* this.walk(rel);
+        continue;
+      }
+      if (!(ent.isFile() || ent.isSymbolicLink())) continue;
+      const norm = normalizeRelPath(rel);
+      if (!this.included(norm)) continue;
+      const st = await this.fileStat(path.join(this.root, rel));
+      if (st) yield this.entry(norm, st);
+    }
+  }
+
+  private entry(rel: string, st: { size: number; mtimeMs: number }): SourceEntry {
+    const contentType = typeFromName(rel)!;
+    return { source: this.name, path: rel, docId: docId(this.name, rel), contentType, size: st.size, mtimeMs: st.mtimeMs };
+  }
+
+  private dirExcluded(rel: string): boolean {
+    return picomatch.isMatch(`${rel}/x`, [...DEFAULT_EXCLUDE, ...this.opts.exclude], { dot: true });
+  }
+
+  /** Stat of a regular file, following a symlink only when its target is inside the root. */
+  private async fileStat(abs: string): Promise<{ size: number; mtimeMs: number } | null> {
+    try {
+      const l = await lstat(abs);
+      if (l.isFile()) return l;
+      if (!l.isSymbolicLink()) return null;
+      const target = await realpath(abs);
+      this.rootReal ??= await realpath(this.root);
+      if (!target.startsWith(this.rootReal + path.sep)) return null;
+      const st = await stat(target);
+      return st.isFile() ? st : null;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
+      throw err;
+    }
+  }
+}
