@@ -1,7 +1,8 @@
 /**
  * Markdown chunker. The heading hierarchy gives the section path (one slug per level, siblings
  * disambiguated); top-level blocks (paragraphs, lists, code fences, tables, quotes) are packed
- * into token-bounded chunks inside their section and never cross a section boundary. Front
+ * into token-bounded chunks inside their section and never cross a section boundary. Each chunk
+ * starts with its heading trail (`Guide > Install`), so every chunk says where it is. Front
  * matter (YAML between `---` lines at the top) becomes document metadata, not chunk text.
  */
 import MarkdownIt from 'markdown-it';
@@ -18,7 +19,7 @@ const FRONT_MATTER = /^---[ \t]*\r?\n([\s\S]*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n
 
 interface Section {
   path: string;
-  /** Titles of the enclosing headings, outermost first, for the chunk's context line. */
+  /** Titles of the section's heading and its parents, outermost first: each chunk's first line. */
   trail: string[];
   blocks: Block[];
   hasBody: boolean;
@@ -94,9 +95,8 @@ function sections(body: string): Section[] {
       const title = (tokens[i + 1]?.content ?? '').trim();
       while (stack.length > 0 && stack[stack.length - 1]!.level >= level) stack.pop();
       const siblings = stack.length > 0 ? stack[stack.length - 1]!.children : root;
-      const trail = stack.map((f) => f.title);
       stack.push({ level, slug: siblings.next(title), title, children: new SlugCounter() });
-      out.push({ path: stack.map((f) => f.slug).join('/'), trail, blocks: [{ text, kind: 'lines' }], hasBody: false });
+      out.push({ path: stack.map((f) => f.slug).join('/'), trail: stack.map((f) => f.title), blocks: [], hasBody: false });
       continue;
     }
     if (text === '') continue;

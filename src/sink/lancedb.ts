@@ -133,9 +133,9 @@ export class LanceDbSink implements Sink {
     const cols = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
     const rows = await guard('search', async () => {
       if (q.mode === 'keyword') {
-        return table.query().fullTextSearch(q.text ?? '').select(cols).limit(q.k).toArray();
+        return table.query().fullTextSearch(q.text ?? '').select([...cols, '_score']).limit(q.k).toArray();
       }
-      const dense = table.vectorSearch(q.vector!).distanceType('cosine').select(cols).limit(q.k);
+      const dense = table.vectorSearch(q.vector!).distanceType('cosine').select([...cols, '_distance']).limit(q.k);
       if (q.mode === 'dense') return dense.toArray();
       const reranker = await lancedb.rerankers.RRFReranker.create();
       return dense.fullTextSearch(q.text ?? '').rerank(reranker).toArray();

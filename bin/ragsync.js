@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The ragsync command: runs the compiled CLI (npm ci builds it; `npm run build` rebuilds it).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(cli))) {
+  process.stderr.write('ragsync: not built yet: run `npm run build` (npm ci does it) in the ragsync directory\n');
+  process.exit(3);
+}
+const { main } = await import(cli.href);
+process.exitCode = await main(process.argv);

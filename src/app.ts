@@ -1,0 +1,111 @@
+/**
+ * What each command does, as plain functions over a resolved config: `cli.ts` only parses
+ * arguments, calls these and prints. Every function closes what it opened.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { RagsyncError } from './core/errors.js';
+import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
+import type { Fingerprint, SearchHit, SearchMode } from './core/types.js';
+import { chunkLimits, createEmbedder } from './embed/index.js';
+import { fingerprintMismatch, fingerprintKey } from './sink/fingerprint.js';
+import { createSink } from './sink/index.js';
+import { FilesystemSource } from './sources/filesystem.js';
+
+/** The default source name for a directory: its base name, made a valid source name. */
+export function defaultSourceName(dir: string): string {
+  const base = path.basename(path.resolve(dir)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return base.slice(0, 64) || 'fs';
+}
+
+/** `ragsync index DIR`: one full pass of the directory into the store. */
+export async function indexDirectory(config: Config, dir: string, hooks: Omit<SyncSourceOptions, 'concurrency'> = {}): Promise<SyncSummary> {
+  const sink = createSink(config.sink);
+  const source = new FilesystemSource(
+    {
+      name: config.source ?? defaultSourceName(dir),
+      root: dir,
+      include: config.include,
+      exclude: config.exclude,
+      maxFileBytes: config.maxFileBytes,
+    },
+    storeExclude(dir, sink.location),
+  );
+  if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
+  const embedder = await createEmbedder(config.embedder);
+  try {
+    await sink.open(embedder.fingerprint);
+    const summary = await syncSource(
+      { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) },
+      { concurrency: config.concurrency, ...hooks },
+    );
+    if (summary.docs.changed + summary.docs.deleted > 0) await sink.optimize();
+    return summary;
+  } finally {
+    await sink.close();
+  }
+}
+
+export interface SearchOptions {
+  mode: SearchMode;
+  k: number;
+  text?: string;
+  image?: Buffer;
+}
+
+/** `ragsync search`: dense and hybrid queries embed the query with the store's own model. */
+export async function search(config: Config, opts: SearchOptions): Promise<SearchHit[]> {
+  const sink = createSink(config.sink);
+  try {
+    const stored = await sink.openExisting();
+    if (!stored) throw new RagsyncError('USAGE', `${sink.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });
+    if (opts.mode === 'keyword') {
+      if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
+      return await sink.search({ mode: 'keyword', k: opts.k, text: opts.text });
+    }
+    const embedder = await createEmbedder(config.embedder);
+    if (fingerprintKey(embedder.fingerprint) !== fingerprintKey(stored)) {
+      throw fingerprintMismatch(stored, embedder.fingerprint, sink.location);
+    }
+    let vector: number[];
+    if (opts.image) {
+      if (!embedder.embedImages) throw new RagsyncError('USAGE', 'this embedder cannot embed images', { stage: 'embed' });
+      [vector] = (await embedder.embedImages([opts.image])) as [number[]];
+    } else {
+      [vector] = (await embedder.embedTexts([opts.text ?? ''])) as [number[]];
+    }
+    const mode = opts.mode === 'hybrid' && !opts.text ? 'dense' : opts.mode;
+    return await sink.search({ mode, k: opts.k, vector, text: opts.text });
+  } finally {
+    await sink.close();
+  }
+}
+
+export interface StoreStatus {
+  store: string;
+  sink: string;
+  fingerprint: Fingerprint | null;
+  docs: number;
+  chunks: number;
+}
+
+/** `ragsync status`: what the store holds. */
+export async function status(config: Config): Promise<StoreStatus> {
+  const sink = createSink(config.sink);
+  try {
+    const fingerprint = await sink.openExisting();
+    const counts = fingerprint ? await sink.stats() : { docs: 0, chunks: 0 };
+    return { store: sink.location, sink: sink.kind, fingerprint, ...counts };
+  } finally {
+    await sink.close();
+  }
+}
+
+/** A glob that keeps the store out of the scan when it lives inside the indexed directory. */
+function storeExclude(dir: string, store: string): string[] {
+  const rel = path.relative(path.resolve(dir), store);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  const posix = rel.split(path.sep).join('/');
+  return [`${posix}/**`];
+}

@@ -1,0 +1,225 @@
+/**
+ * The `ragsync` command line: parses arguments into a config (config file < RAGSYNC_* env <
+ * flags), calls `app.ts`, prints. Exit codes: 0 success; 1 some documents failed (the rest were
+ * indexed); 2 usage or configuration error; 3 could not run (model, store or source unavailable).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { parse as parseYaml } from 'yaml';
+import { indexDirectory, search, status } from './app.js';
+import { type Config, type ConfigLayer, resolveConfig } from './config.js';
+import { RagsyncError, errorMessage } from './core/errors.js';
+import type { SyncSummary } from './core/sync-source.js';
+import { createLogger } from './log.js';
+import { fingerprintKey } from './sink/fingerprint.js';
+
+export const EXIT = { ok: 0, failures: 1, usage: 2, unavailable: 3 } as const;
+const CONFIG_FILES = ['ragsync.config.json', 'ragsync.config.yaml', 'ragsync.config.yml'];
+
+interface CommonFlags {
+  config?: string;
+  store?: string;
+  source?: string;
+  embedder?: string;
+  modelDir?: string;
+  dtype?: string;
+  offline?: boolean;
+  json?: boolean;
+  logLevel?: string;
+}
+
+const int = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return Number(v);
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'config file (JSON or YAML); default ./ragsync.config.{json,yaml,yml} if present')
+    .option('--store <dir>', 'LanceDB store directory (default .ragsync)')
+    .option('--source <name>', 'source name, the prefix of doc IDs (default: the directory name)')
+    .option('--embedder <name>', 'embedder: jina-clip or jina-clip:<hub model id> (default jina-clip:jinaai/jina-clip-v1)')
+    .option('--model-dir <dir>', 'load the model from this local directory instead of the hub')
+    .addOption(new Option('--dtype <dtype>', 'model weights variant').choices(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']))
+    .option('--offline', 'never download a model')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--json', 'print machine-readable JSON');
+}
+
+function configFrom(flags: CommonFlags & Record<string, unknown>): Config {
+  const env = process.env;
+  const file = flags.config ?? env.RAGSYNC_CONFIG ?? CONFIG_FILES.find((f) => existsSync(f));
+  const layer: ConfigLayer = {
+    source: flags.source,
+    include: flags.include as string[] | undefined,
+    exclude: flags.exclude as string[] | undefined,
+    maxFileBytes: flags.maxFileBytes as number | undefined,
+    chunkTokens: flags.chunkTokens as number | undefined,
+    concurrency: flags.concurrency as number | undefined,
+    logLevel: flags.logLevel as ConfigLayer['logLevel'],
+    sink: flags.store ? { path: flags.store } : undefined,
+    embedder: embedderFlags(flags),
+  };
+  return resolveConfig({ file: file ? readConfigFile(file) : undefined, env, flags: stripUndefined(layer) });
+}
+
+function embedderFlags(flags: CommonFlags): ConfigLayer['embedder'] {
+  const out: NonNullable<ConfigLayer['embedder']> = {};
+  if (flags.embedder) {
+    const [kind, ...rest] = flags.embedder.split(':');
+    if (kind !== 'jina-clip') throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: jina-clip)`, { stage: 'config' });
+    out.kind = kind;
+    if (rest.length > 0) out.model = rest.join(':');
+  }
+  if (flags.modelDir) out.modelDir = flags.modelDir;
+  if (flags.dtype) out.dtype = flags.dtype as NonNullable<ConfigLayer['embedder']>['dtype'];
+  if (flags.offline) out.offline = true;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function readConfigFile(file: string): { name: string; data: unknown } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RagsyncError('CONFIG', `cannot read config file ${file}: ${errorMessage(err)}`, { stage: 'config' });
+  }
+  try {
+    return { name: file, data: file.endsWith('.json') ? JSON.parse(text) : parseYaml(text) };
+  } catch (err) {
+    throw new RagsyncError('CONFIG', `config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${errorMessage(err)}`, { stage: 'config' });
+  }
+}
+
+function stripUndefined<T extends object>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
+
+async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = configFrom(flags);
+  const log = createLogger(config.logLevel);
+  const bar = !flags.json && process.stderr.isTTY && flags.progress !== false ? new cliProgress.SingleBar({
+    format: 'indexing [{bar}] {value}/{total} docs | {eta_formatted} left | {file}',
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(0, 0, { file: '' });
+  let summary: SyncSummary;
+  try {
+    summary = await indexDirectory(config, dir, {
+      onProgress: (done, found, last) => {
+        bar?.setTotal(found);
+        bar?.update(done, { file: last?.path ?? '' });
+      },
+      onFailure: (p, err) => log.warn({ stage: err.stage, docId: err.docId, path: p, err: err.message }, 'document failed'),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    for (const f of summary.failures) process.stderr.write(`error: ${f.error}\n`);
+    const { docs, chunks, embeddings } = summary;
+    process.stdout.write(
+      `${docs.scanned} documents scanned: ${docs.changed} changed, ${docs.unchanged} unchanged, ${docs.deleted} deleted, ${docs.failed} failed\n` +
+        `chunks: ${chunks.upserted} written, ${chunks.deleted} deleted, ${chunks.unchanged} unchanged; ` +
+        `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${(summary.durationMs / 1000).toFixed(1)} s\n`,
+    );
+  }
+  return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
+}
+
+async function runSearch(query: string | undefined, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = configFrom(flags);
+  const image = flags.image ? readImage(String(flags.image)) : undefined;
+  if (!query && !image) throw new RagsyncError('USAGE', 'give a query text, or --image FILE', { stage: 'config' });
+  const mode = (flags.mode as 'dense' | 'keyword' | 'hybrid' | undefined) ?? (image && !query ? 'dense' : 'hybrid');
+  const hits = await search(config, { mode, k: Number(flags.k ?? 5), text: query, image });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(hits)}\n`);
+    return EXIT.ok;
+  }
+  if (hits.length === 0) process.stdout.write('no results\n');
+  hits.forEach((h, i) => {
+    const where = h.section ? `${h.path} § ${h.section}` : h.path;
+    const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
+    process.stdout.write(`${i + 1}. ${where}  (${h.modality}, score ${h.score.toFixed(4)})\n   ${snippet}\n`);
+  });
+  return EXIT.ok;
+}
+
+function readImage(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new RagsyncError('USAGE', `--image: cannot read ${file}: ${errorMessage(err)}`, { stage: 'config' });
+  }
+}
+
+async function runStatus(flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const s = await status(configFrom(flags));
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+  } else {
+    process.stdout.write(
+      `store:       ${s.store} (${s.sink})\nmodel:       ${s.fingerprint ? fingerprintKey(s.fingerprint) : '(empty store)'}\n` +
+        `documents:   ${s.docs}\nchunks:      ${s.chunks}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** Exit code and one readable line for an error. */
+export function describeError(err: unknown): { code: number; line: string } {
+  if (err instanceof RagsyncError) {
+    const code = err.code === 'CONFIG' || err.code === 'USAGE' || err.code === 'FINGERPRINT_MISMATCH' ? EXIT.usage : EXIT.unavailable;
+    return { code, line: `ragsync: ${err.message}` };
+  }
+  return { code: EXIT.unavailable, line: `ragsync: unexpected error: ${errorMessage(err)}` };
+}
+
+export function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command('ragsync')
+    .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
+    .showHelpAfterError()
+    .exitOverride();
+  common(program.command('index <dir>').description('index a directory once: add, update and delete what changed'))
+    .option('--include <glob>', 'only files matching this glob (repeatable)', collect)
+    .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
+    .option('--max-file-bytes <n>', 'skip (and report) larger files', int('--max-file-bytes'))
+    .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
+    .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
+    .option('--no-progress', 'no progress bar')
+    .action((dir: string, flags) => run(runIndex(dir, flags)));
+  common(program.command('search [query]').description('search the index'))
+    .addOption(new Option('--mode <mode>', 'dense, keyword or hybrid (default hybrid; dense for --image)').choices(['dense', 'keyword', 'hybrid']))
+    .option('-k <n>', 'number of results', int('-k'), 5)
+    .option('--image <file>', 'search by an image')
+    .action((query: string | undefined, flags) => run(runSearch(query, flags)));
+  common(program.command('status').description('show what the store holds')).action((flags) => run(runStatus(flags)));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((p) => {
+    pending = p;
+  });
+  try {
+    await program.parseAsync(argv);
+    return pending ? await pending : EXIT.ok;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { code, line } = describeError(err);
+    process.stderr.write(`${line}\n`);
+    return code;
+  }
+}

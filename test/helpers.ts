@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import type { SyncDeps } from '../src/core/sync.js';
+import type { Embedder } from '../src/core/types.js';
+import { chunkLimits } from '../src/embed/index.js';
+import { loadJinaClip } from '../src/embed/jina-clip.js';
+import { LanceDbSink } from '../src/sink/lancedb.js';
+import { FilesystemSource } from '../src/sources/filesystem.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+export const TINY_MODEL = path.join(FIXTURES, 'tiny-clip');
+
+const dirs: string[] = [];
+
+/** A fresh temporary directory, removed after the test. */
+export async function tempDir(prefix = 'ragsync-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** The tiny Jina-CLIP-shaped model, through the real loading path. */
+export function tinyEmbedder(): Promise<Embedder> {
+  return loadJinaClip({ model: 'unused', modelDir: TINY_MODEL, dtype: 'fp32', cacheDir: path.join(os.tmpdir(), 'ragsync-model-cache'), offline: true, batchSize: 16 });
+}
+
+/** Counts embedder calls and embedded inputs, passing everything to the real embedder. */
+export function countingEmbedder(inner: Embedder): Embedder & { texts: number; images: number } {
+  const counter = {
+    texts: 0,
+    images: 0,
+    get fingerprint() {
+      return inner.fingerprint;
+    },
+    get dim() {
+      return inner.dim;
+    },
+    get maxTokens() {
+      return inner.maxTokens;
+    },
+    countTokens: (t: string) => inner.countTokens(t),
+    async embedTexts(texts: string[]) {
+      counter.texts += texts.length;
+      return inner.embedTexts(texts);
+    },
+    async embedImages(images: Buffer[]) {
+      counter.images += images.length;
+      return inner.embedImages!(images);
+    },
+  };
+  return counter;
+}
+
+/** Real source, real LanceDB store, tiny model: the pieces `syncSource` runs on. */
+export async function realDeps(root: string, opts: { store?: string; chunkTokens?: number; source?: string } = {}) {
+  const embedder = countingEmbedder(await tinyEmbedder());
+  const store = opts.store ?? (await tempDir('ragsync-store-'));
+  const sink = new LanceDbSink(store);
+  await sink.open(embedder.fingerprint);
+  const source = new FilesystemSource({ name: opts.source ?? 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 10 * 1024 * 1024 });
+  const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, opts.chunkTokens ?? 512) };
+  return { deps, embedder, sink, source, store };
+}
