@@ -6,6 +6,7 @@ export default defineConfig({
     // LanceDB and onnxruntime are native addons: separate processes keep them apart.
     pool: 'forks',
     maxWorkers: 2,
+    env: { LANCEDB_LOG: 'error' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

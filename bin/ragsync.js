@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// LanceDB's native core logs deprecation notices at warn level; keep its errors only unless asked.
+process.env.LANCEDB_LOG ??= 'error';
+
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('ragsync: not built yet: run `npm run build` (npm ci does it) in the ragsync directory\n');

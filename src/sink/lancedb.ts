@@ -135,10 +135,10 @@ export class LanceDbSink implements Sink {
       if (q.mode === 'keyword') {
         return table.query().fullTextSearch(q.text ?? '').select([...cols, '_score']).limit(q.k).toArray();
       }
-      const dense = table.vectorSearch(q.vector!).distanceType('cosine').select([...cols, '_distance']).limit(q.k);
-      if (q.mode === 'dense') return dense.toArray();
+      const dense = table.vectorSearch(q.vector!).distanceType('cosine').limit(q.k);
+      if (q.mode === 'dense') return dense.select([...cols, '_distance']).toArray();
       const reranker = await lancedb.rerankers.RRFReranker.create();
-      return dense.fullTextSearch(q.text ?? '').rerank(reranker).toArray();
+      return dense.select(cols).fullTextSearch(q.text ?? '').rerank(reranker).toArray();
     });
     return rows.slice(0, q.k).map((r) => ({
       id: String(r.id),

@@ -1,0 +1,164 @@
+/**
+ * The Sink contract: one suite, run against every real sink (`sinkContract(name, factory)`).
+ * Each test gets a fresh, empty store from the factory.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChunkRow, DocRecord, Fingerprint, Sink } from '../../src/core/types.js';
+import { chunkId } from '../../src/ids/index.js';
+
+const DIM = 8;
+export const FP: Fingerprint = { model: 'test/model', revision: 'r1', dim: DIM, dtype: 'fp32', pooling: 'l2norm' };
+
+function vec(seed: number): number[] {
+  const v = Array.from({ length: DIM }, (_, i) => Math.sin(seed * 7.3 + i * 1.1));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+export function row(docId: string, n: number, text: string, opts: Partial<ChunkRow> = {}): ChunkRow {
+  return {
+    id: chunkId(docId, 'sec', n),
+    docId,
+    source: docId.slice(0, docId.indexOf(':')),
+    path: docId.slice(docId.indexOf(':') + 1),
+    section: 'sec',
+    chunkIndex: n,
+    modality: 'text',
+    hash: `h-${text}`,
+    text,
+    vector: vec(text.length + n),
+    metadata: '{}',
+    updatedAt: 1,
+    ...opts,
+  };
+}
+
+function record(docId: string, chunkCount: number): DocRecord {
+  return {
+    docId,
+    source: docId.slice(0, docId.indexOf(':')),
+    path: docId.slice(docId.indexOf(':') + 1),
+    size: 10,
+    mtimeMs: 1234.5,
+    fileHash: 'f'.repeat(64),
+    chunkCount,
+    chunking: 'markdown@1;max=512',
+    fingerprint: 'fp',
+    updatedAt: 1,
+  };
+}
+
+const NASTY = [`docs:a" or id != "`, `docs:it's.md`, `docs:back\\slash.md`, `docs:new\nline.md`, `docs:%_wild*.md`, `docs:' OR 1=1 --`];
+
+export function sinkContract(name: string, factory: () => Promise<Sink>): void {
+  describe(`Sink contract: ${name}`, () => {
+    let sink: Sink;
+    const open = async () => {
+      sink = await factory();
+      await sink.open(FP);
+      return sink;
+    };
+    afterEach(async () => {
+      await sink?.close();
+    });
+
+    it('upserts by ID: a second upsert replaces, the last duplicate in a batch wins', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
+      await sink.upsert([row('docs:a.md', 1, 'TWO'), row('docs:a.md', 1, 'TWO!')]);
+      const rows = await sink.listDocChunks('docs:a.md');
+      expect(rows.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+        { id: 'docs:a.md#sec/0', hash: 'h-one' },
+        { id: 'docs:a.md#sec/1', hash: 'h-TWO!' },
+      ]);
+      expect((await sink.stats()).chunks).toBe(2);
+    });
+
+    it('deletes by IDs and ignores absent ones', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:a.md', 2, 'three')]);
+      await sink.deleteIds(['docs:a.md#sec/1', 'docs:absent#0']);
+      expect((await sink.listDocChunks('docs:a.md')).map((r) => r.id).sort()).toEqual(['docs:a.md#sec/0', 'docs:a.md#sec/2']);
+    });
+
+    it('deletes a whole document and its record, and nothing else', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:b.md', 0, 'other')]);
+      await sink.putDocRecord(record('docs:a.md', 1));
+      await sink.putDocRecord(record('docs:b.md', 1));
+      await sink.deleteDoc('docs:a.md');
+      expect(await sink.listDocChunks('docs:a.md')).toEqual([]);
+      expect(await sink.getDocRecord('docs:a.md')).toBeNull();
+      expect(await sink.listDocChunks('docs:b.md')).toHaveLength(1);
+      expect(await sink.getDocRecord('docs:b.md')).not.toBeNull();
+    });
+
+    it('keeps data in filters as data: hostile doc IDs delete only their own rows', async () => {
+      await open();
+      const rows = NASTY.map((d, i) => row(d, 0, `text ${i}`));
+      await sink.upsert([...rows, row('docs:innocent.md', 0, 'keep me')]);
+      for (const d of NASTY) await sink.putDocRecord(record(d, 1));
+      for (const d of NASTY) {
+        expect(await sink.listDocChunks(d)).toEqual([{ id: chunkId(d, 'sec', 0), hash: expect.any(String) }]);
+        expect((await sink.getDocRecord(d))?.docId).toBe(d);
+      }
+      await sink.deleteDoc(NASTY[0]!);
+      await sink.deleteIds([chunkId(NASTY[5]!, 'sec', 0)]);
+      expect((await sink.stats()).chunks).toBe(NASTY.length + 1 - 2);
+      expect(await sink.listDocChunks('docs:innocent.md')).toHaveLength(1);
+      expect((await sink.listDocRecords('docs')).size).toBe(NASTY.length - 1);
+    });
+
+    it('finds vectors by content hash (the embedding cache)', async () => {
+      await open();
+      const r = row('docs:a.md', 0, 'cached');
+      await sink.upsert([r]);
+      const found = await sink.findVectorsByHash(['h-cached', 'h-missing']);
+      expect([...found.keys()]).toEqual(['h-cached']);
+      found.get('h-cached')!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
+    });
+
+    it('stores and lists document records by source', async () => {
+      await open();
+      await sink.putDocRecord(record('docs:a.md', 3));
+      await sink.putDocRecord(record('other:b.md', 1));
+      await sink.putDocRecord({ ...record('docs:a.md', 4), mtimeMs: 99 });
+      const recs = await sink.listDocRecords('docs');
+      expect([...recs.keys()]).toEqual(['docs:a.md']);
+      expect(recs.get('docs:a.md')).toMatchObject({ chunkCount: 4, mtimeMs: 99, chunking: 'markdown@1;max=512' });
+      expect(await sink.getDocRecord('other:b.md')).toMatchObject({ source: 'other', path: 'b.md' });
+    });
+
+    it('lists the doc IDs of a source that have rows', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'x'), row('docs:a.md', 1, 'y'), row('docs:b.md', 0, 'z'), row('other:c.md', 0, 'w')]);
+      expect([...(await sink.listDocIdsWithRows('docs'))].sort()).toEqual(['docs:a.md', 'docs:b.md']);
+    });
+
+    it('searches dense, keyword and hybrid', async () => {
+      await open();
+      const a = row('docs:bread.md', 0, 'sourdough bread proofing in the fridge');
+      const b = row('docs:redis.md', 0, 'redis append only file fsync');
+      await sink.upsert([a, b]);
+      const dense = await sink.search({ mode: 'dense', k: 1, vector: b.vector });
+      expect(dense[0]).toMatchObject({ id: b.id, docId: 'docs:redis.md', path: 'redis.md', section: 'sec', modality: 'text' });
+      expect(dense[0]!.score).toBeCloseTo(1, 4);
+      const keyword = await sink.search({ mode: 'keyword', k: 5, text: 'sourdough' });
+      expect(keyword.map((h) => h.id)).toEqual([a.id]);
+      const hybrid = await sink.search({ mode: 'hybrid', k: 2, vector: a.vector, text: 'sourdough' });
+      expect(hybrid[0]!.id).toBe(a.id);
+    });
+
+    it('refuses to open with another fingerprint, naming both', async () => {
+      await open();
+      await sink.close();
+      sink = await factory();
+      const other = { ...FP, model: 'other/model', dim: 4 };
+      const err = await sink.open(other).catch((e) => e);
+      expect(err.code).toBe('FINGERPRINT_MISMATCH');
+      expect(err.message).toContain('test/model@r1');
+      expect(err.message).toContain('other/model@r1');
+      expect(await sink.openExisting()).toEqual(FP);
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { LanceDbSink } from '../../src/sink/lancedb.js';
+import { sqlEq, sqlIn, sqlString } from '../../src/sink/sql.js';
+import { tempDir } from '../helpers.js';
+import { FP, row, sinkContract } from './contract.js';
+
+sinkContract('LanceDB', async () => new LanceDbSink(await tempDirOnce()));
+
+// One directory per test: the factory is called again in the same test to reopen the same store.
+let current: { dir: string; test: string } | undefined;
+async function tempDirOnce(): Promise<string> {
+  const test = expect.getState().currentTestName ?? '';
+  if (!current || current.test !== test) current = { dir: await tempDir('ragsync-lance-'), test };
+  return current.dir;
+}
+
+describe('LanceDB sink', () => {
+  it('merges concurrent upserts and keeps every row', async () => {
+    const sink = new LanceDbSink(await tempDir());
+    await sink.open(FP);
+    await Promise.all(Array.from({ length: 20 }, (_, d) => sink.upsert([row(`docs:${d}.md`, 0, `a${d}`), row(`docs:${d}.md`, 1, `b${d}`)])));
+    expect((await sink.stats()).chunks).toBe(40);
+    await sink.optimize();
+    expect((await sink.stats()).chunks).toBe(40);
+    await sink.close();
+  });
+
+  it('reopens an existing store with its fingerprint', async () => {
+    const dir = await tempDir();
+    const a = new LanceDbSink(dir);
+    expect(await a.openExisting()).toBeNull();
+    await a.open(FP);
+    await a.upsert([row('docs:a.md', 0, 'x')]);
+    await a.close();
+    const b = new LanceDbSink(dir);
+    expect(await b.openExisting()).toEqual(FP);
+    expect((await b.stats()).chunks).toBe(1);
+    await b.close();
+  });
+});
+
+describe('SQL escaping', () => {
+  it('quotes and doubles single quotes, leaves other characters alone', () => {
+    expect(sqlString(`it's`)).toBe(`'it''s'`);
+    expect(sqlString(`a" or id != "`)).toBe(`'a" or id != "'`);
+    expect(sqlString('back\\slash')).toBe(`'back\\slash'`);
+    expect(() => sqlString('nul\0')).toThrow();
+  });
+
+  it('builds IN lists and equality, refusing odd column names', () => {
+    expect(sqlIn('id', ['a', "b'"])).toBe(`id IN ('a', 'b''')`);
+    expect(sqlIn('id', [])).toBe('false');
+    expect(sqlEq('doc_id', "x'y")).toBe(`doc_id = 'x''y'`);
+    expect(() => sqlIn('id; drop', ['a'])).toThrow();
+  });
+});
