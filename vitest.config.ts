@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // LanceDB and onnxruntime are native addons: separate processes keep them apart.
     pool: 'forks',
     maxWorkers: 2,

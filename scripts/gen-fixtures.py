@@ -151,13 +151,53 @@ def save(model, path):
     onnx.save(model, path)
 
 
-def text_model(vocab_size, hidden, dim, rng):
-    emb = numpy_helper.from_array(rng.standard_normal((vocab_size, hidden)).astype(np.float32), "embeddings")
-    proj = numpy_helper.from_array((rng.standard_normal((hidden, dim)) / np.sqrt(hidden)).astype(np.float32), "projection")
+STOPWORDS = set("""a an the of and or to in on at by for with from as is are was were be been it its this that
+these those there here we you he she they i me my our your his her their them us do does did has have had not
+no so if then than but all any each some such can could will would should may might must into over under
+about after before up down out off again also just only very more most other same too what which who whom
+how when where why""".split())
+
+
+def token_weights(vocab):
+    """Per-token scale of the embedding table: a weighted bag of words, so shared rare words count."""
+    weights = np.ones(len(vocab), dtype=np.float32)
+    for i, tok in enumerate(vocab):
+        if tok.startswith("[") and tok.endswith("]"):
+            weights[i] = 0.0 if tok in ("[PAD]", "[CLS]", "[SEP]") else 0.2
+        elif tok in STOPWORDS:
+            weights[i] = 0.05
+        elif len(tok) == 1 or tok.startswith("##"):
+            weights[i] = 0.15
+    return weights
+
+
+def text_model(vocab, dim, seed):
+    """Feature hashing inside the graph: token id -> two signed one-hot slots of `dim`, scaled by
+    the token's weight, mean over the sequence. Near-orthogonal word vectors with no big table."""
+    a, b = 7919 + 2 * seed, 104729 + 6 * seed
+    consts = [
+        numpy_helper.from_array(token_weights(vocab), "token_weights"),
+        numpy_helper.from_array(np.array(a, dtype=np.int64), "mul_a"),
+        numpy_helper.from_array(np.array(b, dtype=np.int64), "mul_b"),
+        numpy_helper.from_array(np.array(13, dtype=np.int64), "shift"),
+        numpy_helper.from_array(np.array(dim, dtype=np.int64), "depth"),
+        numpy_helper.from_array(np.array([0.0, 1.0], dtype=np.float32), "plus"),
+        numpy_helper.from_array(np.array([0.0, -1.0], dtype=np.float32), "minus"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "last_axis"),
+    ]
     nodes = [
-        helper.make_node("Gather", ["embeddings", "input_ids"], ["token_embeddings"]),
-        helper.make_node("ReduceMean", ["token_embeddings"], ["pooled"], axes=[1], keepdims=0),
-        helper.make_node("MatMul", ["pooled", "projection"], ["text_embeddings"]),
+        helper.make_node("Gather", ["token_weights", "input_ids"], ["weights"]),
+        helper.make_node("Unsqueeze", ["weights", "last_axis"], ["weights3"]),
+        helper.make_node("Mul", ["input_ids", "mul_a"], ["ha"]),
+        helper.make_node("Mod", ["ha", "depth"], ["slot_a"]),
+        helper.make_node("Mul", ["input_ids", "mul_b"], ["hb0"]),
+        helper.make_node("Add", ["hb0", "shift"], ["hb"]),
+        helper.make_node("Mod", ["hb", "depth"], ["slot_b"]),
+        helper.make_node("OneHot", ["slot_a", "depth", "plus"], ["one_a"], axis=-1),
+        helper.make_node("OneHot", ["slot_b", "depth", "minus"], ["one_b"], axis=-1),
+        helper.make_node("Add", ["one_a", "one_b"], ["features"]),
+        helper.make_node("Mul", ["features", "weights3"], ["token_embeddings"]),
+        helper.make_node("ReduceMean", ["token_embeddings"], ["text_embeddings"], axes=[1], keepdims=0),
         helper.make_node("LpNormalization", ["text_embeddings"], ["l2norm_text_embeddings"], axis=-1, p=2),
     ]
     graph = helper.make_graph(
@@ -165,7 +205,7 @@ def text_model(vocab_size, hidden, dim, rng):
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
         [helper.make_tensor_value_info("text_embeddings", TensorProto.FLOAT, ["batch", dim]),
          helper.make_tensor_value_info("l2norm_text_embeddings", TensorProto.FLOAT, ["batch", dim])],
-        [emb, proj])
+        consts)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
@@ -194,7 +234,7 @@ def write_json(path, obj):
         fh.write("\n")
 
 
-def tiny_clip(out, name, dim, seed, hidden=32, image_size=32, grid=4):
+def tiny_clip(out, name, dim, seed, image_size=32, grid=4):
     rng = np.random.default_rng(seed)
     vocab = build_vocab()
     write_json(os.path.join(out, "config.json"), {
@@ -202,7 +242,7 @@ def tiny_clip(out, name, dim, seed, hidden=32, image_size=32, grid=4):
         "architectures": ["JinaCLIPModel"],
         "model_type": "jina_clip",
         "projection_dim": dim,
-        "text_config": {"hidden_size": hidden, "vocab_size": len(vocab), "max_position_embeddings": 8192},
+        "text_config": {"hidden_size": dim, "vocab_size": len(vocab), "max_position_embeddings": 8192},
         "vision_config": {"image_size": image_size, "patch_size": image_size // grid},
     })
     write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(vocab))
@@ -214,7 +254,7 @@ def tiny_clip(out, name, dim, seed, hidden=32, image_size=32, grid=4):
         "image_processor_type": "JinaCLIPImageProcessor", "processor_class": "JinaCLIPProcessor",
         "fill_color": 0, "interpolation": "bicubic", "resize_mode": "shortest", "size": image_size,
         "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711]})
-    save(text_model(len(vocab), hidden, dim, rng), os.path.join(out, "onnx", "text_model.onnx"))
+    save(text_model(vocab, dim, seed), os.path.join(out, "onnx", "text_model.onnx"))
     save(vision_model(image_size, grid, dim, rng), os.path.join(out, "onnx", "vision_model.onnx"))
 
 
@@ -239,8 +279,8 @@ def image(path, color, fmt, size=(64, 48)):
 
 
 def main():
-    tiny_clip(os.path.join(FIX, "tiny-clip"), "ragsync/tiny-clip-test", dim=64, seed=1)
-    tiny_clip(os.path.join(FIX, "tiny-clip-b"), "ragsync/tiny-clip-test-b", dim=48, seed=2)
+    tiny_clip(os.path.join(FIX, "tiny-clip"), "ragsync/tiny-clip-test", dim=256, seed=1)
+    tiny_clip(os.path.join(FIX, "tiny-clip-b"), "ragsync/tiny-clip-test-b", dim=128, seed=2)
     espresso = [
         "Espresso at home. Grind the coffee beans fine, dose eighteen grams into the basket and tamp "
         "evenly. A shot should take twenty five to thirty seconds at nine bar of pressure.",

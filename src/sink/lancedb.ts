@@ -135,10 +135,19 @@ export class LanceDbSink implements Sink {
       if (q.mode === 'keyword') {
         return table.query().fullTextSearch(q.text ?? '').select([...cols, '_score']).limit(q.k).toArray();
       }
-      const dense = table.vectorSearch(q.vector!).distanceType('cosine').limit(q.k);
-      if (q.mode === 'dense') return dense.select([...cols, '_distance']).toArray();
+      if (q.mode === 'dense') {
+        return table.vectorSearch(q.vector!).distanceType('cosine').select([...cols, '_distance']).limit(q.k).toArray();
+      }
+      // Fuse more candidates than asked for, so a hit ranked low by one side can still rise.
       const reranker = await lancedb.rerankers.RRFReranker.create();
-      return dense.select(cols).fullTextSearch(q.text ?? '').rerank(reranker).toArray();
+      return table
+        .vectorSearch(q.vector!)
+        .distanceType('cosine')
+        .select(cols)
+        .fullTextSearch(q.text ?? '')
+        .limit(Math.max(q.k * 4, 20))
+        .rerank(reranker)
+        .toArray();
     });
     return rows.slice(0, q.k).map((r) => ({
       id: String(r.id),

@@ -21,7 +21,7 @@ describe('Jina CLIP loader on the tiny model', () => {
   });
 
   it('has a fingerprint of its own, unlike the real model', () => {
-    expect(embedder.fingerprint).toMatchObject({ model: 'ragsync/tiny-clip-test', dim: 64, dtype: 'fp32', pooling: 'l2norm' });
+    expect(embedder.fingerprint).toMatchObject({ model: 'ragsync/tiny-clip-test', dim: 256, dtype: 'fp32', pooling: 'l2norm' });
     expect(embedder.fingerprint.revision).toMatch(/^[0-9a-f]{12}$/);
     expect(fingerprintKey(embedder.fingerprint)).not.toContain('jinaai/jina-clip-v1');
     expect(embedder.maxTokens).toBe(8190);
@@ -32,7 +32,7 @@ describe('Jina CLIP loader on the tiny model', () => {
     const v = await embedder.embedTexts(texts);
     expect(v).toHaveLength(4);
     for (const x of v) {
-      expect(x).toHaveLength(64);
+      expect(x).toHaveLength(256);
       expect(cos(x, x)).toBeCloseTo(1, 5);
     }
     expect(v[2]).toEqual(v[0]);
@@ -53,7 +53,7 @@ describe('Jina CLIP loader on the tiny model', () => {
     const yellow = await readFile(path.join(FIXTURES, 'files', 'yellow.webp'));
     const v = await embedder.embedImages!([blue, green, yellow, blue]);
     expect(v).toHaveLength(4);
-    expect(v[0]).toHaveLength(64);
+    expect(v[0]).toHaveLength(256);
     expect(cos(v[0]!, v[0]!)).toBeCloseTo(1, 5);
     expect(v[3]).toEqual(v[0]);
     expect(v[1]).not.toEqual(v[0]);

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { copyFile, cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT, TINY_MODEL, tempDir } from './helpers.js';
+
+const exec = promisify(execFile);
+const BIN = path.join(ROOT, 'bin', 'ragsync.js');
+
+async function ragsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const model = ['--model-dir', TINY_MODEL];
+
+describe('ragsync CLI (child process)', () => {
+  it('index --json prints exactly the summary keys; a re-run is a no-op; exit 0', async () => {
+    const store = await tempDir();
+    const first = await ragsync(['index', 'examples/corpus', '--store', store, ...model, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const sum = JSON.parse(first.stdout);
+    expect(Object.keys(sum)).toEqual(['docs', 'chunks', 'embeddings', 'failures', 'durationMs']);
+    expect(Object.keys(sum.docs)).toEqual(['scanned', 'changed', 'unchanged', 'deleted', 'failed']);
+    expect(Object.keys(sum.chunks)).toEqual(['upserted', 'deleted', 'unchanged']);
+    expect(Object.keys(sum.embeddings)).toEqual(['computed', 'reused']);
+    expect(sum.docs).toEqual({ scanned: 7, changed: 7, unchanged: 0, deleted: 0, failed: 0 });
+    expect(typeof sum.durationMs).toBe('number');
+
+    const again = JSON.parse((await ragsync(['index', 'examples/corpus', '--store', store, ...model, '--json'])).stdout);
+    expect(again.embeddings.computed).toBe(0);
+    expect(again.chunks).toMatchObject({ upserted: 0, deleted: 0 });
+
+    const status = JSON.parse((await ragsync(['status', '--store', store, '--json'])).stdout);
+    expect(status).toMatchObject({ store, sink: 'lancedb', docs: 7, chunks: sum.chunks.upserted });
+    expect(status.fingerprint.model).toBe('ragsync/tiny-clip-test');
+  });
+
+  it("the README's search finds the expected file first, in every mode", async () => {
+    const store = await tempDir();
+    await ragsync(['index', 'examples/corpus', '--store', store, ...model]);
+    const cases: Array<[string, string]> = [
+      ['how long should sourdough proof before baking', 'sourdough-bread.md'],
+      ['append only file fsync', 'redis-persistence.md'],
+      ['inverter battery for the roof panels', 'guides/solar-panels.md'],
+      ['espresso shot pressure and grind', 'espresso-guide.pdf'],
+    ];
+    for (const [query, file] of cases) {
+      for (const mode of ['hybrid', 'keyword', 'dense']) {
+        const res = await ragsync(['search', query, '--store', store, ...model, '--mode', mode, '-k', '3', '--json']);
+        expect(res.code, res.stderr).toBe(0);
+        const hits = JSON.parse(res.stdout);
+        expect(hits[0].path, `${mode}: ${query}`).toBe(file);
+        for (const key of ['id', 'docId', 'path', 'section', 'modality', 'score']) expect(hits[0]).toHaveProperty(key);
+      }
+    }
+    const human = await ragsync(['search', 'sourdough starter', '--store', store, ...model]);
+    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md § /);
+  });
+
+  it('searches by image', async () => {
+    const store = await tempDir();
+    await ragsync(['index', 'examples/corpus', '--store', store, ...model]);
+    const res = await ragsync(['search', '--image', path.join(ROOT, 'examples/corpus/images/red-square.png'), '--store', store, ...model, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)[0]).toMatchObject({ path: 'images/red-square.png', modality: 'image' });
+  });
+
+  it('exits 1 when some files fail, naming each, and indexes the rest', async () => {
+    const dir = await tempDir();
+    const store = await tempDir();
+    await cp(path.join(ROOT, 'examples/corpus'), dir, { recursive: true });
+    await copyFile(path.join(FIXTURES, 'files', 'encrypted.pdf'), path.join(dir, 'locked.pdf'));
+    await writeFile(path.join(dir, 'binary.md'), Buffer.from([0, 1, 2, 3, 0xff]));
+    const res = await ragsync(['index', dir, '--store', store, ...model]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('error: binary.md: binary content in a markdown file');
+    expect(res.stderr).toContain('error: locked.pdf: the PDF is encrypted');
+    expect(res.stdout).toMatch(/9 documents scanned: 7 changed, 0 unchanged, 0 deleted, 2 failed/);
+    const json = JSON.parse((await ragsync(['index', dir, '--store', store, ...model, '--json'])).stdout);
+    expect(json.failures.map((f: { path: string }) => f.path)).toEqual(['binary.md', 'locked.pdf']);
+  });
+
+  it('exits 2 on usage and configuration errors, with one line naming the field', async () => {
+    const cwd = await tempDir();
+    const bad = await ragsync(['index', 'x', '--concurrency', 'many'], { cwd });
+    expect(bad.code).toBe(2);
+    await writeFile(path.join(cwd, 'ragsync.config.json'), JSON.stringify({ chunkTokens: 512, colour: 'blue' }));
+    const unknown = await ragsync(['status'], { cwd });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('ragsync: config file ragsync.config.json: unknown key colour');
+    await rm(path.join(cwd, 'ragsync.config.json'));
+    const env = await ragsync(['status'], { cwd, env: { RAGSYNC_CHUNK_TOKENS: 'lots' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('RAGSYNC_CHUNK_TOKENS: expected a whole number');
+    const missing = await ragsync(['index', path.join(cwd, 'nope'), ...model], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such directory');
+  });
+
+  it('exits 3 with one clear line when the model cannot be had', async () => {
+    const cwd = await tempDir();
+    await mkdir(path.join(cwd, 'docs'));
+    await writeFile(path.join(cwd, 'docs', 'a.md'), '# A\n\ntext');
+    const res = await ragsync(['index', 'docs', '--offline'], { cwd, env: { RAGSYNC_MODEL_CACHE: path.join(cwd, 'cache') } });
+    expect(res.code).toBe(3);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ragsync: cannot load the embedding model jinaai\/jina-clip-v1: .*--model-dir/);
+  });
+
+  it('refuses to write with another model, naming both fingerprints (exit 2)', async () => {
+    const store = await tempDir();
+    await ragsync(['index', 'examples/corpus', '--store', store, ...model]);
+    const other = await ragsync(['index', 'examples/corpus', '--store', store, '--model-dir', path.join(FIXTURES, 'tiny-clip-b')]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('ragsync/tiny-clip-test@');
+    expect(other.stderr).toContain('ragsync/tiny-clip-test-b@');
+  });
+});

@@ -1,0 +1,76 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FilesystemSource } from '../../src/sources/filesystem.js';
+import { tempDir } from '../helpers.js';
+
+async function tree(root: string, files: Record<string, string>): Promise<void> {
+  for (const [rel, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), content);
+  }
+}
+
+async function scanned(source: FilesystemSource): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of source.scan()) out.push(e.path);
+  return out.sort();
+}
+
+const opts = (root: string, more: Partial<ConstructorParameters<typeof FilesystemSource>[0]> = {}) => ({
+  name: 'docs',
+  root,
+  include: ['**/*'],
+  exclude: [],
+  maxFileBytes: 1 << 20,
+  ...more,
+});
+
+describe('filesystem source', () => {
+  it('finds known file types and skips .git, node_modules, dotfiles, backups and unknown types', async () => {
+    const root = await tempDir();
+    await tree(root, {
+      'a.md': 'x', 'sub/b.txt': 'x', 'c.pdf': '%PDF-1.4', 'd.png': 'x', 'e.JPG': 'x', 'f.webp': 'x',
+      '.git/HEAD.md': 'x', 'node_modules/m/readme.md': 'x', '.hidden.md': 'x', '.cache/x.md': 'x',
+      'draft.md~': 'x', 'program.exe': 'x', 'Makefile': 'x',
+    });
+    expect(await scanned(new FilesystemSource(opts(root)))).toEqual(['a.md', 'c.pdf', 'd.png', 'e.JPG', 'f.webp', 'sub/b.txt']);
+  });
+
+  it('applies include and exclude globs to the relative path', async () => {
+    const root = await tempDir();
+    await tree(root, { 'docs/a.md': 'x', 'docs/drafts/b.md': 'x', 'other/c.md': 'x' });
+    const src = new FilesystemSource(opts(root, { include: ['docs/**'], exclude: ['**/drafts/**'] }));
+    expect(await scanned(src)).toEqual(['docs/a.md']);
+  });
+
+  it('follows a symlink to a file inside the root, never one that leaves it', async () => {
+    const root = await tempDir();
+    const outside = await tempDir();
+    await tree(root, { 'real.md': 'inside' });
+    await tree(outside, { 'secret.md': 'outside', 'dir/x.md': 'x' });
+    await symlink(path.join(root, 'real.md'), path.join(root, 'alias.md'));
+    await symlink(path.join(outside, 'secret.md'), path.join(root, 'escape.md'));
+    await symlink(path.join(outside, 'dir'), path.join(root, 'linked-dir'));
+    await symlink(root, path.join(root, 'loop'));
+    const src = new FilesystemSource(opts(root));
+    expect(await scanned(src)).toEqual(['alias.md', 'real.md']);
+    expect(await src.read({ source: 'docs', path: 'escape.md' })).toBeNull();
+  });
+
+  it('checks the content against the extension when reading', async () => {
+    const root = await tempDir();
+    await tree(root, { 'fake.pdf': 'hello', 'fake.jpg': 'hello' });
+    const src = new FilesystemSource(opts(root));
+    await expect(src.read({ source: 'docs', path: 'fake.pdf' })).rejects.toThrow('fake.pdf: not a PDF (no %PDF- header)');
+    await expect(src.read({ source: 'docs', path: 'fake.jpg' })).rejects.toThrow('fake.jpg: not a JPG image');
+  });
+
+  it('returns null for a file that is gone and fails the scan of a missing root', async () => {
+    const root = await tempDir();
+    const src = new FilesystemSource(opts(root));
+    expect(await src.read({ source: 'docs', path: 'nope.md' })).toBeNull();
+    const missing = new FilesystemSource(opts(path.join(root, 'missing')));
+    await expect(scanned(missing)).rejects.toThrow(/cannot read source directory/);
+  });
+});
