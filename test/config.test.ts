@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { RagsyncError } from '../src/core/errors.js';
+
+function configError(fn: () => unknown): RagsyncError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(RagsyncError);
+    expect((err as RagsyncError).code).toBe('CONFIG');
+    return err as RagsyncError;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('config', () => {
+  it('has defaults a new user can run with', () => {
+    const c = resolveConfig({});
+    expect(c.sink).toEqual({ kind: 'lancedb', path: '.ragsync' });
+    expect(c.embedder).toMatchObject({ kind: 'jina-clip', model: 'jinaai/jina-clip-v1', dtype: 'fp32', offline: false });
+    expect(c.chunkTokens).toBe(512);
+    expect(c.concurrency).toBe(4);
+  });
+
+  it('applies file, then environment, then flags', () => {
+    const c = resolveConfig({
+      file: { name: 'f.json', data: { chunkTokens: 100, concurrency: 2, embedder: { dtype: 'q8', batchSize: 8 } } },
+      env: { RAGSYNC_CHUNK_TOKENS: '200', RAGSYNC_MODEL_DIR: '/models/clip', RAGSYNC_OFFLINE: 'true', PATH: '/bin' },
+      flags: { chunkTokens: 300, sink: { path: 'store' } },
+    });
+    expect(c.chunkTokens).toBe(300);
+    expect(c.concurrency).toBe(2);
+    expect(c.embedder).toMatchObject({ dtype: 'q8', batchSize: 8, modelDir: '/models/clip', offline: true });
+    expect(c.sink.path).toBe('store');
+  });
+
+  it('refuses unknown keys, naming them and the file', () => {
+    expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe('config file r.yaml: unknown key chunkTokns');
+    expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { embedder: { modle: 'x' } } } })).message).toBe(
+      'config file r.yaml: unknown key embedder.modle',
+    );
+  });
+
+  it('refuses bad values, naming the field', () => {
+    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { embedder: { dtype: 'fp64' } } } })).message).toMatch(
+      /^config file r\.json: embedder\.dtype: /,
+    );
+    expect(configError(() => resolveConfig({ flags: { concurrency: 0 } })).message).toMatch(/^command line: concurrency: /);
+    expect(configError(() => resolveConfig({ flags: { source: 'has space' } })).message).toMatch(/^command line: source: letters, digits/);
+    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { sink: { kind: 'milvus' } } } })).message).toMatch(/sink\.kind/);
+  });
+
+  it('refuses unknown or malformed RAGSYNC_* variables, naming the variable', () => {
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_STOER: 'x' } })).message).toMatch(/^unknown environment variable RAGSYNC_STOER/);
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_OFFLINE: 'maybe' } })).message).toBe('RAGSYNC_OFFLINE: expected true or false, got "maybe"');
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_DTYPE: 'fp64' } })).message).toMatch(/^RAGSYNC_DTYPE: /);
+    expect(resolveConfig({ env: { RAGSYNC_CONFIG: 'x.json', RAGSYNC_EXCLUDE: 'a/**, b/**' } }).exclude).toEqual(['a/**', 'b/**']);
+  });
+});
