@@ -51,7 +51,7 @@ const Config = z.strictObject({
   exclude: z.array(z.string()).default([]),
   maxFileBytes: z.number().default(50 * 1024 * 1024),
   chunkTokens: z.number().default(512),
-  concurrency: z.number().default(4),
+  concurrency: z.number().default(8),
   logLevel: LOG_LEVEL.default('warn'),
   sink: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),

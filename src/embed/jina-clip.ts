@@ -13,6 +13,7 @@ import {
   JinaCLIPTextModel,
   JinaCLIPVisionModel,
   RawImage,
+  Tensor,
   env,
 } from '@huggingface/transformers';
 import { RagsyncError, errorMessage } from '../core/errors.js';
@@ -115,14 +116,27 @@ export class JinaClipEmbedder implements Embedder {
       let end = start + 1;
       const len = ids[order[start]!]!.length;
       while (end < order.length && end - start < this.opts.batchSize && (this.paddable || ids[order[end]!]!.length === len)) end++;
-      const batch = order.slice(start, end).map((i) => unique[i]!);
-      const inputs = this.tokenizer(batch, { padding: true, truncation: true, max_length: this.maxTokens + 2 });
-      const out = await this.text(inputs);
+      const batch = order.slice(start, end);
+      const out = await this.text(this.textInputs(batch.map((i) => ids[i]!)));
       const rows = out['l2norm_text_embeddings'].tolist() as number[][];
-      batch.forEach((t, j) => vectors.set(t, rows[j]!));
+      batch.forEach((i, j) => vectors.set(unique[i]!, rows[j]!));
       start = end;
     }
     return texts.map((t) => vectors.get(t)!);
+  }
+
+  /** Model inputs for token ID lists (already tokenized: no second pass), right-padded. */
+  private textInputs(rows: number[][]): Record<string, Tensor> {
+    const width = Math.max(...rows.map((r) => r.length));
+    const pad = BigInt(this.tokenizer.pad_token_id ?? 0);
+    const ids = new BigInt64Array(rows.length * width).fill(pad);
+    const mask = new BigInt64Array(rows.length * width);
+    rows.forEach((r, i) => r.forEach((id, j) => {
+      ids[i * width + j] = BigInt(id);
+      mask[i * width + j] = 1n;
+    }));
+    const dims = [rows.length, width];
+    return { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
   }
 
   async embedImages(images: Buffer[]): Promise<number[][]> {

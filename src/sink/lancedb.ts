@@ -15,6 +15,12 @@ import { sqlEq, sqlIn } from './sql.js';
 
 const MANIFEST = 'ragsync.json';
 const IN_BATCH = 500;
+/**
+ * Every commit adds a fragment and reads scan every unindexed fragment, so read latency grows
+ * with the number of commits (measured: 2 ms after compaction, 100 ms after 800 small commits).
+ * The sink compacts after this many commits.
+ */
+const COMPACT_EVERY = 64;
 
 interface Manifest {
   version: 1;
@@ -30,6 +36,7 @@ export class LanceDbSink implements Sink {
   private readonly writer = new SerialWriter();
   private readonly rowWrites = new Coalescer<ChunkRow>(this.writer, (rows) => this.mergeRows(rows));
   private readonly recordWrites = new Coalescer<DocRecord>(this.writer, (recs) => this.mergeRecords(recs));
+  private commits = 0;
 
   constructor(readonly location: string) {}
 
@@ -47,8 +54,12 @@ export class LanceDbSink implements Sink {
     if (!existing.has(`chunks_${name}`)) {
       const table = await this.db!.createEmptyTable(`chunks_${name}`, chunkSchema(fingerprint.dim));
       await table.createIndex('text', { config: lancedb.Index.fts() });
+      for (const column of ['id', 'doc_id', 'hash']) await table.createIndex(column, { config: lancedb.Index.btree() });
     }
-    if (!existing.has(`docs_${name}`)) await this.db!.createEmptyTable(`docs_${name}`, docSchema());
+    if (!existing.has(`docs_${name}`)) {
+      const table = await this.db!.createEmptyTable(`docs_${name}`, docSchema());
+      await table.createIndex('doc_id', { config: lancedb.Index.btree() });
+    }
     manifest.collections[name] = { fingerprint, createdAt: new Date().toISOString() };
     manifest.live = name;
     await this.writeManifest(manifest);
@@ -70,15 +81,15 @@ export class LanceDbSink implements Sink {
     const table = this.chunkTable();
     for (let i = 0; i < ids.length; i += IN_BATCH) {
       const batch = ids.slice(i, i + IN_BATCH);
-      await this.writer.run(() => guard('delete rows', () => table.delete(sqlIn('id', batch))));
+      await this.writer.run(() => this.commit('delete rows', () => table.delete(sqlIn('id', batch))));
     }
   }
 
   async deleteDoc(docId: string): Promise<void> {
     const chunks = this.chunkTable();
     const docs = this.docTable();
-    await this.writer.run(() => guard('delete a document', () => chunks.delete(sqlEq('doc_id', docId))));
-    await this.writer.run(() => guard('delete a document record', () => docs.delete(sqlEq('doc_id', docId))));
+    await this.writer.run(() => this.commit('delete a document', () => chunks.delete(sqlEq('doc_id', docId))));
+    await this.writer.run(() => this.commit('delete a document record', () => docs.delete(sqlEq('doc_id', docId))));
   }
 
   async listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>> {
@@ -166,12 +177,22 @@ export class LanceDbSink implements Sink {
   }
 
   async optimize(): Promise<void> {
-    const tables = [this.chunkTable(), this.docTable()];
-    for (const t of tables) {
-      await this.writer.run(() =>
-        guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) })),
-      );
+    await this.writer.run(() => this.compact());
+  }
+
+  /** Compacts both tables and refreshes their indexes; runs inside the write chain. */
+  private async compact(): Promise<void> {
+    this.commits = 0;
+    for (const t of [this.chunkTable(), this.docTable()]) {
+      await guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) }));
     }
+  }
+
+  /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
+  private async commit<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const out = await guard(what, fn);
+    if (++this.commits >= COMPACT_EVERY) await this.compact();
+    return out;
   }
 
   async close(): Promise<void> {
@@ -186,14 +207,14 @@ export class LanceDbSink implements Sink {
     const table = this.chunkTable();
     const latest = new Map(rows.map((r) => [r.id, r]));
     const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await table.schema() });
-    await guard('upsert rows', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+    await this.commit('upsert rows', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
   private async mergeRecords(records: DocRecord[]): Promise<void> {
     const table = this.docTable();
     const latest = new Map(records.map((r) => [r.docId, r]));
     const data = lancedb.makeArrowTable([...latest.values()].map(fromRecord), { schema: await table.schema() });
-    await guard('write document records', () =>
+    await this.commit('write document records', () =>
       table.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
     );
   }
