@@ -49,7 +49,7 @@ describe('ragsync CLI (child process)', () => {
     const store = await tempDir();
     await ragsync(['index', 'examples/corpus', '--store', store, ...model]);
     const cases: Array<[string, string]> = [
-      ['how long should sourdough proof before baking', 'sourdough-bread.md'],
+      ['how do I shape and proof the loaf', 'sourdough-bread.md'],
       ['append only file fsync', 'redis-persistence.md'],
       ['inverter battery for the roof panels', 'guides/solar-panels.md'],
       ['espresso shot pressure and grind', 'espresso-guide.pdf'],
@@ -63,8 +63,9 @@ describe('ragsync CLI (child process)', () => {
         for (const key of ['id', 'docId', 'path', 'section', 'modality', 'score']) expect(hits[0]).toHaveProperty(key);
       }
     }
-    const human = await ragsync(['search', 'sourdough starter', '--store', store, ...model]);
-    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md § /);
+    // The README's command, verbatim but for the store.
+    const human = await ragsync(['search', 'how do I shape and proof the loaf', '--store', store, ...model]);
+    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md § sourdough-bread\/proofing-and-baking /);
   });
 
   it('searches by image', async () => {
