@@ -115,7 +115,7 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
         bar?.setTotal(found);
         bar?.update(done, { file: last?.path ?? '' });
       },
-      onFailure: (p, err) => log.warn({ stage: err.stage, docId: err.docId, path: p, err: err.message }, 'document failed'),
+      onFailure: (p, err) => log.info({ stage: err.stage, docId: err.docId, path: p, err: err.message }, 'document failed'),
     });
   } finally {
     bar?.stop();
