@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { RagsyncError } from './core/errors.js';
+import { RagsyncError, asRagsyncError } from './core/errors.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
-import type { Fingerprint, SearchHit, SearchMode } from './core/types.js';
+import type { Fingerprint, SearchFilter, SearchHit, SearchMode } from './core/types.js';
 import { chunkLimits, createEmbedder } from './embed/index.js';
 import { fingerprintMismatch, fingerprintKey } from './sink/fingerprint.js';
 import { createSink } from './sink/index.js';
@@ -40,7 +40,10 @@ export async function indexDirectory(config: Config, dir: string, hooks: Omit<Sy
       { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) },
       { concurrency: config.concurrency, ...hooks },
     );
-    if (summary.docs.changed + summary.docs.deleted > 0) await sink.optimize();
+    if (summary.docs.changed + summary.docs.deleted > 0) {
+      // Compaction only makes later reads faster; a failure here loses nothing.
+      await sink.optimize().catch((err: unknown) => hooks.onFailure?.('(optimize)', asRagsyncError(err, 'SINK', 'sink')));
+    }
     return summary;
   } finally {
     await sink.close();
@@ -50,6 +53,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: Omit<Sy
 export interface SearchOptions {
   mode: SearchMode;
   k: number;
+  filter?: SearchFilter;
   text?: string;
   image?: Buffer;
 }
@@ -62,7 +66,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
     if (!stored) throw new RagsyncError('USAGE', `${sink.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });
     if (opts.mode === 'keyword') {
       if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
-      return await sink.search({ mode: 'keyword', k: opts.k, text: opts.text });
+      return await sink.search({ mode: 'keyword', k: opts.k, text: opts.text, filter: opts.filter });
     }
     const embedder = await createEmbedder(config.embedder);
     if (fingerprintKey(embedder.fingerprint) !== fingerprintKey(stored)) {
@@ -76,7 +80,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
       [vector] = (await embedder.embedTexts([opts.text ?? ''])) as [number[]];
     }
     const mode = opts.mode === 'hybrid' && !opts.text ? 'dense' : opts.mode;
-    return await sink.search({ mode, k: opts.k, vector, text: opts.text });
+    return await sink.search({ mode, k: opts.k, vector, text: opts.text, filter: opts.filter });
   } finally {
     await sink.close();
   }

@@ -12,6 +12,7 @@ import { indexDirectory, search, status } from './app.js';
 import { type Config, type ConfigLayer, resolveConfig } from './config.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import type { SyncSummary } from './core/sync-source.js';
+import type { SearchFilter } from './core/types.js';
 import { createLogger } from './log.js';
 import { fingerprintKey } from './sink/fingerprint.js';
 
@@ -39,7 +40,17 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 function common(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'config file (JSON or YAML); default ./ragsync.config.{json,yaml,yml} if present')
+    .addOption(new Option('--sink <kind>', 'where rows go (default lancedb)').choices(['lancedb', 'milvus']))
     .option('--store <dir>', 'LanceDB store directory (default .ragsync)')
+    .option('--milvus-address <host:port>', 'Milvus address (selects --sink milvus; default 127.0.0.1:19530)')
+    .option('--milvus-token <token>', 'Milvus / Zilliz Cloud token (prefer RAGSYNC_MILVUS_TOKEN)')
+    .option('--milvus-user <name>', 'Milvus user')
+    .option('--milvus-password <password>', 'Milvus password (prefer RAGSYNC_MILVUS_PASSWORD)')
+    .option('--milvus-database <name>', 'Milvus database')
+    .option('--milvus-ssl', 'connect with TLS')
+    .option('--milvus-ca <file>', 'CA certificate for TLS (implies --milvus-ssl)')
+    .option('--milvus-collection <prefix>', 'collection and alias name prefix (default ragsync)')
+    .option('--milvus-partition-key', 'partition key on source, when creating the collection')
     .option('--source <name>', 'source name, the prefix of doc IDs (default: the directory name)')
     .option('--embedder <name>', 'embedder: jina-clip or jina-clip:<hub model id> (default jina-clip:jinaai/jina-clip-v1)')
     .option('--model-dir <dir>', 'load the model from this local directory instead of the hub')
@@ -60,10 +71,27 @@ function configFrom(flags: CommonFlags & Record<string, unknown>): Config {
     chunkTokens: flags.chunkTokens as number | undefined,
     concurrency: flags.concurrency as number | undefined,
     logLevel: flags.logLevel as ConfigLayer['logLevel'],
-    sink: flags.store ? { path: flags.store } : undefined,
+    sink: sinkFlags(flags),
     embedder: embedderFlags(flags),
   };
   return resolveConfig({ file: file ? readConfigFile(file) : undefined, env, flags: stripUndefined(layer) });
+}
+
+function sinkFlags(flags: CommonFlags & Record<string, unknown>): ConfigLayer['sink'] {
+  const out = stripUndefined({
+    kind: flags.sink as 'lancedb' | 'milvus' | undefined,
+    path: flags.store as string | undefined,
+    address: flags.milvusAddress as string | undefined,
+    token: flags.milvusToken as string | undefined,
+    username: flags.milvusUser as string | undefined,
+    password: flags.milvusPassword as string | undefined,
+    database: flags.milvusDatabase as string | undefined,
+    ssl: flags.milvusSsl as boolean | undefined,
+    caPath: flags.milvusCa as string | undefined,
+    collection: flags.milvusCollection as string | undefined,
+    partitionKey: flags.milvusPartitionKey as boolean | undefined,
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function embedderFlags(flags: CommonFlags): ConfigLayer['embedder'] {
@@ -139,7 +167,8 @@ async function runSearch(query: string | undefined, flags: CommonFlags & Record<
   const image = flags.image ? readImage(String(flags.image)) : undefined;
   if (!query && !image) throw new RagsyncError('USAGE', 'give a query text, or --image FILE', { stage: 'config' });
   const mode = (flags.mode as 'dense' | 'keyword' | 'hybrid' | undefined) ?? (image && !query ? 'dense' : 'hybrid');
-  const hits = await search(config, { mode, k: Number(flags.k ?? 5), text: query, image });
+  const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
+  const hits = await search(config, { mode, k: Number(flags.k ?? 5), text: query, image, filter });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(hits)}\n`);
     return EXIT.ok;
@@ -151,6 +180,27 @@ async function runSearch(query: string | undefined, flags: CommonFlags & Record<
     process.stdout.write(`${i + 1}. ${where}  (${h.modality}, score ${h.score.toFixed(4)})\n   ${snippet}\n`);
   });
   return EXIT.ok;
+}
+
+const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
+
+/** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
+export function parseFilters(items: string[]): SearchFilter | undefined {
+  if (items.length === 0) return undefined;
+  const out: SearchFilter = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
+    if (eq <= 0 || !(key in FILTER_KEYS)) {
+      throw new RagsyncError('USAGE', `--filter ${JSON.stringify(item)}: expected KEY=VALUE with KEY one of ${Object.keys(FILTER_KEYS).join(', ')}`, { stage: 'config' });
+    }
+    const value = item.slice(eq + 1);
+    if (key === 'modality' && value !== 'text' && value !== 'image') {
+      throw new RagsyncError('USAGE', `--filter modality=${value}: expected text or image`, { stage: 'config' });
+    }
+    (out as Record<string, string>)[FILTER_KEYS[key]] = value;
+  }
+  return out;
 }
 
 function readImage(file: string): Buffer {
@@ -200,6 +250,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .addOption(new Option('--mode <mode>', 'dense, keyword or hybrid (default hybrid; dense for --image)').choices(['dense', 'keyword', 'hybrid']))
     .option('-k <n>', 'number of results', int('-k'), 5)
     .option('--image <file>', 'search by an image')
+    .option('--filter <key=value>', 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)', collect)
     .action((query: string | undefined, flags) => run(runSearch(query, flags)));
   common(program.command('status').description('show what the store holds')).action((flags) => run(runStatus(flags)));
   return program;

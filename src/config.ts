@@ -27,8 +27,18 @@ const Layer = z.strictObject({
   logLevel: LOG_LEVEL.optional(),
   sink: z
     .strictObject({
-      kind: z.literal('lancedb').optional(),
+      kind: z.enum(['lancedb', 'milvus']).optional(),
       path: z.string().min(1).optional(),
+      address: z.string().min(1).optional(),
+      token: z.string().min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      database: z.string().min(1).optional(),
+      ssl: z.boolean().optional(),
+      caPath: z.string().min(1).optional(),
+      collection: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'letters, digits and _, starting with a letter or _').optional(),
+      partitionKey: z.boolean().optional(),
+      timeoutMs: z.number().int().min(100).optional(),
     })
     .optional(),
   embedder: z
@@ -55,6 +65,19 @@ const Config = z.strictObject({
   logLevel: LOG_LEVEL.default('warn'),
   sink: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),
+    z.strictObject({
+      kind: z.literal('milvus'),
+      address: z.string().default('127.0.0.1:19530'),
+      token: z.string().optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      database: z.string().optional(),
+      ssl: z.boolean().default(false),
+      caPath: z.string().optional(),
+      collection: z.string().default('ragsync'),
+      partitionKey: z.boolean().default(false),
+      timeoutMs: z.number().default(15_000),
+    }),
   ]),
   embedder: z.discriminatedUnion('kind', [
     z.strictObject({
@@ -70,6 +93,9 @@ const Config = z.strictObject({
 });
 export type Config = z.infer<typeof Config>;
 
+/** Setting any of these without a sink kind selects the Milvus sink. */
+const MILVUS_KEYS = ['address', 'token', 'username', 'password', 'database', 'ssl', 'caPath', 'collection', 'partitionKey'];
+
 /** Environment variable → config field (dotted path) and value type. */
 export const ENV_VARS: Readonly<Record<string, { field: string; type: 'string' | 'int' | 'bool' | 'list' }>> = {
   RAGSYNC_SOURCE: { field: 'source', type: 'string' },
@@ -81,6 +107,15 @@ export const ENV_VARS: Readonly<Record<string, { field: string; type: 'string' |
   RAGSYNC_LOG_LEVEL: { field: 'logLevel', type: 'string' },
   RAGSYNC_SINK: { field: 'sink.kind', type: 'string' },
   RAGSYNC_STORE: { field: 'sink.path', type: 'string' },
+  RAGSYNC_MILVUS_ADDRESS: { field: 'sink.address', type: 'string' },
+  RAGSYNC_MILVUS_TOKEN: { field: 'sink.token', type: 'string' },
+  RAGSYNC_MILVUS_USER: { field: 'sink.username', type: 'string' },
+  RAGSYNC_MILVUS_PASSWORD: { field: 'sink.password', type: 'string' },
+  RAGSYNC_MILVUS_DATABASE: { field: 'sink.database', type: 'string' },
+  RAGSYNC_MILVUS_SSL: { field: 'sink.ssl', type: 'bool' },
+  RAGSYNC_MILVUS_CA: { field: 'sink.caPath', type: 'string' },
+  RAGSYNC_MILVUS_COLLECTION: { field: 'sink.collection', type: 'string' },
+  RAGSYNC_MILVUS_PARTITION_KEY: { field: 'sink.partitionKey', type: 'bool' },
   RAGSYNC_EMBEDDER: { field: 'embedder.kind', type: 'string' },
   RAGSYNC_MODEL: { field: 'embedder.model', type: 'string' },
   RAGSYNC_MODEL_DIR: { field: 'embedder.modelDir', type: 'string' },
@@ -113,6 +148,8 @@ export function resolveConfig(inputs: ConfigInputs): Config {
         key === 'sink' || key === 'embedder' ? { ...(merged[key] as object), ...dropUndefined(value as object) } : value;
     }
   }
+  const sink = merged.sink as Record<string, unknown>;
+  if (!layers.some((l) => l.sink?.kind) && MILVUS_KEYS.some((k) => sink[k] !== undefined)) sink.kind = 'milvus';
   const result = Config.safeParse(merged);
   if (!result.success) throw configError('configuration', result.error);
   return result.data;

@@ -1,11 +1,26 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+// @ts-expect-error: a plain ESM script without type declarations
+import { startMilvusLite } from '../scripts/milvus-lite.mjs';
 
-/** The CLI tests run the built `bin/ragsync.js` as a child process: build it from the current source first. */
-export default function setup(): void {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    milvusAddress: string;
+  }
+}
+
+/**
+ * Builds the CLI (tests run `bin/ragsync.js` as a child process) and starts one Milvus Lite
+ * server on a free loopback port for the whole run; it is stopped when the run ends.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
     stdio: 'inherit',
   });
+  const milvus = await startMilvusLite();
+  project.provide('milvusAddress', milvus.address);
+  return () => milvus.stop();
 }

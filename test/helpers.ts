@@ -2,12 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import type { SyncDeps } from '../src/core/sync.js';
 import type { Embedder } from '../src/core/types.js';
 import { chunkLimits } from '../src/embed/index.js';
 import { loadJinaClip } from '../src/embed/jina-clip.js';
+import type { Sink } from '../src/core/types.js';
 import { LanceDbSink } from '../src/sink/lancedb.js';
+import { MilvusSink } from '../src/sink/milvus.js';
 import { FilesystemSource } from '../src/sources/filesystem.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,13 +61,28 @@ export function countingEmbedder(inner: Embedder): Embedder & { texts: number; i
   return counter;
 }
 
-/** Real source, real LanceDB store, tiny model: the pieces `syncSource` runs on. */
-export async function realDeps(root: string, opts: { store?: string; chunkTokens?: number; source?: string } = {}) {
+let collections = 0;
+
+/** A Milvus sink on the test run's Milvus Lite server, in collections of its own. */
+export function milvusSink(collection = `t${process.pid}_${Date.now().toString(36)}_${collections++}`, address = inject('milvusAddress')): MilvusSink {
+  return new MilvusSink({ address, collection, partitionKey: collections % 2 === 0, timeoutMs: 15_000 });
+}
+
+/** Makes a fresh, empty store of one kind; called again in a test, it makes another. */
+export type SinkMaker = () => Promise<Sink>;
+
+/** Both real sinks, for suites that must pass on each. */
+export const SINKS: Array<[string, SinkMaker]> = [
+  ['LanceDB', async () => new LanceDbSink(await tempDir('ragsync-store-'))],
+  ['Milvus Lite', async () => milvusSink()],
+];
+
+/** Real source, a real store (LanceDB unless `makeSink` says otherwise), tiny model. */
+export async function realDeps(root: string, opts: { makeSink?: SinkMaker; chunkTokens?: number; source?: string } = {}) {
   const embedder = countingEmbedder(await tinyEmbedder());
-  const store = opts.store ?? (await tempDir('ragsync-store-'));
-  const sink = new LanceDbSink(store);
+  const sink = opts.makeSink ? await opts.makeSink() : new LanceDbSink(await tempDir('ragsync-store-'));
   await sink.open(embedder.fingerprint);
   const source = new FilesystemSource({ name: opts.source ?? 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 10 * 1024 * 1024 });
   const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, opts.chunkTokens ?? 512) };
-  return { deps, embedder, sink, source, store };
+  return { deps, embedder, sink, source };
 }

@@ -135,9 +135,18 @@ export interface DocRecord {
 
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
 
+/** Metadata filter of a search: every given field must match exactly. Values are data, never syntax. */
+export interface SearchFilter {
+  source?: string;
+  modality?: Modality;
+  docId?: string;
+  path?: string;
+}
+
 export interface SearchQuery {
   mode: SearchMode;
   k: number;
+  filter?: SearchFilter;
   /** Query vector (dense and hybrid). */
   vector?: number[];
   /** Query text (keyword and hybrid). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { ChunkRow, DocRecord, Fingerprint, SearchHit, SearchQuery, Sink } from '../core/types.js';
+import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
 import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { Coalescer, SerialWriter } from './serial.js';
 import { sqlEq, sqlIn } from './sql.js';
@@ -142,17 +142,20 @@ export class LanceDbSink implements Sink {
   async search(q: SearchQuery): Promise<SearchHit[]> {
     const table = this.chunkTable();
     const cols = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+    const where = searchWhere(q.filter);
     const rows = await guard('search', async () => {
       if (q.mode === 'keyword') {
-        return table.query().fullTextSearch(q.text ?? '').select([...cols, '_score']).limit(q.k).toArray();
+        const query = table.query().fullTextSearch(q.text ?? '').select([...cols, '_score']).limit(q.k);
+        return (where ? query.where(where) : query).toArray();
       }
       if (q.mode === 'dense') {
-        return table.vectorSearch(q.vector!).distanceType('cosine').select([...cols, '_distance']).limit(q.k).toArray();
+        const query = table.vectorSearch(q.vector!).distanceType('cosine').select([...cols, '_distance']).limit(q.k);
+        return (where ? query.where(where) : query).toArray();
       }
       // Fuse more candidates than asked for, so a hit ranked low by one side can still rise.
       const reranker = await lancedb.rerankers.RRFReranker.create();
-      return table
-        .vectorSearch(q.vector!)
+      const query = table.vectorSearch(q.vector!);
+      return (where ? query.where(where) : query)
         .distanceType('cosine')
         .select(cols)
         .fullTextSearch(q.text ?? '')
@@ -257,6 +260,18 @@ export class LanceDbSink implements Sink {
     await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(`${file}.tmp`, file);
   }
+}
+
+/** The SQL condition of a search filter, every value escaped; undefined for none. */
+function searchWhere(f: SearchFilter | undefined): string | undefined {
+  if (!f) return undefined;
+  const parts = [
+    f.source !== undefined ? sqlEq('source', f.source) : '',
+    f.modality !== undefined ? sqlEq('modality', f.modality) : '',
+    f.docId !== undefined ? sqlEq('doc_id', f.docId) : '',
+    f.path !== undefined ? sqlEq('path', f.path) : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' AND ') : undefined;
 }
 
 function chunkSchema(dim: number): Schema {

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { syncSource } from '../../src/core/sync-source.js';
 import { syncDocument } from '../../src/core/sync.js';
 import { docId } from '../../src/ids/index.js';
-import { FIXTURES, realDeps, tempDir } from '../helpers.js';
+import { FIXTURES, SINKS, type SinkMaker, realDeps as baseDeps, tempDir } from '../helpers.js';
 
-const run = (deps: Awaited<ReturnType<typeof realDeps>>['deps']) => syncSource(deps, { concurrency: 4 });
+const run = (deps: Awaited<ReturnType<typeof baseDeps>>['deps']) => syncSource(deps, { concurrency: 4 });
 
 async function write(root: string, rel: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
@@ -26,7 +26,9 @@ async function rowIds(sink: { listDocChunks(id: string): Promise<Array<{ id: str
   return new Map((await sink.listDocChunks(id)).map((r) => [r.id, r.hash]));
 }
 
-describe('syncSource on real files and a real LanceDB store', () => {
+describe.each(SINKS)('syncSource on real files and a real %s store', (_name: string, makeSink: SinkMaker) => {
+  const realDeps = (root: string) => baseDeps(root, { makeSink });
+
   it('indexes a corpus, then a second pass computes and writes nothing', async () => {
     const root = await tempDir();
     await write(root, 'a.md', handbook(3));

@@ -1,0 +1,435 @@
+/**
+ * The Milvus sink (Milvus Standalone / Distributed, Zilliz Cloud, Milvus Lite 3), through
+ * @zilliz/milvus2-sdk-node. One physical collection pair per embedder fingerprint
+ * (`<prefix>_chunks_<fp>`, `<prefix>_docs_<fp>`) behind the aliases `<prefix>_chunks` and
+ * `<prefix>_docs`, which is what users query. The fingerprint is stored in the collection
+ * properties. Every read that decides a write uses Strong consistency.
+ */
+import { ConsistencyLevelEnum, DataType, FunctionType, MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
+import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES } from '../ids/index.js';
+import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
+
+export interface MilvusOptions {
+  address: string;
+  token?: string;
+  username?: string;
+  password?: string;
+  database?: string;
+  ssl?: boolean;
+  caPath?: string;
+  /** Prefix of collection and alias names. */
+  collection: string;
+  /** Partition key on `source`: many sources or tenants in one collection. */
+  partitionKey: boolean;
+  timeoutMs: number;
+}
+
+const FP_PROPERTY = 'ragsync.fingerprint';
+const TEXT_MAX = 65_535;
+const IN_BATCH = 256;
+/** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
+const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+const QUERY_LIMIT = 16_384;
+const STRONG = ConsistencyLevelEnum.Strong;
+const HIT_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+
+interface Status {
+  error_code?: string | number;
+  code?: number;
+  reason?: string;
+}
+
+export class MilvusSink implements Sink {
+  readonly kind = 'milvus';
+  readonly location: string;
+  private client: MilvusClient | undefined;
+  private chunks = '';
+  private docs = '';
+  private templates = false;
+
+  constructor(private readonly opts: MilvusOptions) {
+    this.location = `milvus://${opts.address}/${opts.database ?? 'default'}/${opts.collection}_chunks`;
+  }
+
+  private get chunkAlias(): string {
+    return `${this.opts.collection}_chunks`;
+  }
+
+  private get docAlias(): string {
+    return `${this.opts.collection}_docs`;
+  }
+
+  async open(fingerprint: Fingerprint): Promise<void> {
+    const stored = await this.openExisting();
+    if (stored) {
+      if (fingerprintKey(stored) !== fingerprintKey(fingerprint)) throw fingerprintMismatch(stored, fingerprint, this.location);
+      return;
+    }
+    const name = physicalName(fingerprint);
+    this.chunks = `${this.opts.collection}_chunks_${name}`;
+    this.docs = `${this.opts.collection}_docs_${name}`;
+    await this.createChunks(this.chunks, fingerprint);
+    await this.createDocs(this.docs);
+    await this.call('create the chunk alias', (c) => c.createAlias({ collection_name: this.chunks, alias: this.chunkAlias }));
+    await this.call('create the document alias', (c) => c.createAlias({ collection_name: this.docs, alias: this.docAlias }));
+    await this.loadAndProbe();
+  }
+
+  async openExisting(): Promise<Fingerprint | null> {
+    const client = await this.connect();
+    const has = await this.call('look up the collection', () => client.hasCollection({ collection_name: this.chunkAlias }));
+    if (!has.value) return null;
+    const desc = await this.call('describe the collection', () => client.describeCollection({ collection_name: this.chunkAlias }));
+    const docs = await this.call('describe the document collection', () => client.describeCollection({ collection_name: this.docAlias }));
+    this.chunks = desc.schema.name;
+    this.docs = docs.schema.name;
+    const prop = desc.properties.find((p) => p.key === FP_PROPERTY);
+    if (!prop) {
+      throw new RagsyncError('SINK', `${this.location}: collection ${this.chunks} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
+    }
+    await this.loadAndProbe();
+    return JSON.parse(String(prop.value)) as Fingerprint;
+  }
+
+  async upsert(rows: ChunkRow[]): Promise<void> {
+    const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
+    for (const batch of sizedBatches(latest)) {
+      await this.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
+    }
+  }
+
+  async deleteIds(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += IN_BATCH) {
+      const f = filter('id in {ids}', { ids: ids.slice(i, i + IN_BATCH) });
+      await this.call('delete rows', (c) => c.delete({ collection_name: this.chunks, ...render(f, this.templates) }));
+    }
+  }
+
+  async deleteDoc(docId: string): Promise<void> {
+    const f = filter('doc_id == {doc}', { doc: docId });
+    await this.call('delete a document', (c) => c.delete({ collection_name: this.chunks, ...render(f, this.templates) }));
+    await this.call('delete a document record', (c) => c.delete({ collection_name: this.docs, ...render(f, this.templates) }));
+  }
+
+  async listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>> {
+    const rows = await this.queryAll(this.chunks, filter('doc_id == {doc}', { doc: docId }), ['id', 'hash']);
+    return rows.map((r) => ({ id: String(r.id), hash: String(r.hash) }));
+  }
+
+  async findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
+    const found = new Map<string, number[]>();
+    const wanted = [...new Set(hashes)];
+    for (let i = 0; i < wanted.length; i += IN_BATCH) {
+      const f = filter('hash in {hashes}', { hashes: wanted.slice(i, i + IN_BATCH) });
+      const res = await this.call('find vectors', (c) =>
+        c.query({ collection_name: this.chunks, ...render(f, this.templates), output_fields: ['hash', 'vector'], limit: QUERY_LIMIT, consistency_level: STRONG }),
+      );
+      for (const r of res.data) if (!found.has(String(r.hash))) found.set(String(r.hash), (r.vector as number[]).map(Number));
+    }
+    return found;
+  }
+
+  async listDocIdsWithRows(source: string): Promise<Set<string>> {
+    const rows = await this.queryAll(this.chunks, filter('source == {source}', { source }), ['doc_id']);
+    return new Set(rows.map((r) => String(r.doc_id)));
+  }
+
+  async getDocRecord(docId: string): Promise<DocRecord | null> {
+    const f = filter('doc_id == {doc}', { doc: docId });
+    const res = await this.call('read a document record', (c) =>
+      c.query({ collection_name: this.docs, ...render(f, this.templates), output_fields: DOC_FIELDS, limit: 1, consistency_level: STRONG }),
+    );
+    return res.data[0] ? toRecord(res.data[0]) : null;
+  }
+
+  async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
+    const rows = await this.queryAll(this.docs, filter('source == {source}', { source }), DOC_FIELDS);
+    return new Map(rows.map((r) => [String(r.doc_id), toRecord(r)]));
+  }
+
+  async putDocRecord(record: DocRecord): Promise<void> {
+    await this.call('write a document record', (c) => c.upsert({ collection_name: this.docs, data: [fromRecord(record)] }));
+  }
+
+  async search(q: SearchQuery): Promise<SearchHit[]> {
+    const where = searchFilter(q.filter);
+    const common = { collection_name: this.chunkAlias, output_fields: HIT_FIELDS, limit: q.k, ...(where.template ? render(where, this.templates) : {}) };
+    const wide = Math.max(q.k * 4, 20);
+    const sub = where.template ? render(where, this.templates) : {};
+    // The SDK's request types cannot express a text query for a BM25 field; the wire format can.
+    const res = await this.call('search', (c): Promise<{ results: unknown[]; status: Status }> => {
+      if (q.mode === 'dense') return c.search({ ...common, data: [q.vector!], anns_field: 'vector', metric_type: 'COSINE' });
+      if (q.mode === 'keyword') return c.search({ ...common, data: [q.text ?? ''] as never, anns_field: 'sparse', metric_type: 'BM25' });
+      return c.hybridSearch({
+        collection_name: this.chunkAlias,
+        output_fields: HIT_FIELDS,
+        limit: q.k,
+        data: [
+          { data: [q.vector!], anns_field: 'vector', params: { metric_type: 'COSINE' }, limit: wide, ...sub },
+          { data: [q.text ?? ''], anns_field: 'sparse', params: { metric_type: 'BM25' }, limit: wide, ...sub },
+        ] as never,
+        rerank: { strategy: 'rrf', params: { k: 60 } },
+      });
+    });
+    const hits = (res.results as Array<Record<string, unknown>>).flat() as Array<Record<string, unknown>>;
+    return hits.map((h) => ({
+      id: String(h.id),
+      docId: String(h.doc_id),
+      path: String(h.path),
+      section: String(h.section),
+      modality: h.modality === 'image' ? 'image' : 'text',
+      text: String(h.text),
+      score: q.mode === 'keyword' ? Math.abs(Number(h.score)) : Number(h.score),
+    }));
+  }
+
+  async stats(): Promise<{ docs: number; chunks: number }> {
+    const count = async (collection: string) => {
+      const res = await this.call('count rows', (c) =>
+        c.query({ collection_name: collection, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
+      );
+      return Number(res.data[0]?.['count(*)'] ?? 0);
+    };
+    return { chunks: await count(this.chunks), docs: await count(this.docs) };
+  }
+
+  async optimize(): Promise<void> {
+    await this.call('flush', (c) => c.flush({ collection_names: [this.chunks, this.docs] }));
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.closeConnection().catch(() => undefined);
+  }
+
+  private async connect(): Promise<MilvusClient> {
+    if (this.client) return this.client;
+    const o = this.opts;
+    const client = new MilvusClient({
+      address: o.address,
+      token: o.token,
+      username: o.username,
+      password: o.password,
+      database: o.database,
+      ssl: o.ssl ?? Boolean(o.caPath),
+      tls: o.caPath ? { rootCertPath: o.caPath } : undefined,
+      timeout: o.timeoutMs,
+      maxRetries: 2,
+      logLevel: 'error',
+    });
+    this.client = client;
+    await this.call('connect', () => client.checkHealth());
+    return client;
+  }
+
+  /** Loads both collections and finds out whether the server takes filter templates. */
+  private async loadAndProbe(): Promise<void> {
+    await this.call('load the collection', (c) => c.loadCollection({ collection_name: this.chunks }));
+    await this.call('load the document collection', (c) => c.loadCollection({ collection_name: this.docs }));
+    const res = await this.client!.query({
+      collection_name: this.docs,
+      filter: 'doc_id == {probe}',
+      exprValues: { probe: '' },
+      output_fields: ['doc_id'],
+      limit: 1,
+    });
+    this.templates = isSuccess(res.status);
+  }
+
+  private async createChunks(name: string, fp: Fingerprint): Promise<void> {
+    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: DataType.VarChar, max_length: max, ...extra });
+    await this.call('create the chunk collection', (c) =>
+      c.createCollection({
+        collection_name: name,
+        fields: [
+          str('id', MAX_CHUNK_ID_BYTES, { is_primary_key: true }),
+          str('doc_id', MAX_DOC_ID_BYTES),
+          str('source', 64, this.opts.partitionKey ? { is_partition_key: true } : {}),
+          str('path', 4096),
+          str('section', 1024),
+          { name: 'chunk_index', data_type: DataType.Int32 },
+          str('modality', 16),
+          str('hash', 64),
+          str('text', TEXT_MAX, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
+          str('metadata', TEXT_MAX),
+          { name: 'updated_at', data_type: DataType.Int64 },
+          { name: 'vector', data_type: DataType.FloatVector, dim: fp.dim },
+          { name: 'sparse', data_type: DataType.SparseFloatVector },
+        ],
+        functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
+        index_params: [
+          { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
+          { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
+        ],
+        ...(this.opts.partitionKey ? { num_partitions: 16 } : {}),
+        properties: { [FP_PROPERTY]: JSON.stringify(fp) },
+      }),
+    );
+  }
+
+  private async createDocs(name: string): Promise<void> {
+    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: DataType.VarChar, max_length: max, ...extra });
+    const num = (field: string) => ({ name: field, data_type: DataType.Double });
+    await this.call('create the document collection', (c) =>
+      c.createCollection({
+        collection_name: name,
+        fields: [
+          str('doc_id', MAX_DOC_ID_BYTES, { is_primary_key: true }),
+          str('source', 64),
+          str('path', 4096),
+          num('size'),
+          num('mtime_ms'),
+          str('file_hash', 64),
+          num('chunk_count'),
+          str('chunking', 256),
+          str('fingerprint', 1024),
+          num('updated_at'),
+          // Milvus needs a vector field in every collection; records are never searched by it.
+          { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
+        ],
+        index_params: [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }],
+      }),
+    );
+  }
+
+  /** All rows matching a filter: one query when it fits, else the query iterator. */
+  private async queryAll(collection: string, f: MilvusFilter, fields: string[]): Promise<Array<Record<string, unknown>>> {
+    const first = await this.call('query', (c) =>
+      c.query({ collection_name: collection, ...render(f, this.templates), output_fields: fields, limit: QUERY_LIMIT, consistency_level: STRONG }),
+    );
+    if (first.data.length < QUERY_LIMIT) return first.data;
+    const out: Array<Record<string, unknown>> = [];
+    const client = await this.connect();
+    try {
+      const it = await client.queryIterator({ collection_name: collection, ...render(f, this.templates), output_fields: fields, batchSize: 4096, consistency_level: STRONG });
+      for await (const batch of it) out.push(...(batch as Array<Record<string, unknown>>));
+    } catch (err) {
+      throw sinkError('read all rows', this.opts.address, err);
+    }
+    return out;
+  }
+
+  /** Runs an SDK call; a thrown error or a failed status becomes a retryable sink error. */
+  private async call<T>(what: string, fn: (c: MilvusClient) => Promise<T>): Promise<T> {
+    let res: T;
+    try {
+      res = await fn(this.client ?? (await this.connect()));
+    } catch (err) {
+      throw sinkError(what, this.opts.address, err);
+    }
+    const r = res as { status?: Status } & Status;
+    const status: Status = r.status ?? r;
+    if (!isSuccess(status)) throw sinkError(what, this.opts.address, new Error(status.reason || `error ${String(status.error_code)}`));
+    return res;
+  }
+}
+
+const DOC_FIELDS = ['doc_id', 'source', 'path', 'size', 'mtime_ms', 'file_hash', 'chunk_count', 'chunking', 'fingerprint', 'updated_at'];
+
+function isSuccess(status: Status | undefined): boolean {
+  if (!status) return true;
+  if (status.error_code === undefined && status.code === undefined) return true;
+  return status.error_code === 'Success' || status.error_code === 0 || (status.error_code === undefined && status.code === 0);
+}
+
+function sinkError(what: string, address: string, err: unknown): RagsyncError {
+  if (err instanceof RagsyncError) return err;
+  const msg = errorMessage(err).replace(/(token|password)=\S+/gi, '$1=[redacted]');
+  const unreachable = /UNAVAILABLE|ECONNREFUSED|No connection established|DEADLINE_EXCEEDED/i.test(msg);
+  const text = unreachable ? `cannot reach Milvus at ${address} (${what}): ${msg}` : `Milvus: cannot ${what}: ${msg}`;
+  return new RagsyncError('SINK', text, { stage: 'sink', retryable: true, cause: err });
+}
+
+function searchFilter(f: SearchFilter | undefined): MilvusFilter {
+  const parts: MilvusFilter[] = [];
+  if (f?.source !== undefined) parts.push(filter('source == {v}', { v: f.source }));
+  if (f?.modality !== undefined) parts.push(filter('modality == {v}', { v: f.modality }));
+  if (f?.docId !== undefined) parts.push(filter('doc_id == {v}', { v: f.docId }));
+  if (f?.path !== undefined) parts.push(filter('path == {v}', { v: f.path }));
+  return and(parts);
+}
+
+/** Splits rows into upsert batches of bounded size. */
+function sizedBatches(rows: ChunkRow[]): ChunkRow[][] {
+  const out: ChunkRow[][] = [];
+  let cur: ChunkRow[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    const size = r.vector.length * 4 + Buffer.byteLength(r.text) + Buffer.byteLength(r.metadata) + 1024;
+    if (cur.length > 0 && bytes + size > WRITE_BATCH_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+function toMilvusRow(r: ChunkRow): RowData {
+  return {
+    id: r.id,
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    section: r.section,
+    chunk_index: r.chunkIndex,
+    modality: r.modality,
+    hash: r.hash,
+    text: truncateUtf8(r.text, TEXT_MAX),
+    metadata: truncateUtf8(r.metadata, TEXT_MAX),
+    updated_at: r.updatedAt,
+    vector: r.vector,
+  };
+}
+
+function fromRecord(r: DocRecord): RowData {
+  return {
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    size: r.size,
+    mtime_ms: r.mtimeMs,
+    file_hash: r.fileHash,
+    chunk_count: r.chunkCount,
+    chunking: r.chunking,
+    fingerprint: r.fingerprint,
+    updated_at: r.updatedAt,
+    unused_vector: [0, 0],
+  };
+}
+
+function toRecord(r: Record<string, unknown>): DocRecord {
+  return {
+    docId: String(r.doc_id),
+    source: String(r.source),
+    path: String(r.path),
+    size: Number(r.size),
+    mtimeMs: Number(r.mtime_ms),
+    fileHash: String(r.file_hash),
+    chunkCount: Number(r.chunk_count),
+    chunking: String(r.chunking),
+    fingerprint: String(r.fingerprint),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes on a character boundary. */
+function truncateUtf8(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > max) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { MilvusSink } from '../../src/sink/milvus.js';
+import { and, filter, milvusLiteral, render } from '../../src/sink/milvus-filter.js';
+import { milvusSink } from '../helpers.js';
+import { FP, row, sinkContract } from './contract.js';
+
+// One collection prefix per test: the factory is called again in a test to reopen the same store.
+let current: { test: string; sink: () => MilvusSink } | undefined;
+sinkContract('Milvus Lite', async () => {
+  const test = expect.getState().currentTestName ?? '';
+  if (!current || current.test !== test) {
+    const name = milvusSink().location.split('/').pop()!.replace(/_chunks$/, '');
+    current = { test, sink: () => milvusSink(name) };
+  }
+  return current.sink();
+});
+
+describe('Milvus filters', () => {
+  it('render literals that hold exactly the value', () => {
+    expect(milvusLiteral('plain')).toBe('"plain"');
+    expect(milvusLiteral('x" or id != "')).toBe('"x\\" or id != \\""');
+    expect(milvusLiteral('back\\slash')).toBe('"back\\\\slash"');
+    expect(milvusLiteral('new\nline\r')).toBe('"new\\nline\\r"');
+    expect(milvusLiteral("it's {x}")).toBe('"it\'s {x}"');
+    expect(milvusLiteral(['a', 'b"'])).toBe('["a", "b\\""]');
+    expect(() => milvusLiteral('nul\0')).toThrow();
+  });
+
+  it('pass templates and values apart to servers that take templates', () => {
+    const f = and([filter('doc_id == {doc}', { doc: 'a"b' }), filter('id in {ids}', { ids: ['x', 'y'] })]);
+    expect(render(f, true)).toEqual({ filter: '(doc_id == {doc_0}) and (id in {ids_1})', exprValues: { doc_0: 'a"b', ids_1: ['x', 'y'] } });
+    expect(render(f, false)).toEqual({ filter: '(doc_id == "a\\"b") and (id in ["x", "y"])' });
+    expect(() => filter('id == {missing}', {})).toThrow(/no value/);
+  });
+});
+
+describe('Milvus sink', () => {
+  it('stores the fingerprint in the collection properties and serves reads through the alias', async () => {
+    const name = `alias_${Date.now().toString(36)}`;
+    const a = milvusSink(name);
+    await a.open(FP);
+    await a.upsert([row('docs:a.md', 0, 'hello world')]);
+    await a.close();
+    const b = milvusSink(name);
+    expect(await b.openExisting()).toEqual(FP);
+    expect(await b.stats()).toEqual({ docs: 0, chunks: 1 });
+    expect(b.location).toMatch(new RegExp(`/${name}_chunks$`));
+    await b.close();
+  });
+
+  it('fails fast with one clear line when the server cannot be reached', async () => {
+    const sink = milvusSink('unreachable', '127.0.0.1:9');
+    const err = await sink.open(FP).catch((e) => e);
+    expect(err.code).toBe('SINK');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/^cannot reach Milvus at 127\.0\.0\.1:9 \(/);
+    expect(err.message).not.toContain('\n');
+    await sink.close();
+  });
+
+  it('upserts large batches split below the message limit', async () => {
+    const sink = milvusSink();
+    await sink.open(FP);
+    const big = 'x'.repeat(60_000);
+    await sink.upsert(Array.from({ length: 300 }, (_, i) => row(`docs:big${i}.md`, 0, `${big}${i}`, { hash: `big-${i}` })));
+    expect((await sink.stats()).chunks).toBe(300);
+    await sink.close();
+  });
+});
