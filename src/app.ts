@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { RagsyncError, asRagsyncError } from './core/errors.js';
+import { RagsyncError, errorMessage } from './core/errors.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
 import type { Fingerprint, SearchFilter, SearchHit, SearchMode } from './core/types.js';
 import { chunkLimits, createEmbedder } from './embed/index.js';
@@ -42,7 +42,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: Omit<Sy
     );
     if (summary.docs.changed + summary.docs.deleted > 0) {
       // Compaction only makes later reads faster; a failure here loses nothing.
-      await sink.optimize().catch((err: unknown) => hooks.onFailure?.('(optimize)', asRagsyncError(err, 'SINK', 'sink')));
+      await sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
     }
     return summary;
   } finally {

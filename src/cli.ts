@@ -17,6 +17,8 @@ import { createLogger } from './log.js';
 import { fingerprintKey } from './sink/fingerprint.js';
 
 export const EXIT = { ok: 0, failures: 1, usage: 2, unavailable: 3 } as const;
+ /** Failed documents listed one per line in the human summary; --json lists every one. */
+const MAX_FAILURE_LINES = 20;
 const CONFIG_FILES = ['ragsync.config.json', 'ragsync.config.yaml', 'ragsync.config.yml'];
 
 interface CommonFlags {
@@ -142,7 +144,9 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
       onProgress: (done, found, last) => {
         bar?.setTotal(found);
         bar?.update(done, { file: last?.path ?? '' });
+        if (last) log.debug({ stage: 'sync', docId: last.docId, status: last.status, embedded: last.embedded, reused: last.reused }, 'document synced');
       },
+      onWarning: (message) => log.warn({ stage: 'sink' }, message),
       onFailure: (p, err) => log.info({ stage: err.stage, docId: err.docId, path: p, err: err.message }, 'document failed'),
     });
   } finally {
@@ -151,7 +155,11 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    for (const f of summary.failures) process.stderr.write(`error: ${f.error}\n`);
+    const shown = summary.failures.slice(0, MAX_FAILURE_LINES);
+    for (const f of shown) process.stderr.write(`error: ${f.error}\n`);
+    if (summary.failures.length > shown.length) {
+      process.stderr.write(`... and ${summary.failures.length - shown.length} more failed documents (--json lists them all)\n`);
+    }
     const { docs, chunks, embeddings } = summary;
     process.stdout.write(
       `${docs.scanned} documents scanned: ${docs.changed} changed, ${docs.unchanged} unchanged, ${docs.deleted} deleted, ${docs.failed} failed\n` +

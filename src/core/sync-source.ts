@@ -21,6 +21,8 @@ export interface SyncSourceOptions {
   onProgress?: (done: number, found: number, last: DocSyncResult | null) => void;
   /** Called for each failed document (for logging). */
   onFailure?: (path: string, err: RagsyncError) => void;
+  /** Called for a problem that fails no document (for logging). */
+  onWarning?: (message: string) => void;
 }
 
 export function emptySummary(): SyncSummary {
@@ -54,7 +56,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   const started = performance.now();
   const sum = emptySummary();
   const { source, sink } = deps;
-  const records = await sink.listDocRecords(source.name);
+  const { records, orphans } = await checkedRecords(deps, opts);
   const limit = pLimit(Math.max(1, opts.concurrency));
   const seen = new Set<string>();
   const tasks: Array<Promise<void>> = [];
@@ -84,7 +86,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   await Promise.all(tasks);
 
   const blocked = source.unreadable();
-  const candidates = new Set([...records.keys(), ...(await sink.listDocIdsWithRows(source.name))]);
+  const candidates = new Set([...records.keys(), ...orphans]);
   const gone = [...candidates].filter((id) => !seen.has(id));
   await Promise.all(
     gone.map((id) =>
@@ -95,7 +97,34 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
       }),
     ),
   );
-  sum.failures.sort((a, b) => (a.path < b.path ? -1 : 1));
+  sum.failures.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   sum.durationMs = Math.round(performance.now() - started);
   return sum;
+}
+
+/**
+ * The source's document records, checked against the rows: when the row count differs from the
+ * sum of the records' chunk counts (a crash before a record was written, or a store that lost
+ * acknowledged writes), rows are counted per document, a record that disagrees with its rows is
+ * dropped (the document is synced again), and documents with rows but no record are returned as
+ * orphans (deleted unless the scan finds them).
+ */
+async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
+  const { sink, source } = deps;
+  const records = await sink.listDocRecords(source.name);
+  const orphans = new Set<string>();
+  const expected = [...records.values()].reduce((n, r) => n + r.chunkCount, 0);
+  if ((await sink.countChunks(source.name)) === expected) return { records, orphans };
+  const counts = await sink.countRowsByDoc(source.name);
+  let dropped = 0;
+  for (const [id, record] of records) {
+    if ((counts.get(id) ?? 0) !== record.chunkCount) {
+      records.delete(id);
+      orphans.add(id);
+      dropped++;
+    }
+  }
+  for (const id of counts.keys()) if (!records.has(id)) orphans.add(id);
+  if (dropped > 0) opts.onWarning?.(`${dropped} document records disagree with the rows in the store: those documents are synced again`);
+  return { records, orphans };
 }

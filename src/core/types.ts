@@ -190,8 +190,10 @@ export interface Sink {
   listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>>;
   /** Vectors of rows holding these content hashes (the embedding cache); missing hashes are absent. */
   findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
-  /** Doc IDs of a source that have at least one row (finds rows whose record was never written). */
-  listDocIdsWithRows(source: string): Promise<Set<string>>;
+  /** Number of rows of a source, read after all earlier writes of this sink. */
+  countChunks(source: string): Promise<number>;
+  /** Rows per doc ID of a source (scans the source's doc IDs: use when `countChunks` disagrees). */
+  countRowsByDoc(source: string): Promise<Map<string, number>>;
   getDocRecord(docId: string): Promise<DocRecord | null>;
   /** Records of every document of a source, by doc ID. */
   listDocRecords(source: string): Promise<Map<string, DocRecord>>;

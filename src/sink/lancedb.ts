@@ -112,11 +112,17 @@ export class LanceDbSink implements Sink {
     return found;
   }
 
-  async listDocIdsWithRows(source: string): Promise<Set<string>> {
-    const out = new Set<string>();
+  countChunks(source: string): Promise<number> {
+    return guard('count rows', () => this.chunkTable().countRows(sqlEq('source', source)));
+  }
+
+  async countRowsByDoc(source: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
     const query = this.chunkTable().query().where(sqlEq('source', source)).select(['doc_id']);
     await guard('list documents', async () => {
-      for await (const batch of query) for (const v of batch.getChild('doc_id')!) out.add(String(v));
+      for await (const batch of query) {
+        for (const v of batch.getChild('doc_id')!) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
+      }
     });
     return out;
   }

@@ -132,9 +132,15 @@ export class MilvusSink implements Sink {
     return found;
   }
 
-  async listDocIdsWithRows(source: string): Promise<Set<string>> {
+  async countChunks(source: string): Promise<number> {
+    return this.count(this.chunks, filter('source == {source}', { source }));
+  }
+
+  async countRowsByDoc(source: string): Promise<Map<string, number>> {
     const rows = await this.queryAll(this.chunks, filter('source == {source}', { source }), ['doc_id']);
-    return new Set(rows.map((r) => String(r.doc_id)));
+    const out = new Map<string, number>();
+    for (const r of rows) out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
+    return out;
   }
 
   async getDocRecord(docId: string): Promise<DocRecord | null> {
@@ -187,13 +193,14 @@ export class MilvusSink implements Sink {
   }
 
   async stats(): Promise<{ docs: number; chunks: number }> {
-    const count = async (collection: string) => {
-      const res = await this.call('count rows', (c) =>
-        c.query({ collection_name: collection, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
-      );
-      return Number(res.data[0]?.['count(*)'] ?? 0);
-    };
-    return { chunks: await count(this.chunks), docs: await count(this.docs) };
+    return { chunks: await this.count(this.chunks, filter('')), docs: await this.count(this.docs, filter('')) };
+  }
+
+  private async count(collection: string, f: MilvusFilter): Promise<number> {
+    const res = await this.call('count rows', (c) =>
+      c.query({ collection_name: collection, ...render(f, this.templates), output_fields: ['count(*)'], consistency_level: STRONG }),
+    );
+    return Number(res.data[0]?.['count(*)'] ?? 0);
   }
 
   async optimize(): Promise<void> {

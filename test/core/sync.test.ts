@@ -161,7 +161,10 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
 
   it('gives files with quotes, backslashes, spaces, newlines and NFC/NFD twins their own IDs', async () => {
     const root = await tempDir();
-    const names = [`quote".md`, `apo'strophe.md`, `back\\slash.md`, `with space.md`, `new\nline.md`, 'caf\u00e9.md', 'cafe\u0301.md'];
+    const names = [
+      `quote".md`, `apo'strophe.md`, `back\\slash.md`, `with space.md`, `new\nline.md`, 'caf\u00e9.md', 'cafe\u0301.md',
+      `x" or id != ".md`, `x' or id != '.md`, `brace {doc}.md`, `tpl {doc_0} and {ids}.md`,
+    ];
     for (const [i, n] of names.entries()) await write(root, n, `# Doc ${i}\n\nContent number ${i}.`);
     const { deps, sink } = await realDeps(root);
     const res = await run(deps);
@@ -176,10 +179,13 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
       expect(after.docs.deleted).toBe(1);
       expect(await sink.listDocChunks(docId('docs', victim))).toEqual([]);
     }
-    for (const kept of [`apo'strophe.md`, `with space.md`, `new\nline.md`, 'caf\u00e9.md']) {
-      expect(await sink.listDocChunks(docId('docs', kept))).toHaveLength(1);
+    for (const victim of [`x" or id != ".md`, `brace {doc}.md`]) {
+      await rm(path.join(root, victim));
+      expect((await run(deps)).docs.deleted).toBe(1);
     }
-    expect((await sink.stats()).chunks).toBe(4);
+    const kept = [`apo'strophe.md`, `with space.md`, `new\nline.md`, 'caf\u00e9.md', `x' or id != '.md`, `tpl {doc_0} and {ids}.md`];
+    for (const name of kept) expect(await sink.listDocChunks(docId('docs', name))).toHaveLength(1);
+    expect((await sink.stats()).chunks).toBe(kept.length);
   });
 
   it('converges after a crash between writing rows and writing the record', async () => {
@@ -210,6 +216,24 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
     const cleaned = await run(deps);
     expect(cleaned.docs.deleted).toBe(1);
     expect(await sink.listDocChunks(docId('docs', 'b.md'))).toEqual([]);
+  });
+
+  it('repairs a document whose rows the store lost while its record survived', async () => {
+    const root = await tempDir();
+    await write(root, 'a.md', handbook(3));
+    await write(root, 'b.md', handbook(2));
+    const { deps, sink, embedder } = await realDeps(root);
+    await run(deps);
+    const id = docId('docs', 'a.md');
+    const rows = await rowIds(sink, id);
+    await sink.deleteIds([...rows.keys()].slice(0, 2));
+    embedder.texts = 0;
+    const repaired = await run(deps);
+    expect(repaired.docs).toMatchObject({ changed: 1, unchanged: 1, failed: 0 });
+    expect(repaired.chunks.upserted).toBe(2);
+    expect(embedder.texts).toBe(0);
+    expect(await rowIds(sink, id)).toEqual(rows);
+    expect((await run(deps)).docs).toMatchObject({ changed: 0, unchanged: 2 });
   });
 
   it('syncDocument is idempotent and deletes a document that is gone', async () => {

@@ -129,10 +129,12 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       expect(await sink.getDocRecord('other:b.md')).toMatchObject({ source: 'other', path: 'b.md' });
     });
 
-    it('lists the doc IDs of a source that have rows', async () => {
+    it('counts the rows of a source, in all and per document', async () => {
       await open();
       await sink.upsert([row('docs:a.md', 0, 'x'), row('docs:a.md', 1, 'y'), row('docs:b.md', 0, 'z'), row('other:c.md', 0, 'w')]);
-      expect([...(await sink.listDocIdsWithRows('docs'))].sort()).toEqual(['docs:a.md', 'docs:b.md']);
+      expect(await sink.countChunks('docs')).toBe(3);
+      expect(await sink.countChunks('none')).toBe(0);
+      expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:a.md', 2], ['docs:b.md', 1]]);
     });
 
     it('searches dense, keyword and hybrid', async () => {
