@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { FIXTURES, ROOT, TINY_MODEL, tempDir } from './helpers.js';
 
 const exec = promisify(execFile);
@@ -126,5 +126,60 @@ describe('ragsync CLI (child process)', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('ragsync/tiny-clip-test@');
     expect(other.stderr).toContain('ragsync/tiny-clip-test-b@');
+  });
+});
+
+describe('ragsync CLI on Milvus Lite', () => {
+  const milvus = () => ['--milvus-address', inject('milvusAddress'), '--milvus-collection', `cli_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`];
+
+  it('hybrid search finds a keyword-only match that dense search with the tiny model ranks lower', async () => {
+    const dir = await tempDir();
+    await cp(path.join(ROOT, 'examples/corpus'), dir, { recursive: true });
+    await writeFile(path.join(dir, 'incident.md'), '# Incident log\n\nThe nightly job stopped with code KX4471Q after the disk filled up.\n');
+    const sink = milvus();
+    const indexed = await ragsync(['index', dir, ...sink, ...model, '--json']);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const top = async (mode: string) => {
+      const res = await ragsync(['search', 'KX4471Q', '--mode', mode, '-k', '3', '--json', ...sink, ...model]);
+      expect(res.code, res.stderr).toBe(0);
+      return JSON.parse(res.stdout)[0]?.path;
+    };
+    expect(await top('dense')).not.toBe('incident.md');
+    expect(await top('keyword')).toBe('incident.md');
+    expect(await top('hybrid')).toBe('incident.md');
+    const status = JSON.parse((await ragsync(['status', ...sink, '--json'])).stdout);
+    expect(status).toMatchObject({ sink: 'milvus', docs: 8 });
+  });
+
+  it('re-indexing an unchanged corpus writes nothing; an unknown server is one clear line, exit 3', async () => {
+    const sink = milvus();
+    await ragsync(['index', 'examples/corpus', ...sink, ...model]);
+    const again = JSON.parse((await ragsync(['index', 'examples/corpus', ...sink, ...model, '--json'])).stdout);
+    expect(again.chunks).toMatchObject({ upserted: 0, deleted: 0 });
+    expect(again.embeddings.computed).toBe(0);
+    const down = await ragsync(['index', 'examples/corpus', '--milvus-address', '127.0.0.1:9', ...model]);
+    expect(down.code).toBe(3);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toMatch(/^ragsync: cannot reach Milvus at 127\.0\.0\.1:9/);
+  });
+});
+
+describe.each([['LanceDB'], ['Milvus Lite']])('search --filter on %s', (name) => {
+  it('keeps only hits whose fields equal the values, and refuses other keys', async () => {
+    const sink = name === 'LanceDB' ? ['--store', await tempDir()] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', `flt_${Date.now().toString(36)}`];
+    await ragsync(['index', 'examples/corpus', ...sink, ...model]);
+    const search = async (...args: string[]) => JSON.parse((await ragsync(['search', 'bread and coffee', '-k', '10', '--json', ...sink, ...model, ...args])).stdout);
+    const images = await search('--filter', 'modality=image');
+    expect(images.map((h: { path: string }) => h.path)).toEqual(['images/red-square.png']);
+    const one = await search('--filter', 'path=sourdough-bread.md', '--mode', 'keyword');
+    expect(one.length).toBeGreaterThan(0);
+    expect(new Set(one.map((h: { path: string }) => h.path))).toEqual(new Set(['sourdough-bread.md']));
+    const hostile = await search('--filter', 'path=x" or id != "', '--mode', 'hybrid');
+    expect(hostile).toEqual([]);
+    const none = await search('--filter', 'source=elsewhere', '--mode', 'dense');
+    expect(none).toEqual([]);
+    const bad = await ragsync(['search', 'x', '--filter', 'text=1', ...sink]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--filter "text=1": expected KEY=VALUE with KEY one of source, modality, doc, path');
   });
 });

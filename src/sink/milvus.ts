@@ -164,7 +164,9 @@ export class MilvusSink implements Sink {
     const where = searchFilter(q.filter);
     const common = { collection_name: this.chunkAlias, output_fields: HIT_FIELDS, limit: q.k, ...(where.template ? render(where, this.templates) : {}) };
     const wide = Math.max(q.k * 4, 20);
-    const sub = where.template ? render(where, this.templates) : {};
+    // Sub-requests of a hybrid search take the filter as `expr`.
+    const rendered = where.template ? render(where, this.templates) : undefined;
+    const sub = rendered ? { expr: rendered.filter, ...(rendered.exprValues ? { exprValues: rendered.exprValues } : {}) } : {};
     // The SDK's request types cannot express a text query for a BM25 field; the wire format can.
     const res = await this.call('search', (c): Promise<{ results: unknown[]; status: Status }> => {
       if (q.mode === 'dense') return c.search({ ...common, data: [q.vector!], anns_field: 'vector', metric_type: 'COSINE' });
