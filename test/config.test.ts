@@ -47,7 +47,14 @@ describe('config', () => {
     );
     expect(configError(() => resolveConfig({ flags: { concurrency: 0 } })).message).toMatch(/^command line: concurrency: /);
     expect(configError(() => resolveConfig({ flags: { source: 'has space' } })).message).toMatch(/^command line: source: letters, digits/);
-    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { sink: { kind: 'milvus' } } } })).message).toMatch(/sink\.kind/);
+    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { sink: { kind: 'pinecone' } } } })).message).toMatch(/sink\.kind/);
+  });
+
+  it('selects Milvus when a Milvus setting is given, and refuses Milvus settings on LanceDB', () => {
+    const c = resolveConfig({ env: { RAGSYNC_MILVUS_ADDRESS: 'milvus.internal:19530', RAGSYNC_MILVUS_TOKEN: 's3cret' } });
+    expect(c.sink).toMatchObject({ kind: 'milvus', address: 'milvus.internal:19530', token: 's3cret', collection: 'ragsync', partitionKey: false });
+    expect(configError(() => resolveConfig({ flags: { sink: { kind: 'lancedb', address: 'x:1' } } })).message).toMatch(/unknown key sink\.address/);
+    expect(configError(() => resolveConfig({ flags: { sink: { collection: 'bad-name' } } })).message).toMatch(/^command line: sink\.collection: /);
   });
 
   it('refuses unknown or malformed RAGSYNC_* variables, naming the variable', () => {

@@ -72,11 +72,17 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   }
 
   const { chunks, metadata } = await chunk(doc, deps.limits);
-  const existing = new Map((await sink.listDocChunks(doc.docId)).map((r) => [r.id, r.hash]));
+  // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
+  // every hash it now has (those of unchanged chunks are simply not used).
+  const [current, cached] = await Promise.all([
+    sink.listDocChunks(doc.docId),
+    sink.findVectorsByHash([...new Set(chunks.map((c) => c.hash))]),
+  ]);
+  const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));
   const changed = chunks.filter((c) => existing.get(c.id) !== c.hash);
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
-  const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps);
+  const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
   const meta = JSON.stringify(metadata);
   const rows: ChunkRow[] = changed.map((c) => ({
     id: c.id,
@@ -136,9 +142,9 @@ async function chunk(doc: Document, limits: ChunkLimits) {
 }
 
 /** Vectors for the hashes of these chunks: reused from rows that hold the hash, else embedded once. */
-async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps) {
-  const vectors = await deps.sink.findVectorsByHash(chunks.map((c) => c.hash));
-  for (const [hash, v] of vectors) if (v.length !== deps.embedder.dim) vectors.delete(hash);
+async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps, cached: Map<string, number[]>) {
+  const needed = new Set(chunks.map((c) => c.hash));
+  const vectors = new Map([...cached].filter(([hash, v]) => needed.has(hash) && v.length === deps.embedder.dim));
   const reused = new Set(chunks.filter((c) => vectors.has(c.hash)).map((c) => c.hash)).size;
   const todo = new Map<string, Chunk>();
   for (const c of chunks) if (!vectors.has(c.hash)) todo.set(c.hash, c);

@@ -11,6 +11,7 @@ import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQ
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES } from '../ids/index.js';
 import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
+import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
 
 export interface MilvusOptions {
   address: string;
@@ -49,6 +50,12 @@ export class MilvusSink implements Sink {
   private chunks = '';
   private docs = '';
   private templates = false;
+  // Concurrent documents share round trips: one call of each kind in flight, the rest batched.
+  private readonly docChunks = new BusyBatcher<string, Array<{ id: string; hash: string }>>((ids) => this.fetchDocChunks(ids), () => []);
+  private readonly vectors = new BusyBatcher<string, number[] | undefined>((hashes) => this.fetchVectors(hashes), () => undefined);
+  private readonly records = new BusyBatcher<string, DocRecord | null>((ids) => this.fetchRecords(ids), () => null);
+  private readonly rowWrites = new Coalescer<ChunkRow>(new SerialWriter(), (rows) => this.writeRows(rows));
+  private readonly recordWrites = new Coalescer<DocRecord>(new SerialWriter(), (recs) => this.writeRecords(recs));
 
   constructor(private readonly opts: MilvusOptions) {
     this.location = `milvus://${opts.address}/${opts.database ?? 'default'}/${opts.collection}_chunks`;
@@ -94,7 +101,11 @@ export class MilvusSink implements Sink {
     return JSON.parse(String(prop.value)) as Fingerprint;
   }
 
-  async upsert(rows: ChunkRow[]): Promise<void> {
+  upsert(rows: ChunkRow[]): Promise<void> {
+    return this.rowWrites.add(rows);
+  }
+
+  private async writeRows(rows: ChunkRow[]): Promise<void> {
     const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
     for (const batch of sizedBatches(latest)) {
       await this.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
@@ -115,15 +126,37 @@ export class MilvusSink implements Sink {
   }
 
   async listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>> {
-    const rows = await this.queryAll(this.chunks, filter('doc_id == {doc}', { doc: docId }), ['id', 'hash']);
-    return rows.map((r) => ({ id: String(r.id), hash: String(r.hash) }));
+    const [rows] = await this.docChunks.load([docId]);
+    return [...rows!];
+  }
+
+  private async fetchDocChunks(docIds: string[]): Promise<Map<string, Array<{ id: string; hash: string }>>> {
+    const out = new Map<string, Array<{ id: string; hash: string }>>();
+    for (let i = 0; i < docIds.length; i += IN_BATCH) {
+      const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
+      for (const r of await this.queryAll(this.chunks, f, ['id', 'hash', 'doc_id'])) {
+        const doc = String(r.doc_id);
+        if (!out.has(doc)) out.set(doc, []);
+        out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
+      }
+    }
+    return out;
   }
 
   async findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    const found = new Map<string, number[]>();
     const wanted = [...new Set(hashes)];
-    for (let i = 0; i < wanted.length; i += IN_BATCH) {
-      const f = filter('hash in {hashes}', { hashes: wanted.slice(i, i + IN_BATCH) });
+    const vectors = await this.vectors.load(wanted);
+    const found = new Map<string, number[]>();
+    wanted.forEach((h, i) => {
+      if (vectors[i]) found.set(h, vectors[i]!);
+    });
+    return found;
+  }
+
+  private async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+    const found = new Map<string, number[]>();
+    for (let i = 0; i < hashes.length; i += IN_BATCH) {
+      const f = filter('hash in {hashes}', { hashes: hashes.slice(i, i + IN_BATCH) });
       const res = await this.call('find vectors', (c) =>
         c.query({ collection_name: this.chunks, ...render(f, this.templates), output_fields: ['hash', 'vector'], limit: QUERY_LIMIT, consistency_level: STRONG }),
       );
@@ -144,11 +177,20 @@ export class MilvusSink implements Sink {
   }
 
   async getDocRecord(docId: string): Promise<DocRecord | null> {
-    const f = filter('doc_id == {doc}', { doc: docId });
-    const res = await this.call('read a document record', (c) =>
-      c.query({ collection_name: this.docs, ...render(f, this.templates), output_fields: DOC_FIELDS, limit: 1, consistency_level: STRONG }),
-    );
-    return res.data[0] ? toRecord(res.data[0]) : null;
+    const [record] = await this.records.load([docId]);
+    return record ?? null;
+  }
+
+  private async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
+    const out = new Map<string, DocRecord>();
+    for (let i = 0; i < docIds.length; i += IN_BATCH) {
+      const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
+      const res = await this.call('read document records', (c) =>
+        c.query({ collection_name: this.docs, ...render(f, this.templates), output_fields: DOC_FIELDS, limit: QUERY_LIMIT, consistency_level: STRONG }),
+      );
+      for (const r of res.data) out.set(String(r.doc_id), toRecord(r));
+    }
+    return out;
   }
 
   async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
@@ -156,8 +198,16 @@ export class MilvusSink implements Sink {
     return new Map(rows.map((r) => [String(r.doc_id), toRecord(r)]));
   }
 
-  async putDocRecord(record: DocRecord): Promise<void> {
-    await this.call('write a document record', (c) => c.upsert({ collection_name: this.docs, data: [fromRecord(record)] }));
+  putDocRecord(record: DocRecord): Promise<void> {
+    return this.recordWrites.add([record]);
+  }
+
+  private async writeRecords(records: DocRecord[]): Promise<void> {
+    const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
+    for (let i = 0; i < latest.length; i += 1000) {
+      const data = latest.slice(i, i + 1000).map(fromRecord);
+      await this.call('write document records', (c) => c.upsert({ collection_name: this.docs, data }));
+    }
   }
 
   async search(q: SearchQuery): Promise<SearchHit[]> {

@@ -41,3 +41,42 @@ export class Coalescer<T> {
     });
   }
 }
+
+/**
+ * Read batching for a remote store: the first `load` goes out at once; loads that arrive while a
+ * fetch is in flight wait and go out together in the next one. Each caller gets the values of
+ * its own keys, in order (`missing` for keys the store does not have).
+ */
+export class BusyBatcher<K, R> {
+  private queue: Array<{ keys: K[]; resolve: (r: R[]) => void; reject: (err: unknown) => void }> = [];
+  private busy = false;
+
+  constructor(
+    private readonly fetch: (keys: K[]) => Promise<Map<K, R>>,
+    private readonly missing: () => R,
+  ) {}
+
+  load(keys: K[]): Promise<R[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      this.queue.push({ keys, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy || this.queue.length === 0) return;
+    this.busy = true;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      const found = await this.fetch([...new Set(batch.flatMap((b) => b.keys))]);
+      for (const b of batch) b.resolve(b.keys.map((k) => (found.has(k) ? found.get(k)! : this.missing())));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    } finally {
+      this.busy = false;
+      void this.pump();
+    }
+  }
+}
