@@ -41,8 +41,11 @@ try {
   const client = new MilvusClient({ address: server.address, logLevel: 'error' });
   const fields = ['id', 'doc_id', 'source', 'path', 'section', 'chunk_index', 'modality', 'hash', 'text', 'metadata', 'updated_at', 'vector'];
   const rows = [];
-  const it = await client.queryIterator({ collection_name: 'bench_chunks', filter: 'id != ""', output_fields: fields, batchSize: 4096, consistency_level: 'Strong' });
-  for await (const b of it) rows.push(...b);
+  for (const digit of '0123456789abcdef') {
+    const res = await client.query({ collection_name: 'bench_chunks', filter: `hash like "${digit}%"`, output_fields: fields, limit: 16384, consistency_level: 'Strong' });
+    rows.push(...res.data);
+  }
+  if (rows.length !== full.chunks.upserted) throw new Error(`read back ${rows.length} rows, indexed ${full.chunks.upserted}`);
   const { fingerprint } = await client.describeCollection({ collection_name: 'bench_chunks' }).then((d) => ({
     fingerprint: JSON.parse(d.properties.find((p) => p.key === 'ragsync.fingerprint').value),
   }));

@@ -26,6 +26,8 @@ export interface MilvusOptions {
   /** Partition key on `source`: many sources or tenants in one collection. */
   partitionKey: boolean;
   timeoutMs: number;
+  /** Rows one query may return (Milvus allows 16 384); lower only in tests of the split path. */
+  queryLimit?: number;
 }
 
 const FP_PROPERTY = 'ragsync.fingerprint';
@@ -34,6 +36,7 @@ const IN_BATCH = 256;
 /** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 const QUERY_LIMIT = 16_384;
+const LITE_FLUSH_ROWS = 4096;
 const STRONG = ConsistencyLevelEnum.Strong;
 const HIT_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
 
@@ -50,6 +53,9 @@ export class MilvusSink implements Sink {
   private chunks = '';
   private docs = '';
   private templates = false;
+  /** Milvus Lite keeps unflushed rows in memory and scans them on every query: flush it now and then. */
+  private lite = false;
+  private unflushed = 0;
   // Concurrent documents share round trips: one call of each kind in flight, the rest batched.
   private readonly docChunks = new BusyBatcher<string, Array<{ id: string; hash: string }>>((ids) => this.fetchDocChunks(ids), () => []);
   private readonly vectors = new BusyBatcher<string, number[] | undefined>((hashes) => this.fetchVectors(hashes), () => undefined);
@@ -110,6 +116,15 @@ export class MilvusSink implements Sink {
     for (const batch of sizedBatches(latest)) {
       await this.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
     }
+    await this.flushLite(latest.length);
+  }
+
+  /** On Milvus Lite, flushes after every `LITE_FLUSH_ROWS` rows written (measured: 480 ms queries at 14 000 unflushed rows, 43 ms flushed). */
+  private async flushLite(rows: number): Promise<void> {
+    this.unflushed += rows;
+    if (!this.lite || this.unflushed < LITE_FLUSH_ROWS) return;
+    this.unflushed = 0;
+    await this.call('flush', (c) => c.flush({ collection_names: [this.chunks, this.docs] }));
   }
 
   async deleteIds(ids: string[]): Promise<void> {
@@ -208,6 +223,7 @@ export class MilvusSink implements Sink {
       const data = latest.slice(i, i + 1000).map(fromRecord);
       await this.call('write document records', (c) => c.upsert({ collection_name: this.docs, data }));
     }
+    await this.flushLite(latest.length);
   }
 
   async search(q: SearchQuery): Promise<SearchHit[]> {
@@ -282,6 +298,8 @@ export class MilvusSink implements Sink {
     });
     this.client = client;
     await this.call('connect', () => client.checkHealth());
+    const version = await this.call('read the server version', () => client.getVersion());
+    this.lite = String(version.version).startsWith('milvus_lite');
     return client;
   }
 
@@ -355,20 +373,22 @@ export class MilvusSink implements Sink {
     );
   }
 
-  /** All rows matching a filter: one query when it fits, else the query iterator. */
-  private async queryAll(collection: string, f: MilvusFilter, fields: string[]): Promise<Array<Record<string, unknown>>> {
-    const first = await this.call('query', (c) =>
-      c.query({ collection_name: collection, ...render(f, this.templates), output_fields: fields, limit: QUERY_LIMIT, consistency_level: STRONG }),
+  /**
+   * All rows matching a filter. One query when they fit in a query's limit; else the rows are
+   * split by the leading hex digits of a sha-256 field (`hash` or `file_hash`) until every part
+   * fits. (Milvus Lite's query iterator repeats and skips rows, so it is not used.)
+   */
+  private async queryAll(collection: string, f: MilvusFilter, fields: string[], prefix = ''): Promise<Array<Record<string, unknown>>> {
+    const split = collection === this.docs ? 'file_hash' : 'hash';
+    const part = prefix ? and([f.template ? f : filter('id != ""'), filter(`${split} like {p}`, { p: `${prefix}%` })]) : f;
+    const limit = this.opts.queryLimit ?? QUERY_LIMIT;
+    const res = await this.call('query', (c) =>
+      c.query({ collection_name: collection, ...render(part, this.templates), output_fields: fields, limit, consistency_level: STRONG }),
     );
-    if (first.data.length < QUERY_LIMIT) return first.data;
+    if (res.data.length < limit) return res.data;
+    if (prefix.length >= 4) throw new RagsyncError('SINK', `Milvus: more than ${limit} rows share the ${split} prefix ${prefix}`, { stage: 'sink' });
     const out: Array<Record<string, unknown>> = [];
-    const client = await this.connect();
-    try {
-      const it = await client.queryIterator({ collection_name: collection, ...render(f, this.templates), output_fields: fields, batchSize: 4096, consistency_level: STRONG });
-      for await (const batch of it) out.push(...(batch as Array<Record<string, unknown>>));
-    } catch (err) {
-      throw sinkError('read all rows', this.opts.address, err);
-    }
+    for (const digit of '0123456789abcdef') out.push(...(await this.queryAll(collection, f, fields, prefix + digit)));
     return out;
   }
 

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { sha256 } from '../../src/ids/index.js';
 import { MilvusSink } from '../../src/sink/milvus.js';
 import { and, filter, milvusLiteral, render } from '../../src/sink/milvus-filter.js';
 import { milvusSink } from '../helpers.js';
@@ -55,6 +56,19 @@ describe('Milvus sink', () => {
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/^cannot reach Milvus at 127\.0\.0\.1:9 \(/);
     expect(err.message).not.toContain('\n');
+    await sink.close();
+  });
+
+  it('reads every row when a query would return more than its limit (split by hash prefix)', async () => {
+    const name = `split_${Date.now().toString(36)}`;
+    const sink = new MilvusSink({ address: inject('milvusAddress'), collection: name, partitionKey: false, timeoutMs: 15_000, queryLimit: 40 });
+    await sink.open(FP);
+    const rows = Array.from({ length: 600 }, (_, i) => row(`docs:d${i % 3}.md`, i, `t${i}`, { hash: sha256(`h${i}`) }));
+    await sink.upsert(rows);
+    expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:d0.md', 200], ['docs:d1.md', 200], ['docs:d2.md', 200]]);
+    const one = await sink.listDocChunks('docs:d1.md');
+    expect(one).toHaveLength(200);
+    expect(new Set(one.map((r) => r.id)).size).toBe(200);
     await sink.close();
   });
 
