@@ -61,17 +61,20 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
     size: doc.size,
     mtimeMs: doc.mtimeMs,
     fileHash,
+    metaHash: '',
     chunkCount: 0,
     chunking: signature,
     fingerprint: fpKey,
     updatedAt: now,
   };
   if (record && record.fileHash === fileHash && record.chunking === signature && record.fingerprint === fpKey) {
-    await sink.putDocRecord({ ...newRecord, chunkCount: record.chunkCount });
+    await sink.putDocRecord({ ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount });
     return { ...base, unchanged: record.chunkCount };
   }
 
   const { chunks, metadata } = await chunk(doc, deps.limits);
+  const meta = JSON.stringify(metadata);
+  const metaHash = sha256(meta);
   // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
   // every hash it now has (those of unchanged chunks are simply not used).
   const [current, cached] = await Promise.all([
@@ -80,10 +83,12 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   ]);
   const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));
-  const changed = chunks.filter((c) => existing.get(c.id) !== c.hash);
+  // Metadata lives on every row: when it changed (or is unknown), every row is rewritten, with
+  // its vector reused.
+  const metaChanged = !record || record.metaHash !== metaHash;
+  const changed = chunks.filter((c) => metaChanged || existing.get(c.id) !== c.hash);
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
   const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
-  const meta = JSON.stringify(metadata);
   const rows: ChunkRow[] = changed.map((c) => ({
     id: c.id,
     docId: doc.docId,
@@ -100,7 +105,7 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   }));
   await sink.upsert(rows);
   await sink.deleteIds(stale);
-  await sink.putDocRecord({ ...newRecord, chunkCount: chunks.length });
+  await sink.putDocRecord({ ...newRecord, metaHash, chunkCount: chunks.length });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   return {
     ...base,
@@ -123,9 +128,17 @@ export async function deleteDocument(docId: string, path: string, deps: SyncDeps
   return { ...result(docId, path, 'deleted'), deleted: rows.length };
 }
 
+/**
+ * A file modified less than this long before it was read may be modified again within the same
+ * mtime tick without changing size or mtime ("racily clean", as Git calls it): stat alone does
+ * not clear it; its content is hashed again on the next pass.
+ */
+const RACY_MS = 2000;
+
 /** True when stat alone shows the document is as recorded (same size, mtime, chunking, model). */
 export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
   return (
+    record.updatedAt - record.mtimeMs >= RACY_MS &&
     record.size === entry.size &&
     record.mtimeMs === entry.mtimeMs &&
     record.fingerprint === fingerprintKey(deps.embedder.fingerprint) &&
@@ -134,11 +147,18 @@ export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps)
 }
 
 async function chunk(doc: Document, limits: ChunkLimits) {
+  let out;
   try {
-    return await chunkDocument(doc, limits);
+    out = await chunkDocument(doc, limits);
   } catch (err) {
     throw asRagsyncError(err, 'PARSE', 'parse', doc.docId);
   }
+  const ids = new Set<string>();
+  for (const c of out.chunks) {
+    if (ids.has(c.id)) throw new RagsyncError('PARSE', `${doc.path}: two chunks got the ID ${c.id}`, { stage: 'parse', docId: doc.docId });
+    ids.add(c.id);
+  }
+  return out;
 }
 
 /** Vectors for the hashes of these chunks: reused from rows that hold the hash, else embedded once. */

@@ -125,6 +125,8 @@ export interface DocRecord {
   mtimeMs: number;
   /** sha-256 of the file bytes. */
   fileHash: string;
+  /** sha-256 of the document metadata (front matter) stored on its rows. */
+  metaHash: string;
   chunkCount: number;
   /** Chunker version and limits the chunks were made with; a change re-chunks the document. */
   chunking: string;

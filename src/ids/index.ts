@@ -69,8 +69,14 @@ export function docId(source: string, relPath: string): string {
 /** The chunk ID of chunk `n` of section `sectionPath` (`''` for none) of a document. */
 export function chunkId(doc: string, sectionPath: string, n: number): string {
   if (!Number.isInteger(n) || n < 0) throw new Error(`chunk index must be a non-negative integer, got ${n}`);
+  if (!isWellFormed(doc) || !isWellFormed(sectionPath)) throw new Error(`ill-formed Unicode in chunk ID of ${JSON.stringify(doc)}`);
   const local = sectionPath === '' ? `${n}` : `${sectionPath}/${n}`;
   return boundId(`${doc}#${local}`, MAX_CHUNK_ID_BYTES);
+}
+
+/** True when a string has no lone surrogate (it survives UTF-8 storage unchanged). */
+function isWellFormed(s: string): boolean {
+  return !/\p{Surrogate}/u.test(s);
 }
 
 /** Returns `id` if it fits `maxBytes`, else a readable prefix + `~` + 16 hex digits of its hash. */
@@ -96,23 +102,28 @@ export function slugify(heading: string): string {
     .replace(/[`*_~[\]()<>]/g, '')
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean)
-    .join('-')
-    .slice(0, 80)
-    .replace(/-+$/, '');
-  return slug === '' ? 'section' : slug;
+    .join('-');
+  const cut = Array.from(slug).slice(0, 80).join('').replace(/-+$/, '');
+  return cut === '' ? 'section' : cut;
 }
 
 /**
  * Hands out sibling slugs: the first heading with a slug keeps it, later siblings with the same
- * slug get `-2`, `-3`... Make one per parent section so disambiguation never crosses sections.
+ * slug get `-2`, `-3`... (skipping any suffix a sibling already holds, so `Foo`, `Foo`, `Foo 2`
+ * give `foo`, `foo-2`, `foo-2-2`). Make one per parent section so disambiguation never crosses
+ * sections.
  */
 export class SlugCounter {
-  private readonly seen = new Map<string, number>();
+  private readonly used = new Set<string>();
+  private readonly counts = new Map<string, number>();
   next(heading: string): string {
     const base = slugify(heading);
-    const count = (this.seen.get(base) ?? 0) + 1;
-    this.seen.set(base, count);
-    return count === 1 ? base : `${base}-${count}`;
+    let k = this.counts.get(base) ?? 1;
+    let slug = base;
+    while (this.used.has(slug)) slug = `${base}-${++k}`;
+    this.counts.set(base, k);
+    this.used.add(slug);
+    return slug;
   }
 }
 

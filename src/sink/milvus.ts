@@ -361,6 +361,7 @@ export class MilvusSink implements Sink {
           num('size'),
           num('mtime_ms'),
           str('file_hash', 64),
+          str('meta_hash', 64),
           num('chunk_count'),
           str('chunking', 256),
           str('fingerprint', 1024),
@@ -407,7 +408,7 @@ export class MilvusSink implements Sink {
   }
 }
 
-const DOC_FIELDS = ['doc_id', 'source', 'path', 'size', 'mtime_ms', 'file_hash', 'chunk_count', 'chunking', 'fingerprint', 'updated_at'];
+const DOC_FIELDS = ['doc_id', 'source', 'path', 'size', 'mtime_ms', 'file_hash', 'meta_hash', 'chunk_count', 'chunking', 'fingerprint', 'updated_at'];
 
 function isSuccess(status: Status | undefined): boolean {
   if (!status) return true;
@@ -476,6 +477,7 @@ function fromRecord(r: DocRecord): RowData {
     size: r.size,
     mtime_ms: r.mtimeMs,
     file_hash: r.fileHash,
+    meta_hash: r.metaHash,
     chunk_count: r.chunkCount,
     chunking: r.chunking,
     fingerprint: r.fingerprint,
@@ -492,6 +494,7 @@ function toRecord(r: Record<string, unknown>): DocRecord {
     size: Number(r.size),
     mtimeMs: Number(r.mtime_ms),
     fileHash: String(r.file_hash),
+    metaHash: String(r.meta_hash),
     chunkCount: Number(r.chunk_count),
     chunking: String(r.chunking),
     fingerprint: String(r.fingerprint),

@@ -202,7 +202,9 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
     embedder.texts = 0;
     const next = await run(deps);
     expect(next.docs).toMatchObject({ changed: 1, failed: 0 });
-    expect(next.chunks.upserted).toBe(0);
+    // Without a record the rows' metadata is unknown: they are rewritten, their vectors reused.
+    expect(next.chunks.upserted).toBe(3);
+    expect(next.embeddings).toEqual({ computed: 0, reused: 3 });
     expect(embedder.texts).toBe(0);
     expect(await sink.getDocRecord(docId('docs', 'a.md'))).toMatchObject({ chunkCount: 3 });
 
@@ -230,10 +232,37 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
     embedder.texts = 0;
     const repaired = await run(deps);
     expect(repaired.docs).toMatchObject({ changed: 1, unchanged: 1, failed: 0 });
-    expect(repaired.chunks.upserted).toBe(2);
+    expect(repaired.chunks.upserted).toBe(3);
     expect(embedder.texts).toBe(0);
     expect(await rowIds(sink, id)).toEqual(rows);
     expect((await run(deps)).docs).toMatchObject({ changed: 0, unchanged: 2 });
+  });
+
+  it('a front matter edit rewrites the rows with their vectors reused, and embeds nothing', async () => {
+    const root = await tempDir();
+    await write(root, 'fm.md', `---\ntags: [a]\n---\n${handbook(3)}`);
+    const { deps, embedder } = await realDeps(root);
+    await run(deps);
+    await write(root, 'fm.md', `---\ntags: [b, c]\n---\n${handbook(3)}`);
+    embedder.texts = 0;
+    const res = await run(deps);
+    expect(res.chunks).toEqual({ upserted: 3, deleted: 0, unchanged: 0 });
+    expect(res.embeddings).toEqual({ computed: 0, reused: 3 });
+    expect(embedder.texts).toBe(0);
+    expect((await run(deps)).chunks.upserted).toBe(0);
+  });
+
+  it('a heading that looks like a disambiguated duplicate keeps every chunk, and a re-run settles', async () => {
+    const root = await tempDir();
+    await write(root, 'dup.md', '# Foo\n\none\n\n# Foo\n\ntwo\n\n# Foo 2\n\nthree\n');
+    const { deps, sink } = await realDeps(root);
+    const first = await run(deps);
+    expect(first.chunks.upserted).toBe(3);
+    expect((await sink.listDocChunks(docId('docs', 'dup.md'))).map((r) => r.id).sort()).toEqual(
+      ['docs:dup.md#foo-2-2/0', 'docs:dup.md#foo-2/0', 'docs:dup.md#foo/0'].sort(),
+    );
+    const again = await run(deps);
+    expect(again.docs).toMatchObject({ changed: 0, unchanged: 1 });
   });
 
   it('syncDocument is idempotent and deletes a document that is gone', async () => {

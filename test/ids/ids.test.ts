@@ -101,6 +101,20 @@ describe('slugs', () => {
     expect([s.next('Usage'), s.next('Usage'), s.next('Other'), s.next('usage')]).toEqual(['usage', 'usage-2', 'other', 'usage-3']);
   });
 
+  it('never hand out a slug twice, even when a heading looks like a disambiguated one', () => {
+    const s = new SlugCounter();
+    const got = ['Foo', 'Foo', 'Foo 2', 'Foo', 'foo-3', 'Foo'].map((h) => s.next(h));
+    expect(got).toEqual(['foo', 'foo-2', 'foo-2-2', 'foo-3', 'foo-3-2', 'foo-4']);
+    expect(new Set(got).size).toBe(got.length);
+  });
+
+  it('cut long headings between characters, never inside one', () => {
+    const slug = slugify(`a${String.fromCodePoint(0x20000).repeat(100)}`);
+    expect(Array.from(slug)).toHaveLength(80);
+    expect(/\p{Surrogate}/u.test(slug)).toBe(false);
+    expect(() => chunkId('docs:a.md', '\ud800', 0)).toThrow(/ill-formed/);
+  });
+
   it('disambiguate only among siblings: the same heading under two parents keeps its slug', async () => {
     const got = await ids('# A\n\n## Usage\n\ntext a\n\n# B\n\n## Usage\n\ntext b\n');
     expect([...got.keys()]).toEqual(['docs:guide.md#a/usage/0', 'docs:guide.md#b/usage/0']);

@@ -41,6 +41,7 @@ function record(docId: string, chunkCount: number): DocRecord {
     size: 10,
     mtimeMs: 1234.5,
     fileHash: 'f'.repeat(64),
+    metaHash: 'm'.repeat(64),
     chunkCount,
     chunking: 'markdown@1;max=512',
     fingerprint: 'fp',
