@@ -73,26 +73,32 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
     opts.onProgress?.(++done, sum.docs.scanned, null);
   };
 
-  for await (const entry of source.scan()) {
-    sum.docs.scanned++;
-    seen.add(entry.docId);
-    const record = records.get(entry.docId) ?? null;
-    if (record && isCurrent(record, entry, deps)) {
-      finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
-      continue;
+  try {
+    for await (const entry of source.scan()) {
+      sum.docs.scanned++;
+      seen.add(entry.docId);
+      const record = records.get(entry.docId) ?? null;
+      if (record && isCurrent(record, entry, deps)) {
+        finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
+        continue;
+      }
+      tasks.push(limit(() => syncDocument(entry, deps, record).then(finish, (err) => fail(entry.path, err))));
     }
-    tasks.push(limit(() => syncDocument(entry, deps, record).then(finish, (err) => fail(entry.path, err))));
+  } finally {
+    // Documents already started finish (or fail) before anything else happens, even on a throw.
+    await Promise.all(tasks);
   }
-  await Promise.all(tasks);
 
-  const blocked = source.unreadable();
+  const unreadable = source.unreadable();
+  for (const u of unreadable) fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
+  const blocked = unreadable.map((u) => u.path);
   const candidates = new Set([...records.keys(), ...orphans]);
   const gone = [...candidates].filter((id) => !seen.has(id));
   await Promise.all(
     gone.map((id) =>
       limit(async () => {
         const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
-        if (blocked.some((dir) => dir === '' || path.startsWith(`${dir}/`))) return;
+        if (blocked.some((p) => p === '' || p === path || path.startsWith(`${p}/`))) return;
         await deleteDocument(id, path, deps).then(finish, (err) => fail(path, err));
       }),
     ),

@@ -229,10 +229,10 @@ export interface Source {
    */
   scan(): AsyncIterable<SourceEntry>;
   /**
-   * Path prefixes (relative, POSIX) that the last `scan()` could not read; documents under them
-   * must not be taken as deleted.
+   * Files and directories (relative, POSIX) that the last `scan()` could not read, with the
+   * cause; documents at or under them must not be taken as deleted.
    */
-  unreadable(): readonly string[];
+  unreadable(): ReadonlyArray<{ path: string; error: string }>;
   /** Stats a document; null when it no longer exists (or is no longer included). */
   stat(ref: DocRef): Promise<SourceEntry | null>;
   /**

@@ -1,5 +1,5 @@
 import { RagsyncError } from '../core/errors.js';
-import type { Fingerprint } from '../core/types.js';
+import type { ChunkRow, Fingerprint } from '../core/types.js';
 import { sha256 } from '../ids/index.js';
 
 /** One line that identifies a vector space: `model@revision dim=… dtype=… pooling=…`. */
@@ -20,4 +20,15 @@ export function fingerprintMismatch(stored: Fingerprint, wanted: Fingerprint, wh
       'vectors of two models cannot share an index: use the same model (`ragsync status` shows it), or index into another store (--store DIR)',
     { stage: 'sink' },
   );
+}
+
+/** Refuses rows whose vectors do not have the store's dimension (Arrow would not complain). */
+export function checkDims(rows: ChunkRow[], dim: number): void {
+  const bad = rows.find((r) => r.vector.length !== dim || r.vector.some((x) => !Number.isFinite(x)));
+  if (bad) {
+    throw new RagsyncError('SINK', `row ${bad.id}: a vector of ${bad.vector.length} finite numbers is required to have ${dim}`, {
+      stage: 'sink',
+      docId: bad.docId,
+    });
+  }
 }

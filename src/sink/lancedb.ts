@@ -9,7 +9,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
-import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { Coalescer, SerialWriter } from './serial.js';
 import { sqlEq, sqlIn } from './sql.js';
 
@@ -32,6 +32,7 @@ export class LanceDbSink implements Sink {
   readonly kind = 'lancedb';
   private db: lancedb.Connection | undefined;
   private chunks: lancedb.Table | undefined;
+  private dim = 0;
   private docs: lancedb.Table | undefined;
   private readonly writer = new SerialWriter();
   private readonly rowWrites = new Coalescer<ChunkRow>(this.writer, (rows) => this.mergeRows(rows));
@@ -214,6 +215,7 @@ export class LanceDbSink implements Sink {
 
   private async mergeRows(rows: ChunkRow[]): Promise<void> {
     const table = this.chunkTable();
+    checkDims(rows, this.dim);
     const latest = new Map(rows.map((r) => [r.id, r]));
     const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await table.schema() });
     await this.commit('upsert rows', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
@@ -235,6 +237,7 @@ export class LanceDbSink implements Sink {
 
   private async openTables(name: string): Promise<void> {
     await this.connect();
+    this.dim = (await this.readManifest()).collections[name]!.fingerprint.dim;
     this.chunks = await guard('open the chunk table', () => this.db!.openTable(`chunks_${name}`));
     this.docs = await guard('open the document table', () => this.db!.openTable(`docs_${name}`));
   }

@@ -8,8 +8,8 @@
 import { ConsistencyLevelEnum, DataType, FunctionType, MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
-import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES } from '../ids/index.js';
-import { fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES, boundId, sha256 } from '../ids/index.js';
+import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
 import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
 
@@ -32,6 +32,11 @@ export interface MilvusOptions {
 
 const FP_PROPERTY = 'ragsync.fingerprint';
 const TEXT_MAX = 65_535;
+const SECTION_MAX = 1024;
+/** Rows carry `bucket`, 48 bits of the sha-256 of their key, to split large reads. */
+const BUCKETS = 2 ** 48;
+const bucketOf = (key: string): number => parseInt(sha256(key).slice(0, 12), 16);
+const PATH_MAX = 4096;
 const IN_BATCH = 256;
 /** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
@@ -53,6 +58,7 @@ export class MilvusSink implements Sink {
   private chunks = '';
   private docs = '';
   private templates = false;
+  private dim = 0;
   /** Milvus Lite keeps unflushed rows in memory and scans them on every query: flush it now and then. */
   private lite = false;
   private unflushed = 0;
@@ -84,6 +90,7 @@ export class MilvusSink implements Sink {
     const name = physicalName(fingerprint);
     this.chunks = `${this.opts.collection}_chunks_${name}`;
     this.docs = `${this.opts.collection}_docs_${name}`;
+    this.dim = fingerprint.dim;
     await this.createChunks(this.chunks, fingerprint);
     await this.createDocs(this.docs);
     await this.call('create the chunk alias', (c) => c.createAlias({ collection_name: this.chunks, alias: this.chunkAlias }));
@@ -104,7 +111,9 @@ export class MilvusSink implements Sink {
       throw new RagsyncError('SINK', `${this.location}: collection ${this.chunks} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
     }
     await this.loadAndProbe();
-    return JSON.parse(String(prop.value)) as Fingerprint;
+    const fp = JSON.parse(String(prop.value)) as Fingerprint;
+    this.dim = fp.dim;
+    return fp;
   }
 
   upsert(rows: ChunkRow[]): Promise<void> {
@@ -112,6 +121,7 @@ export class MilvusSink implements Sink {
   }
 
   private async writeRows(rows: ChunkRow[]): Promise<void> {
+    checkDims(rows, this.dim);
     const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
     for (const batch of sizedBatches(latest)) {
       await this.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
@@ -326,14 +336,15 @@ export class MilvusSink implements Sink {
           str('id', MAX_CHUNK_ID_BYTES, { is_primary_key: true }),
           str('doc_id', MAX_DOC_ID_BYTES),
           str('source', 64, this.opts.partitionKey ? { is_partition_key: true } : {}),
-          str('path', 4096),
-          str('section', 1024),
+          str('path', PATH_MAX),
+          str('section', SECTION_MAX),
           { name: 'chunk_index', data_type: DataType.Int32 },
           str('modality', 16),
           str('hash', 64),
           str('text', TEXT_MAX, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
           str('metadata', TEXT_MAX),
           { name: 'updated_at', data_type: DataType.Int64 },
+          { name: 'bucket', data_type: DataType.Int64 },
           { name: 'vector', data_type: DataType.FloatVector, dim: fp.dim },
           { name: 'sparse', data_type: DataType.SparseFloatVector },
         ],
@@ -366,6 +377,7 @@ export class MilvusSink implements Sink {
           str('chunking', 256),
           str('fingerprint', 1024),
           num('updated_at'),
+          { name: 'bucket', data_type: DataType.Int64 },
           // Milvus needs a vector field in every collection; records are never searched by it.
           { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
         ],
@@ -375,22 +387,27 @@ export class MilvusSink implements Sink {
   }
 
   /**
-   * All rows matching a filter. One query when they fit in a query's limit; else the rows are
-   * split by the leading hex digits of a sha-256 field (`hash` or `file_hash`) until every part
-   * fits. (Milvus Lite's query iterator repeats and skips rows, so it is not used.)
+   * All rows matching a filter. One query when they fit in a query's limit; else the `bucket`
+   * range (48 bits of the sha-256 of the row's key, uniform and distinct per row) is halved until
+   * every part fits. (Milvus Lite's query iterator repeats and skips rows, so it is not used.)
    */
-  private async queryAll(collection: string, f: MilvusFilter, fields: string[], prefix = ''): Promise<Array<Record<string, unknown>>> {
-    const split = collection === this.docs ? 'file_hash' : 'hash';
-    const part = prefix ? and([f.template ? f : filter('id != ""'), filter(`${split} like {p}`, { p: `${prefix}%` })]) : f;
+  private async queryAll(
+    collection: string,
+    f: MilvusFilter,
+    fields: string[],
+    lo = 0,
+    hi = BUCKETS,
+  ): Promise<Array<Record<string, unknown>>> {
+    const range = filter('bucket >= {lo} and bucket < {hi}', { lo, hi });
+    const part = lo === 0 && hi === BUCKETS ? f : and(f.template ? [f, range] : [range]);
     const limit = this.opts.queryLimit ?? QUERY_LIMIT;
     const res = await this.call('query', (c) =>
       c.query({ collection_name: collection, ...render(part, this.templates), output_fields: fields, limit, consistency_level: STRONG }),
     );
     if (res.data.length < limit) return res.data;
-    if (prefix.length >= 4) throw new RagsyncError('SINK', `Milvus: more than ${limit} rows share the ${split} prefix ${prefix}`, { stage: 'sink' });
-    const out: Array<Record<string, unknown>> = [];
-    for (const digit of '0123456789abcdef') out.push(...(await this.queryAll(collection, f, fields, prefix + digit)));
-    return out;
+    if (hi - lo <= 1) throw new RagsyncError('SINK', `Milvus: more than ${limit} rows in bucket ${lo}`, { stage: 'sink' });
+    const mid = Math.floor((lo + hi) / 2);
+    return [...(await this.queryAll(collection, f, fields, lo, mid)), ...(await this.queryAll(collection, f, fields, mid, hi))];
   }
 
   /** Runs an SDK call; a thrown error or a failed status becomes a retryable sink error. */
@@ -458,13 +475,14 @@ function toMilvusRow(r: ChunkRow): RowData {
     doc_id: r.docId,
     source: r.source,
     path: r.path,
-    section: r.section,
+    section: boundId(r.section, SECTION_MAX),
     chunk_index: r.chunkIndex,
     modality: r.modality,
     hash: r.hash,
     text: truncateUtf8(r.text, TEXT_MAX),
     metadata: truncateUtf8(r.metadata, TEXT_MAX),
     updated_at: r.updatedAt,
+    bucket: bucketOf(r.id),
     vector: r.vector,
   };
 }
@@ -482,6 +500,7 @@ function fromRecord(r: DocRecord): RowData {
     chunking: r.chunking,
     fingerprint: r.fingerprint,
     updated_at: r.updatedAt,
+    bucket: bucketOf(r.docId),
     unused_vector: [0, 0],
   };
 }

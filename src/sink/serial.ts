@@ -35,7 +35,9 @@ export class Coalescer<T> {
           await this.flush(batch.flatMap((b) => b.items));
           for (const b of batch) b.resolve();
         } catch (err) {
-          for (const b of batch) b.reject(err);
+          if (batch.length === 1) return batch[0]!.reject(err);
+          // One caller's bad rows must not fail the others: retry each on its own.
+          for (const b of batch) await this.flush(b.items).then(b.resolve, b.reject);
         }
       });
     });

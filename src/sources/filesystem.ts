@@ -29,7 +29,7 @@ export class FilesystemSource implements Source {
   private readonly root: string;
   private readonly included: (p: string) => boolean;
   private rootReal: string | undefined;
-  private failedDirs: string[] = [];
+  private failed: Array<{ path: string; error: string }> = [];
 
   constructor(private readonly opts: FilesystemOptions, extraExclude: string[] = []) {
     this.name = opts.name;
@@ -40,12 +40,12 @@ export class FilesystemSource implements Source {
     this.included = (p) => inc(p) && !exc(p) && typeFromName(p) !== null;
   }
 
-  unreadable(): readonly string[] {
-    return this.failedDirs;
+  unreadable(): ReadonlyArray<{ path: string; error: string }> {
+    return this.failed;
   }
 
   async *scan(): AsyncIterable<SourceEntry> {
-    this.failedDirs = [];
+    this.failed = [];
     const rootStat = await stat(this.root).catch((err: unknown) => {
       throw new RagsyncError('IO', `cannot read source directory ${this.root}: ${errorMessage(err)}`, {
         stage: 'source',
@@ -106,7 +106,7 @@ export class FilesystemSource implements Source {
       entries = await readdir(path.join(this.root, relDir), { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') this.failedDirs.push(relDir);
+      if (code !== 'ENOENT') this.failed.push({ path: relDir, error: `cannot read directory: ${errorMessage(err)}` });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -120,7 +120,13 @@ export class FilesystemSource implements Source {
       if (!(ent.isFile() || ent.isSymbolicLink())) continue;
       const norm = normalizeRelPath(rel);
       if (!this.included(norm)) continue;
-      const st = await this.fileStat(path.join(this.root, rel));
+      let st;
+      try {
+        st = await this.fileStat(path.join(this.root, rel));
+      } catch (err) {
+        this.failed.push({ path: norm, error: `cannot read: ${errorMessage(err)}` });
+        continue;
+      }
       if (st) yield this.entry(norm, st);
     }
   }

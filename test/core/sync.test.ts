@@ -309,13 +309,14 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
       location: real.location,
       stat: (r) => real.stat(r),
       read: (r) => real.read(r),
-      unreadable: () => ['locked'],
+      unreadable: () => [{ path: 'locked', error: 'cannot read directory: EACCES: permission denied' }],
       async *scan() {
         for await (const e of real.scan()) if (!e.path.startsWith('locked/')) yield e;
       },
     };
     const res = await run({ ...deps, source: partial });
     expect(res.docs.deleted).toBe(1);
+    expect(res.failures).toEqual([{ path: 'locked', error: 'locked: cannot read directory: EACCES: permission denied' }]);
     expect(await sink.listDocChunks(docId('docs', 'gone.md'))).toEqual([]);
     expect((await sink.listDocChunks(docId('docs', 'locked/a.md'))).length).toBe(1);
   });

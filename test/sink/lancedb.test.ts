@@ -25,6 +25,22 @@ describe('LanceDB sink', () => {
     await sink.close();
   });
 
+  it('fails only the caller whose rows are bad when concurrent upserts were merged', async () => {
+    const sink = new LanceDbSink(await tempDir());
+    await sink.open(FP);
+    const results = await Promise.allSettled([
+      sink.upsert([row('docs:first.md', 0, 'first')]),
+      sink.upsert([row('docs:good.md', 0, 'good')]),
+      sink.upsert([row('docs:bad.md', 0, 'bad', { vector: [1, 2, 3] })]),
+      sink.upsert([row('docs:also-good.md', 0, 'also good')]),
+    ]);
+    expect(results.map((r) => r.status), JSON.stringify(results)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((await sink.listDocChunks('docs:good.md')).length).toBe(1);
+    expect((await sink.listDocChunks('docs:also-good.md')).length).toBe(1);
+    expect(await sink.listDocChunks('docs:bad.md')).toEqual([]);
+    await sink.close();
+  });
+
   it('reopens an existing store with its fingerprint', async () => {
     const dir = await tempDir();
     const a = new LanceDbSink(dir);

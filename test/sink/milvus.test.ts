@@ -59,11 +59,11 @@ describe('Milvus sink', () => {
     await sink.close();
   });
 
-  it('reads every row when a query would return more than its limit (split by hash prefix)', async () => {
+  it('reads every row when a query would return more than its limit, even rows sharing a hash', async () => {
     const name = `split_${Date.now().toString(36)}`;
     const sink = new MilvusSink({ address: inject('milvusAddress'), collection: name, partitionKey: false, timeoutMs: 15_000, queryLimit: 40 });
     await sink.open(FP);
-    const rows = Array.from({ length: 600 }, (_, i) => row(`docs:d${i % 3}.md`, i, `t${i}`, { hash: sha256(`h${i}`) }));
+    const rows = Array.from({ length: 600 }, (_, i) => row(`docs:d${i % 3}.md`, i, `t${i}`, { hash: i < 300 ? 'same' : sha256(`h${i}`) }));
     await sink.upsert(rows);
     expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:d0.md', 200], ['docs:d1.md', 200], ['docs:d2.md', 200]]);
     const one = await sink.listDocChunks('docs:d1.md');

@@ -58,6 +58,15 @@ describe('filesystem source', () => {
     expect(await src.read({ source: 'docs', path: 'escape.md' })).toBeNull();
   });
 
+  it('reports a file it cannot stat and goes on with the rest of the tree', async () => {
+    const root = await tempDir();
+    await tree(root, { 'a.md': 'x', 'z/b.md': 'x' });
+    await symlink(`/${'n'.repeat(300)}`, path.join(root, 'm.md'));
+    const src = new FilesystemSource(opts(root));
+    expect(await scanned(src)).toEqual(['a.md', 'z/b.md']);
+    expect(src.unreadable()).toEqual([{ path: 'm.md', error: expect.stringMatching(/^cannot read: ENAMETOOLONG/) }]);
+  });
+
   it('checks the content against the extension when reading', async () => {
     const root = await tempDir();
     await tree(root, { 'fake.pdf': 'hello', 'fake.jpg': 'hello' });
