@@ -7,7 +7,12 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
-import type { Fingerprint, SearchFilter, SearchHit, SearchMode } from './core/types.js';
+import type { DocSyncResult, SyncDeps } from './core/sync.js';
+import type { Embedder, Fingerprint, SearchFilter, SearchHit, SearchMode, Sink } from './core/types.js';
+import { type Logger, createLogger } from './log.js';
+import { SyncQueue } from './workers/queue.js';
+import { redisConnection } from './workers/redis.js';
+import { startWorker } from './workers/worker.js';
 import { chunkLimits, createEmbedder } from './embed/index.js';
 import { fingerprintMismatch, fingerprintKey } from './sink/fingerprint.js';
 import { createSink } from './sink/index.js';
@@ -19,8 +24,17 @@ export function defaultSourceName(dir: string): string {
   return base.slice(0, 64) || 'fs';
 }
 
-/** `ragsync index DIR`: one full pass of the directory into the store. */
-export async function indexDirectory(config: Config, dir: string, hooks: Omit<SyncSourceOptions, 'concurrency'> = {}): Promise<SyncSummary> {
+/** What every command that syncs needs: the source, an open sink, the embedder, the limits. */
+export interface Runtime {
+  source: FilesystemSource;
+  sink: Sink;
+  embedder: Embedder;
+  deps: SyncDeps;
+  close(): Promise<void>;
+}
+
+/** Loads the model and opens the sink for writing (refusing another model's store). */
+export async function openRuntime(config: Config, dir: string): Promise<Runtime> {
   const sink = createSink(config.sink);
   const source = new FilesystemSource(
     {
@@ -34,19 +48,57 @@ export async function indexDirectory(config: Config, dir: string, hooks: Omit<Sy
   );
   if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
   const embedder = await createEmbedder(config.embedder);
+  await sink.open(embedder.fingerprint).catch(async (err: unknown) => {
+    await sink.close();
+    throw err;
+  });
+  const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) };
+  return { source, sink, embedder, deps, close: () => sink.close() };
+}
+
+export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute'> & {
+  /** With Redis: only enqueue and wait; other workers do the work. */
+  noWorker?: boolean;
+  log?: Logger;
+};
+
+/**
+ * `ragsync index DIR`: one full pass of the directory into the store, in-process; or, with a
+ * Redis URL, through the queue (its own worker and any others), waiting for every job.
+ */
+export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary> {
+  const rt = await openRuntime(config, dir);
   try {
-    await sink.open(embedder.fingerprint);
-    const summary = await syncSource(
-      { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) },
-      { concurrency: config.concurrency, ...hooks },
-    );
+    const summary = config.redis.url
+      ? await indexThroughQueue(config, config.redis.url, rt, hooks)
+      : await syncSource(rt.deps, { concurrency: config.concurrency, ...hooks });
     if (summary.docs.changed + summary.docs.deleted > 0) {
       // Compaction only makes later reads faster; a failure here loses nothing.
-      await sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
+      await rt.sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
     }
     return summary;
   } finally {
-    await sink.close();
+    await rt.close();
+  }
+}
+
+async function indexThroughQueue(config: Config, url: string, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
+  const log = hooks.log ?? createLogger('silent');
+  const conn = redisConnection(url, log, 'ragsync-index');
+  const queue = new SyncQueue(rt.source.name, conn, config.redis.prefix, config.worker.attempts);
+  const worker = hooks.noWorker
+    ? undefined
+    : startWorker({ source: rt.source.name, deps: rt.deps, connection: conn.duplicate(), prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
+  try {
+    return await syncSource(rt.deps, {
+      ...hooks,
+      concurrency: 1024,
+      execute: async (ref) => queue.waitFor<DocSyncResult>(await queue.enqueue(ref)),
+    });
+  } finally {
+    await worker?.close();
+    await queue.close();
+    conn.disconnect();
   }
 }
 

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
-import { indexDirectory, search, status } from './app.js';
+import { defaultSourceName, indexDirectory, search, status } from './app.js';
+import { type Daemon, runWatch, runWorker } from './workers/daemon.js';
+import { jobsReport } from './workers/jobs.js';
+import { safeRedisUrl } from './workers/redis.js';
 import { type Config, type ConfigLayer, resolveConfig } from './config.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import type { SyncSummary } from './core/sync-source.js';
@@ -66,6 +69,7 @@ function configFrom(flags: CommonFlags & Record<string, unknown>): Config {
   const env = process.env;
   const file = flags.config ?? env.RAGSYNC_CONFIG ?? CONFIG_FILES.find((f) => existsSync(f));
   const layer: ConfigLayer = {
+    // (watch and worker pass --concurrency as the worker's concurrency)
     source: flags.source,
     include: flags.include as string[] | undefined,
     exclude: flags.exclude as string[] | undefined,
@@ -74,6 +78,14 @@ function configFrom(flags: CommonFlags & Record<string, unknown>): Config {
     concurrency: flags.concurrency as number | undefined,
     logLevel: flags.logLevel as ConfigLayer['logLevel'],
     sink: sinkFlags(flags),
+    redis: stripUndefined({ url: flags.redis as string | undefined, prefix: flags.redisPrefix as string | undefined }),
+    watch: stripUndefined({ reconcileSeconds: flags.reconcileSeconds as number | undefined, settleMs: flags.settleMs as number | undefined }),
+    worker: stripUndefined({
+      concurrency: flags.workerConcurrency as number | undefined,
+      lockMs: flags.lockMs as number | undefined,
+      drainSeconds: flags.drainSeconds as number | undefined,
+    }),
+    metrics: stripUndefined({ port: flags.metricsPort as number | undefined, host: flags.metricsHost as string | undefined }),
     embedder: embedderFlags(flags),
   };
   return resolveConfig({ file: file ? readConfigFile(file) : undefined, env, flags: stripUndefined(layer) });
@@ -141,6 +153,8 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
   let summary: SyncSummary;
   try {
     summary = await indexDirectory(config, dir, {
+      log,
+      noWorker: flags.worker === false,
       onProgress: (done, found, last) => {
         bar?.setTotal(found);
         bar?.update(done, { file: last?.path ?? '' });
@@ -241,6 +255,78 @@ export function describeError(err: unknown): { code: number; line: string } {
   return { code: EXIT.unavailable, line: `ragsync: unexpected error: ${errorMessage(err)}` };
 }
 
+function queueOptions(cmd: Command): Command {
+  return cmd
+    .option('--redis <url>', 'Redis URL of the job queue (redis://[user:pass@]host:port[/db], rediss:// for TLS); env RAGSYNC_REDIS_URL')
+    .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
+    .option('--lock-ms <ms>', 'job lock; a dead worker\'s jobs are taken over after about this long (default 30000)', int('--lock-ms'))
+    .option('--drain-seconds <s>', 'on SIGTERM/SIGINT, how long active jobs may take to finish (default 30)', int('--drain-seconds'));
+}
+
+function daemonOptions(cmd: Command): Command {
+  return queueOptions(cmd)
+    .option('--concurrency <n>', 'jobs this process works on at once (default 4)', int('--concurrency'))
+    .option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0: any free port)', int('--metrics-port'))
+    .option('--metrics-host <host>', 'address for the metrics server (default 127.0.0.1)');
+}
+
+/** Runs a daemon until SIGINT or SIGTERM, then stops it gracefully. */
+async function untilSignal(start: () => Promise<Daemon>, describe: (d: Daemon) => string): Promise<number> {
+  const daemon = await start();
+  process.stdout.write(`${describe(daemon)}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`ragsync: ${signal}: stopping (active jobs get the drain time to finish)\n`);
+      void daemon.stop().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return EXIT.ok;
+}
+
+function daemonConfig(flags: CommonFlags & Record<string, unknown>, what: string): Config {
+  const config = configFrom({ ...flags, workerConcurrency: flags.concurrency, concurrency: undefined });
+  if (!config.redis.url) throw new RagsyncError('USAGE', `${what} needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL`, { stage: 'config' });
+  return config;
+}
+
+async function runWatchCommand(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = daemonConfig(flags, 'ragsync watch');
+  const log = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
+  return untilSignal(
+    () => runWatch(config, dir, { worker: flags.worker !== false, log }),
+    (d) => `ragsync: watching ${path.resolve(dir)} (queue ${safeRedisUrl(config.redis.url!)}${flags.worker === false ? ', no worker' : ''}${d.metricsPort !== undefined ? `, metrics http://${config.metrics.host}:${d.metricsPort}/metrics` : ''})`,
+  );
+}
+
+async function runWorkerCommand(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = daemonConfig(flags, 'ragsync worker');
+  const log = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
+  return untilSignal(
+    () => runWorker(config, dir, { log }),
+    (d) => `ragsync: worker for ${path.resolve(dir)} (queue ${safeRedisUrl(config.redis.url!)}, concurrency ${config.worker.concurrency}${d.metricsPort !== undefined ? `, metrics http://${config.metrics.host}:${d.metricsPort}/metrics` : ''})`,
+  );
+}
+
+async function runJobsCommand(dir: string | undefined, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = daemonConfig(flags, 'ragsync jobs');
+  const source = config.source ?? (dir ? defaultSourceName(dir) : undefined);
+  if (!source) throw new RagsyncError('USAGE', 'ragsync jobs: give the directory or --source NAME', { stage: 'config' });
+  const report = await jobsReport(config, source, { retry: Boolean(flags.retry) });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return EXIT.ok;
+  }
+  const c = report.counts;
+  process.stdout.write(
+    `source ${source}: ${c.waiting ?? 0} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} delayed (retrying), ${c.failed ?? 0} failed, ${c.completed ?? 0} completed (kept)\n`,
+  );
+  for (const f of report.failed) process.stdout.write(`failed: ${f.path} (after ${f.attempts} attempts): ${f.reason}\n`);
+  if (flags.retry) process.stdout.write(`retried ${report.retried} failed jobs\n`);
+  return EXIT.ok;
+}
+
 export function buildProgram(run: (p: Promise<number>) => void): Command {
   const program = new Command('ragsync')
     .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
@@ -253,7 +339,20 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
     .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
     .option('--no-progress', 'no progress bar')
+    .option('--redis <url>', 'run through the Redis job queue (its own worker and any others); env RAGSYNC_REDIS_URL')
+    .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
+    .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work')
     .action((dir: string, flags) => run(runIndex(dir, flags)));
+  daemonOptions(common(program.command('watch <dir>').description('keep the index in sync with a directory: watch, reconcile, enqueue, work')))
+    .option('--no-worker', 'only enqueue; workers elsewhere do the work')
+    .option('--reconcile-seconds <s>', 'full scan against the store every so often, for missed events (default 300; 0: only at start)', int('--reconcile-seconds'))
+    .option('--settle-ms <ms>', 'a file counts as written once its size is stable this long (default 100)', int('--settle-ms'))
+    .action((dir: string, flags) => run(runWatchCommand(dir, flags)));
+  daemonOptions(common(program.command('worker <dir>').description('process sync jobs of the directory\'s source from the Redis queue')))
+    .action((dir: string, flags) => run(runWorkerCommand(dir, flags)));
+  queueOptions(common(program.command('jobs [dir]').description('queue state of a source: counts, failed jobs, --retry')))
+    .option('--retry', 'retry every failed job')
+    .action((dir: string | undefined, flags) => run(runJobsCommand(dir, flags)));
   common(program.command('search [query]').description('search the index'))
     .addOption(new Option('--mode <mode>', 'dense, keyword or hybrid (default hybrid; dense for --image)').choices(['dense', 'keyword', 'hybrid']))
     .option('-k <n>', 'number of results', int('-k'), 5)

@@ -41,6 +41,32 @@ const Layer = z.strictObject({
       timeoutMs: z.number().int().min(100).optional(),
     })
     .optional(),
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+      prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" or "-"').optional(),
+    })
+    .optional(),
+  watch: z
+    .strictObject({
+      reconcileSeconds: z.number().int().min(0).optional(),
+      settleMs: z.number().int().min(0).max(60_000).optional(),
+    })
+    .optional(),
+  worker: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).optional(),
+      lockMs: z.number().int().min(500).optional(),
+      drainSeconds: z.number().int().min(0).optional(),
+      attempts: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
+  metrics: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().min(1).optional(),
+    })
+    .optional(),
   embedder: z
     .strictObject({
       kind: z.literal('jina-clip').optional(),
@@ -79,6 +105,19 @@ const Config = z.strictObject({
       timeoutMs: z.number().default(15_000),
     }),
   ]),
+  redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).default({ prefix: 'ragsync' }),
+  watch: z
+    .strictObject({ reconcileSeconds: z.number().default(300), settleMs: z.number().default(100) })
+    .default({ reconcileSeconds: 300, settleMs: 100 }),
+  worker: z
+    .strictObject({
+      concurrency: z.number().default(4),
+      lockMs: z.number().default(30_000),
+      drainSeconds: z.number().default(30),
+      attempts: z.number().default(8),
+    })
+    .default({ concurrency: 4, lockMs: 30_000, drainSeconds: 30, attempts: 8 }),
+  metrics: z.strictObject({ port: z.number().optional(), host: z.string().default('127.0.0.1') }).default({ host: '127.0.0.1' }),
   embedder: z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('jina-clip'),
@@ -116,6 +155,16 @@ export const ENV_VARS: Readonly<Record<string, { field: string; type: 'string' |
   RAGSYNC_MILVUS_CA: { field: 'sink.caPath', type: 'string' },
   RAGSYNC_MILVUS_COLLECTION: { field: 'sink.collection', type: 'string' },
   RAGSYNC_MILVUS_PARTITION_KEY: { field: 'sink.partitionKey', type: 'bool' },
+  RAGSYNC_REDIS_URL: { field: 'redis.url', type: 'string' },
+  RAGSYNC_REDIS_PREFIX: { field: 'redis.prefix', type: 'string' },
+  RAGSYNC_RECONCILE_SECONDS: { field: 'watch.reconcileSeconds', type: 'int' },
+  RAGSYNC_SETTLE_MS: { field: 'watch.settleMs', type: 'int' },
+  RAGSYNC_WORKER_CONCURRENCY: { field: 'worker.concurrency', type: 'int' },
+  RAGSYNC_LOCK_MS: { field: 'worker.lockMs', type: 'int' },
+  RAGSYNC_DRAIN_SECONDS: { field: 'worker.drainSeconds', type: 'int' },
+  RAGSYNC_ATTEMPTS: { field: 'worker.attempts', type: 'int' },
+  RAGSYNC_METRICS_PORT: { field: 'metrics.port', type: 'int' },
+  RAGSYNC_METRICS_HOST: { field: 'metrics.host', type: 'string' },
   RAGSYNC_EMBEDDER: { field: 'embedder.kind', type: 'string' },
   RAGSYNC_MODEL: { field: 'embedder.model', type: 'string' },
   RAGSYNC_MODEL_DIR: { field: 'embedder.modelDir', type: 'string' },
@@ -145,7 +194,7 @@ export function resolveConfig(inputs: ConfigInputs): Config {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
       merged[key] =
-        key === 'sink' || key === 'embedder' ? { ...(merged[key] as object), ...dropUndefined(value as object) } : value;
+        ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'].includes(key) ? { ...(merged[key] as object), ...dropUndefined(value as object) } : value;
     }
   }
   const sink = merged.sink as Record<string, unknown>;

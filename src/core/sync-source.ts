@@ -5,6 +5,7 @@
  */
 import pLimit from 'p-limit';
 import { errorMessage, RagsyncError } from './errors.js';
+import type { DocRecord, DocRef } from './types.js';
 import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync.js';
 
 export interface SyncSummary {
@@ -23,6 +24,11 @@ export interface SyncSourceOptions {
   onFailure?: (path: string, err: RagsyncError) => void;
   /** Called for a problem that fails no document (for logging). */
   onWarning?: (message: string) => void;
+  /**
+   * Runs the sync of one document that may have changed or be gone (default: `syncDocument`
+   * in-process). The queue mode enqueues a job and resolves with its result.
+   */
+  execute?: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
 }
 
 export function emptySummary(): SyncSummary {
@@ -58,6 +64,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   const { source, sink } = deps;
   const { records, orphans } = await checkedRecords(deps, opts);
   const limit = pLimit(Math.max(1, opts.concurrency));
+  const execute = opts.execute ?? ((ref: DocRef, record: DocRecord | null) => syncDocument(ref, deps, record));
   const seen = new Set<string>();
   const tasks: Array<Promise<void>> = [];
   let done = 0;
@@ -82,7 +89,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
         finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
         continue;
       }
-      tasks.push(limit(() => syncDocument(entry, deps, record).then(finish, (err) => fail(entry.path, err))));
+      tasks.push(limit(() => execute(entry, record).then(finish, (err) => fail(entry.path, err))));
     }
   } finally {
     // Documents already started finish (or fail) before anything else happens, even on a throw.
@@ -99,7 +106,8 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
       limit(async () => {
         const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
         if (blocked.some((p) => p === '' || p === path || path.startsWith(`${p}/`))) return;
-        await deleteDocument(id, path, deps).then(finish, (err) => fail(path, err));
+        const run = opts.execute ? opts.execute({ source: source.name, path }, records.get(id) ?? null) : deleteDocument(id, path, deps);
+        await run.then(finish, (err) => fail(path, err));
       }),
     ),
   );

@@ -27,8 +27,10 @@ export class FilesystemSource implements Source {
   readonly name: string;
   readonly location: string;
   private readonly root: string;
-  private readonly included: (p: string) => boolean;
+  /** True when a relative POSIX path is a document of this source (patterns and type). */
+  readonly included: (p: string) => boolean;
   private rootReal: string | undefined;
+  private readonly excludedDir: (p: string) => boolean;
   private failed: Array<{ path: string; error: string }> = [];
 
   constructor(private readonly opts: FilesystemOptions, extraExclude: string[] = []) {
@@ -37,6 +39,7 @@ export class FilesystemSource implements Source {
     this.location = this.root;
     const inc = picomatch(opts.include, { dot: true });
     const exc = picomatch([...DEFAULT_EXCLUDE, ...opts.exclude, ...extraExclude], { dot: true });
+    this.excludedDir = exc;
     this.included = (p) => inc(p) && !exc(p) && typeFromName(p) !== null;
   }
 
@@ -136,8 +139,9 @@ export class FilesystemSource implements Source {
     return { source: this.name, path: rel, docId: docId(this.name, rel), contentType, size: st.size, mtimeMs: st.mtimeMs };
   }
 
-  private dirExcluded(rel: string): boolean {
-    return picomatch.isMatch(`${rel}/x`, [...DEFAULT_EXCLUDE, ...this.opts.exclude], { dot: true });
+  /** True when nothing under this relative directory can be a document. */
+  dirExcluded(rel: string): boolean {
+    return this.excludedDir(`${rel}/x`);
   }
 
   /** Stat of a regular file, following a symlink only when its target is inside the root. */

@@ -1,0 +1,45 @@
+/**
+ * File change events from chokidar (v5) for a filesystem source. Writes are reported once they
+ * settle (`awaitWriteFinish`: no size change for `settleMs`), so a file being written is not
+ * read half-written; editors' atomic saves (write a temp file, rename over) arrive as one change.
+ * Symbolic links are not followed. Only paths the source would index are reported.
+ */
+import path from 'node:path';
+import { type FSWatcher, watch } from 'chokidar';
+import type { FilesystemSource } from './filesystem.js';
+
+export type WatchEvent = { kind: 'file'; path: string; at: number } | { kind: 'dir-removed'; path: string; at: number };
+
+export interface WatchOptions {
+  settleMs: number;
+  onEvent: (e: WatchEvent) => void;
+  onError: (err: Error) => void;
+}
+
+/** Starts watching; resolves once the initial scan of the watcher is done. */
+export async function watchSource(source: FilesystemSource, opts: WatchOptions): Promise<FSWatcher> {
+  const root = source.location;
+  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    atomic: true,
+    awaitWriteFinish: opts.settleMs > 0 ? { stabilityThreshold: opts.settleMs, pollInterval: Math.max(10, Math.floor(opts.settleMs / 4)) } : false,
+    ignored: (abs: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
+      const r = rel(abs);
+      if (r === '' || r.startsWith('..')) return false;
+      if (stats?.isDirectory()) return source.dirExcluded(r);
+      if (stats?.isFile()) return !source.included(r);
+      return false;
+    },
+  });
+  const file = (abs: string) => {
+    const r = rel(abs);
+    if (source.included(r)) opts.onEvent({ kind: 'file', path: r, at: Date.now() });
+  };
+  watcher.on('add', file).on('change', file).on('unlink', file);
+  watcher.on('unlinkDir', (abs: string) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }));
+  watcher.on('error', (err: unknown) => opts.onError(err instanceof Error ? err : new Error(String(err))));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return watcher;
+}

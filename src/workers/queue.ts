@@ -1,0 +1,64 @@
+/**
+ * The sync queue: BullMQ jobs that carry a document reference (source, path, event time), never
+ * content. One queue per source. At most one pending job per document: jobs are deduplicated by
+ * doc ID with `keepLastIfActive`, so a change that arrives while its document is being processed
+ * makes exactly one follow-up job, which starts after the active one ends (the last saved version
+ * wins, and no two workers ever process one document at once).
+ */
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DocRef } from '../core/types.js';
+import { docId } from '../ids/index.js';
+
+export const JOB_NAME = 'sync';
+
+export interface SyncJobData extends DocRef {
+  /** When the change happened (ms since the epoch): the start of the freshness measurement. */
+  at: number;
+}
+
+export function queueName(source: string): string {
+  return `sync.${source}`;
+}
+
+/** Retries with exponential backoff and jitter; finished jobs kept, bounded, for inspection. */
+export function jobOptions(ref: DocRef, attempts: number): JobsOptions {
+  return {
+    deduplication: { id: docId(ref.source, ref.path), keepLastIfActive: true },
+    attempts,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: { count: 1000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000 },
+  };
+}
+
+export class SyncQueue {
+  readonly queue: Queue<SyncJobData>;
+  private events: QueueEvents | undefined;
+
+  constructor(
+    readonly source: string,
+    private readonly connection: Redis,
+    readonly prefix: string,
+    private readonly attempts: number,
+  ) {
+    this.queue = new Queue<SyncJobData>(queueName(source), { connection, prefix });
+  }
+
+  /** Enqueues a sync of one document (deduplicated per document); returns its job. */
+  enqueue(ref: DocRef, at = Date.now()): Promise<Job<SyncJobData>> {
+    return this.queue.add(JOB_NAME, { source: ref.source, path: ref.path, at }, jobOptions(ref, this.attempts));
+  }
+
+  /** Waits for a job to finish; resolves with its result, rejects with its failure reason. */
+  async waitFor<T>(job: Job<SyncJobData>): Promise<T> {
+    this.events ??= new QueueEvents(queueName(this.source), { connection: this.connection.duplicate(), prefix: this.prefix });
+    await this.events.waitUntilReady();
+    return (await job.waitUntilFinished(this.events)) as T;
+  }
+
+  async close(): Promise<void> {
+    await this.events?.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The BullMQ worker: a thin adapter around `syncDocument`. A non-retryable RagsyncError (bad
+ * content) becomes `UnrecoverableError` (no retries); anything else is retried with backoff.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { asRagsyncError } from '../core/errors.js';
+import { type DocSyncResult, type SyncDeps, syncDocument } from '../core/sync.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+import { type SyncJobData, queueName } from './queue.js';
+import { redactRedis } from './redis.js';
+
+export interface WorkerOptions {
+  source: string;
+  deps: SyncDeps;
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** Lock duration; a killed worker's jobs are taken over after about this long. */
+  lockMs: number;
+  metrics?: Metrics;
+  log: Logger;
+}
+
+export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult> {
+  const processor = async (job: Job<SyncJobData>): Promise<DocSyncResult> => {
+    try {
+      const result = await syncDocument({ source: job.data.source, path: job.data.path }, o.deps);
+      o.metrics?.observe(result, job.data.at);
+      o.log.debug({ stage: 'sync', docId: result.docId, status: result.status, embedded: result.embedded }, 'document synced');
+      return result;
+    } catch (err) {
+      const e = asRagsyncError(err, 'IO', 'source', undefined, true);
+      o.metrics?.jobs.inc({ result: e.retryable ? 'retry' : 'failed' });
+      o.log.warn({ stage: e.stage, docId: e.docId, path: job.data.path, attempt: job.attemptsMade + 1, err: e.message }, 'sync job failed');
+      if (!e.retryable) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+  };
+  const worker = new Worker<SyncJobData, DocSyncResult>(queueName(o.source), processor, {
+    connection: o.connection,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    lockDuration: o.lockMs,
+    stalledInterval: o.lockMs,
+    maxStalledCount: 3,
+    autorun: true,
+  });
+  worker.on('error', (err) => o.log.warn({ stage: 'queue' }, `worker: ${redactRedis(err.message)}`));
+  return worker;
+}
