@@ -88,7 +88,7 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, hooks
   const queue = new SyncQueue(rt.source.name, conn, config.redis.prefix, config.worker.attempts);
   const worker = hooks.noWorker
     ? undefined
-    : startWorker({ source: rt.source.name, deps: rt.deps, connection: conn.duplicate(), prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
+    : startWorker({ source: rt.source.name, deps: rt.deps, connection: conn, prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
   try {
     return await syncSource(rt.deps, {
       ...hooks,

@@ -46,7 +46,7 @@ async function startCommon(config: Config, dir: string, log: Logger, withWorker:
     ? startWorker({
         source: rt.source.name,
         deps: rt.deps,
-        connection: conn.duplicate(),
+        connection: conn,
         prefix: config.redis.prefix,
         concurrency: config.worker.concurrency,
         lockMs: config.worker.lockMs,

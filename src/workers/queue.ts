@@ -9,6 +9,7 @@ import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
+import { duplicateConnection } from './redis.js';
 
 export const JOB_NAME = 'sync';
 
@@ -35,6 +36,7 @@ export function jobOptions(ref: DocRef, attempts: number): JobsOptions {
 export class SyncQueue {
   readonly queue: Queue<SyncJobData>;
   private events: QueueEvents | undefined;
+  private eventsConn: Redis | undefined;
 
   constructor(
     readonly source: string,
@@ -52,13 +54,18 @@ export class SyncQueue {
 
   /** Waits for a job to finish; resolves with its result, rejects with its failure reason. */
   async waitFor<T>(job: Job<SyncJobData>): Promise<T> {
-    this.events ??= new QueueEvents(queueName(this.source), { connection: this.connection.duplicate(), prefix: this.prefix });
+    if (!this.events) {
+      this.eventsConn = duplicateConnection(this.connection);
+      this.events = new QueueEvents(queueName(this.source), { connection: this.eventsConn, prefix: this.prefix });
+    }
     await this.events.waitUntilReady();
     return (await job.waitUntilFinished(this.events)) as T;
   }
 
+  /** Closes the queue and the connections it made (not the one it was given). */
   async close(): Promise<void> {
     await this.events?.close();
+    this.eventsConn?.disconnect();
     await this.queue.close();
   }
 }

@@ -12,6 +12,13 @@ export function redisConnection(url: string, log?: Logger, name = 'ragsync'): Re
   return conn;
 }
 
+/** Another connection like `conn` (BullMQ workers and event listeners need their own), with error logging. */
+export function duplicateConnection(conn: Redis, log?: Logger): Redis {
+  const dup = conn.duplicate();
+  dup.on('error', (err: Error) => log?.warn({ stage: 'queue' }, `redis: ${redactRedis(err.message)}`));
+  return dup;
+}
+
 /** Strips what ioredis may put in an error: AUTH arguments and credentials in URLs. */
 export function redactRedis(text: string): string {
   return text

@@ -9,7 +9,7 @@ import { type DocSyncResult, type SyncDeps, syncDocument } from '../core/sync.js
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import { type SyncJobData, queueName } from './queue.js';
-import { redactRedis } from './redis.js';
+import { duplicateConnection, redactRedis } from './redis.js';
 
 export interface WorkerOptions {
   source: string;
@@ -23,7 +23,9 @@ export interface WorkerOptions {
   log: Logger;
 }
 
+/** Starts a worker on its own connection (a duplicate of `o.connection`), closed with the worker. */
 export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult> {
+  const connection = duplicateConnection(o.connection, o.log);
   const processor = async (job: Job<SyncJobData>): Promise<DocSyncResult> => {
     try {
       const result = await syncDocument({ source: job.data.source, path: job.data.path }, o.deps);
@@ -39,7 +41,7 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult
     }
   };
   const worker = new Worker<SyncJobData, DocSyncResult>(queueName(o.source), processor, {
-    connection: o.connection,
+    connection,
     prefix: o.prefix,
     concurrency: o.concurrency,
     lockDuration: o.lockMs,
@@ -48,5 +50,6 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult
     autorun: true,
   });
   worker.on('error', (err) => o.log.warn({ stage: 'queue' }, `worker: ${redactRedis(err.message)}`));
+  worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -1,0 +1,197 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+// @ts-expect-error: plain ESM script without type declarations
+import { writeCorpus } from '../../bench/corpus.mjs';
+import { ROOT, TINY_MODEL, tempDir } from '../helpers.js';
+
+const exec = promisify(execFile);
+const BIN = path.join(ROOT, 'bin', 'ragsync.js');
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+const children: ChildProcess[] = [];
+const outputs: Array<() => string> = [];
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') for (const o of outputs) process.stderr.write(`--- daemon output ---\n${o().slice(-4000)}\n`);
+  outputs.splice(0);
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+type Sink = 'LanceDB' | 'Milvus Lite';
+let n = 0;
+function setup(kind: Sink, store: string) {
+  const tag = `t${process.pid}x${Date.now().toString(36)}x${n++}`;
+  const sink = kind === 'LanceDB' ? ['--store', store] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', tag];
+  return { sink, queue: ['--redis', process.env.TEST_REDIS ?? inject('redisUrl'), '--redis-prefix', tag], model: ['--model-dir', TINY_MODEL] };
+}
+
+async function cli(args: string[]) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Starts a long-running command and resolves once it printed its start line. */
+async function daemon(args: string[], ready = /^ragsync: (watching|worker for)/m) {
+  const child = spawn(process.execPath, [BIN, ...args], { env });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  outputs.push(() => out);
+  await until(() => ready.test(out) || child.exitCode !== null, 60_000);
+  if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${out}`);
+  return { child, output: () => out, exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function hits(env: ReturnType<typeof setup>, query: string): Promise<Array<{ path: string; text: string }>> {
+  const res = await cli(['search', query, '--mode', 'keyword', '-k', '50', '--json', ...env.sink, ...env.model]);
+  if (process.env.DEBUG_HITS) process.stderr.write(`hits ${res.code} ${res.stdout.slice(0, 200)} ${res.stderr.slice(0, 300)}\n`);
+  return res.code === 0 ? JSON.parse(res.stdout) : [];
+}
+
+async function status(env: ReturnType<typeof setup>): Promise<{ docs: number; chunks: number }> {
+  const res = await cli(['status', '--json', ...env.sink]);
+  return res.code === 0 ? JSON.parse(res.stdout) : { docs: -1, chunks: -1 };
+}
+
+describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) => {
+  it('makes a saved file searchable, a deleted, renamed or removed one vanish, and drains on SIGTERM', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(path.join(dir, 'sub'), { recursive: true });
+    await writeFile(path.join(dir, 'keep.md'), '# Keep\n\nalpaca wool is warm\n');
+    await writeFile(path.join(dir, 'sub', 'inner.md'), '# Inner\n\nwalrus tusks are long\n');
+    const e = setup(kind, path.join(work, 'store'));
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '50', '--metrics-port', '0']);
+    await until(async () => (await status(e)).docs === 2, Number(process.env.STEP_MS ?? 30_000));
+
+    await writeFile(path.join(dir, 'new.md'), '# New\n\nflamingos stand on one leg\n');
+    await until(async () => (await hits(e, 'flamingos')).some((h) => h.path === 'new.md'));
+
+    await writeFile(path.join(dir, 'new.md'), '# New\n\npelicans scoop fish\n');
+    await until(async () => (await hits(e, 'pelicans')).length === 1 && (await hits(e, 'flamingos')).length === 0);
+
+    await rename(path.join(dir, 'new.md'), path.join(dir, 'renamed.md'));
+    await until(async () => {
+      const h = await hits(e, 'pelicans');
+      return h.length === 1 && h[0]!.path === 'renamed.md';
+    });
+
+    await rm(path.join(dir, 'renamed.md'));
+    await until(async () => (await hits(e, 'pelicans')).length === 0);
+
+    await rm(path.join(dir, 'sub'), { recursive: true });
+    await until(async () => (await hits(e, 'walrus')).length === 0);
+    expect(await status(e)).toMatchObject({ docs: 1, chunks: 1 });
+
+    const metricsUrl = /metrics (http:\/\/\S+)\)/.exec(d.output())![1]!;
+    const metrics = await (await fetch(metricsUrl)).text();
+    expect(metrics).toMatch(/ragsync_freshness_seconds_count [1-9]/);
+    expect(metrics).toMatch(/ragsync_rows_total\{op="deleted"\} [1-9]/);
+    expect((await fetch(metricsUrl.replace('/metrics', '/healthz'))).status).toBe(200);
+
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 180_000);
+});
+
+describe('the queue', () => {
+  it('200 rapid saves of one file end with exactly the last content indexed', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(dir);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '0']);
+    const version = (i: number) =>
+      ['# Log', '', ...Array.from({ length: 1 + (i % 7) }, (_, s) => `## Part ${s}\n\nversion v${i} part ${s} ${'word '.repeat(i % 13)}\n`)].join('\n');
+    for (let i = 0; i < 200; i++) await writeFile(path.join(dir, 'hot.md'), version(i));
+    const last = version(199);
+    const expected = (last.match(/^## /gm) ?? []).length;
+    let seen: unknown;
+    await until(async () => {
+      const h = await hits(e, 'version');
+      seen = h.map((x) => x.text.split('\n').pop());
+      return h.length === expected && h.every((x) => x.text.includes('v199'));
+    }, Number(process.env.RAPID_MS ?? 60_000)).catch((err) => {
+      throw new Error(`${err.message}: expected ${expected} chunks of v199, saw ${JSON.stringify(seen)}; daemon said:\n${d.output().slice(-3000)}`);
+    });
+    expect((await status(e)).chunks).toBe(expected);
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 180_000);
+
+  it.each<Sink>(['LanceDB', 'Milvus Lite'])('two workers on 500 files index every file once (%s)', async (kind) => {
+    const work = await tempDir();
+    const corpus = path.join(work, 'corpus');
+    await writeCorpus(ROOT, corpus, 500, 11);
+    const e = setup(kind, path.join(work, 'store'));
+    const w1 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
+    const w2 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
+    const res = await cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const sum = JSON.parse(res.stdout);
+    expect(sum.docs).toMatchObject({ scanned: 500, changed: 500, failed: 0 });
+    expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
+    expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
+    const both = [w1, w2].map((w) => (w.output().match(/document synced/g) ?? []).length);
+    for (const w of [w1, w2]) w.child.kill('SIGTERM');
+    expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+    const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
+    expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
+    expect(both).toBeDefined();
+  }, 240_000);
+
+  it('a worker killed with SIGKILL mid-job: its jobs are taken over and the index converges', async () => {
+    const work = await tempDir();
+    const corpus = path.join(work, 'corpus');
+    await writeCorpus(ROOT, corpus, 120, 5);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const lock = ['--lock-ms', '1500'];
+    const victim = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '2', '--log-level', 'debug', ...lock]);
+    const indexing = cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
+    await until(() => (victim.output().match(/document synced/g) ?? []).length >= 10, 60_000);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const rescuer = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '2', ...lock]);
+    const res = await indexing;
+    expect(res.code, res.stderr).toBe(0);
+    const sum = JSON.parse(res.stdout);
+    expect(sum.docs).toMatchObject({ scanned: 120, changed: 120, failed: 0 });
+    const fresh = JSON.parse((await cli(['index', corpus, '--store', path.join(work, 'fresh'), ...e.model, '--json'])).stdout);
+    expect(await status(e)).toEqual(expect.objectContaining({ docs: 120, chunks: fresh.chunks.upserted }));
+    rescuer.child.kill('SIGTERM');
+    expect(await rescuer.exited).toBe(0);
+  }, 240_000);
+
+  it('jobs lists a failed document with its reason and retries it', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'bad.md'), Buffer.from([0, 1, 2, 3]));
+    await writeFile(path.join(dir, 'good.md'), '# Good\n\nfine\n');
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const res = await cli(['index', dir, ...e.sink, ...e.queue, ...e.model]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('error: bad.md: binary content in a markdown file');
+    const jobs = await cli(['jobs', dir, ...e.queue]);
+    expect(jobs.stdout).toMatch(/1 failed/);
+    expect(jobs.stdout).toContain('failed: bad.md (after 1 attempts): bad.md: binary content in a markdown file');
+    const retried = await cli(['jobs', dir, ...e.queue, '--retry']);
+    expect(retried.stdout).toContain('retried 1 failed jobs');
+  }, 120_000);
+});
