@@ -24,7 +24,7 @@ let n = 0;
 function setup(kind: Sink, store: string) {
   const tag = `t${process.pid}x${Date.now().toString(36)}x${n++}`;
   const sink = kind === 'LanceDB' ? ['--store', store] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', tag];
-  return { sink, queue: ['--redis', process.env.TEST_REDIS ?? inject('redisUrl'), '--redis-prefix', tag], model: ['--model-dir', TINY_MODEL] };
+  return { sink, queue: ['--redis', inject('redisUrl'), '--redis-prefix', tag], model: ['--model-dir', TINY_MODEL] };
 }
 
 async function cli(args: string[]) {
@@ -60,7 +60,6 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000
 
 async function hits(env: ReturnType<typeof setup>, query: string): Promise<Array<{ path: string; text: string }>> {
   const res = await cli(['search', query, '--mode', 'keyword', '-k', '50', '--json', ...env.sink, ...env.model]);
-  if (process.env.DEBUG_HITS) process.stderr.write(`hits ${res.code} ${res.stdout.slice(0, 200)} ${res.stderr.slice(0, 300)}\n`);
   return res.code === 0 ? JSON.parse(res.stdout) : [];
 }
 
@@ -78,7 +77,7 @@ describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) =>
     await writeFile(path.join(dir, 'sub', 'inner.md'), '# Inner\n\nwalrus tusks are long\n');
     const e = setup(kind, path.join(work, 'store'));
     const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '50', '--metrics-port', '0']);
-    await until(async () => (await status(e)).docs === 2, Number(process.env.STEP_MS ?? 30_000));
+    await until(async () => (await status(e)).docs === 2);
 
     await writeFile(path.join(dir, 'new.md'), '# New\n\nflamingos stand on one leg\n');
     await until(async () => (await hits(e, 'flamingos')).some((h) => h.path === 'new.md'));
@@ -127,7 +126,7 @@ describe('the queue', () => {
       const h = await hits(e, 'version');
       seen = h.map((x) => x.text.split('\n').pop());
       return h.length === expected && h.every((x) => x.text.includes('v199'));
-    }, Number(process.env.RAPID_MS ?? 60_000)).catch((err) => {
+    }, 60_000).catch((err) => {
       throw new Error(`${err.message}: expected ${expected} chunks of v199, saw ${JSON.stringify(seen)}; daemon said:\n${d.output().slice(-3000)}`);
     });
     expect((await status(e)).chunks).toBe(expected);
@@ -148,12 +147,10 @@ describe('the queue', () => {
     expect(sum.docs).toMatchObject({ scanned: 500, changed: 500, failed: 0 });
     expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
     expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
-    const both = [w1, w2].map((w) => (w.output().match(/document synced/g) ?? []).length);
     for (const w of [w1, w2]) w.child.kill('SIGTERM');
     expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
     const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
     expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
-    expect(both).toBeDefined();
   }, 240_000);
 
   it('a worker killed with SIGKILL mid-job: its jobs are taken over and the index converges', async () => {
