@@ -57,7 +57,7 @@ function common(cmd: Command): Command {
     .option('--milvus-collection <prefix>', 'collection and alias name prefix (default ragsync)')
     .option('--milvus-partition-key', 'partition key on source, when creating the collection')
     .option('--source <name>', 'source name, the prefix of doc IDs (default: the directory name)')
-    .option('--embedder <name>', 'embedder: jina-clip or jina-clip:<hub model id> (default jina-clip:jinaai/jina-clip-v1)')
+    .option('--embedder <name>', 'embedder: jina-clip or jina-clip:<hub model id> (default jina-clip:jinaai/jina-clip-v1); fixed[:<ms per batch>] for benchmarks')
     .option('--model-dir <dir>', 'load the model from this local directory instead of the hub')
     .addOption(new Option('--dtype <dtype>', 'model weights variant').choices(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']))
     .option('--offline', 'never download a model')
@@ -112,9 +112,12 @@ function embedderFlags(flags: CommonFlags): ConfigLayer['embedder'] {
   const out: NonNullable<ConfigLayer['embedder']> = {};
   if (flags.embedder) {
     const [kind, ...rest] = flags.embedder.split(':');
-    if (kind !== 'jina-clip') throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: jina-clip)`, { stage: 'config' });
+    if (kind !== 'jina-clip' && kind !== 'fixed') {
+      throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: jina-clip, fixed)`, { stage: 'config' });
+    }
     out.kind = kind;
-    if (rest.length > 0) out.model = rest.join(':');
+    if (rest.length > 0 && kind === 'jina-clip') out.model = rest.join(':');
+    if (rest.length > 0 && kind === 'fixed') out.delayMs = Number(rest[0]);
   }
   if (flags.modelDir) out.modelDir = flags.modelDir;
   if (flags.dtype) out.dtype = flags.dtype as NonNullable<ConfigLayer['embedder']>['dtype'];

@@ -69,8 +69,10 @@ const Layer = z.strictObject({
     .optional(),
   embedder: z
     .strictObject({
-      kind: z.literal('jina-clip').optional(),
+      kind: z.enum(['jina-clip', 'fixed']).optional(),
       model: z.string().min(1).optional(),
+      dim: z.number().int().min(2).max(8192).optional(),
+      delayMs: z.number().int().min(0).optional(),
       modelDir: z.string().min(1).optional(),
       dtype: DTYPE.optional(),
       cacheDir: z.string().min(1).optional(),
@@ -126,6 +128,13 @@ const Config = z.strictObject({
       dtype: DTYPE.default('fp32'),
       cacheDir: z.string().default(path.join(os.homedir(), '.cache', 'ragsync', 'models')),
       offline: z.boolean().default(false),
+      batchSize: z.number().default(16),
+    }),
+    // Benchmarks only: hash-derived vectors and a fixed sleep per batch (see embed/fixed.ts).
+    z.strictObject({
+      kind: z.literal('fixed'),
+      dim: z.number().default(64),
+      delayMs: z.number().default(10),
       batchSize: z.number().default(16),
     }),
   ]),

@@ -34,6 +34,11 @@ describe('config', () => {
     expect(c.sink.path).toBe('store');
   });
 
+  it('offers the fixed-cost benchmark embedder, refusing model options on it', () => {
+    expect(resolveConfig({ flags: { embedder: { kind: 'fixed', delayMs: 5 } } }).embedder).toEqual({ kind: 'fixed', dim: 64, delayMs: 5, batchSize: 16 });
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'fixed', modelDir: '/m' } } })).message).toMatch(/unknown key embedder\.modelDir/);
+  });
+
   it('refuses unknown keys, naming them and the file', () => {
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe('config file r.yaml: unknown key chunkTokns');
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { embedder: { modle: 'x' } } } })).message).toBe(

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { ChunkLimits, Embedder } from '../core/types.js';
+import { FixedCostEmbedder } from './fixed.js';
 import { loadJinaClip } from './jina-clip.js';
 
 /** Loads the embedder the configuration names (once per process). */
@@ -14,6 +15,8 @@ export async function createEmbedder(config: Config['embedder']): Promise<Embedd
         offline: config.offline,
         batchSize: config.batchSize,
       });
+    case 'fixed':
+      return new FixedCostEmbedder({ dim: config.dim, delayMs: config.delayMs, batchSize: config.batchSize });
   }
 }
 

@@ -90,3 +90,17 @@ describe('when the model cannot be had', () => {
     expect((err as RagsyncError).message).toContain('--model-dir');
   });
 });
+
+describe('fixed-cost benchmark embedder', () => {
+  it('gives equal unit vectors for equal inputs and sleeps per batch', async () => {
+    const { FixedCostEmbedder } = await import('../../src/embed/fixed.js');
+    const e = new FixedCostEmbedder({ dim: 32, delayMs: 20, batchSize: 2 });
+    const t0 = performance.now();
+    const v = await e.embedTexts(['a', 'b', 'a', 'c']);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+    expect(v[0]).toEqual(v[2]);
+    expect(v[0]).not.toEqual(v[1]);
+    expect(cos(v[1]!, v[1]!)).toBeCloseTo(1, 6);
+    expect(e.fingerprint.model).toBe('ragsync/fixed-cost');
+  });
+});

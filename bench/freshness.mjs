@@ -1,0 +1,98 @@
+// Freshness: save -> searchable, with the daemon running (`ragsync watch` on a real redis-server,
+// embedded LanceDB store, the fixed-cost embedder: hash vectors and a known sleep per batch).
+// Edits at 10/s and 100/s, round-robin over 200 files; each edit writes a unique word, and a
+// poller in this process searches the store (keyword search) until it sees it.
+//   node bench/freshness.mjs [--seconds 10] [--settle-ms 50] [--delay-ms 10]
+import { execSync, spawn } from 'node:child_process';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRedis } from '../scripts/redis-server.mjs';
+
+process.env.LANCEDB_LOG ??= 'error';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { LanceDbSink } = await import(path.join(root, 'dist/sink/lancedb.js'));
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const seconds = arg('seconds', 10);
+const settleMs = arg('settle-ms', 50);
+const delayMs = arg('delay-ms', 10);
+const FILES = 200;
+const work = path.join(root, 'bench', '.work', 'freshness');
+await rm(work, { recursive: true, force: true });
+const dir = path.join(work, 'docs');
+await mkdir(dir, { recursive: true });
+const body = (i, word) => `# Note ${i}\n\nSome text about topic ${i}.\n\n## Latest\n\n${word}\n`;
+for (let i = 0; i < FILES; i++) await writeFile(path.join(dir, `n${i}.md`), body(i, 'initial'));
+
+const redis = await startRedis();
+const store = path.join(work, 'store');
+const daemon = spawn(process.execPath, [path.join(root, 'bin/ragsync.js'), 'watch', dir, '--store', store, '--redis', redis.url,
+  '--embedder', `fixed:${delayMs}`, '--settle-ms', String(settleMs), '--reconcile-seconds', '0', '--concurrency', '4'], { env: { ...process.env, LANCEDB_LOG: 'error' } });
+let out = '';
+daemon.stdout.on('data', (d) => (out += d));
+daemon.stderr.on('data', (d) => (out += d));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+while (!/ragsync: watching/.test(out)) {
+  if (daemon.exitCode !== null) throw new Error(out);
+  await sleep(50);
+}
+const sink = new LanceDbSink(store);
+await sink.openExisting();
+while ((await sink.stats()).docs < FILES) await sleep(200);
+
+const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const rows = [];
+for (const rate of [10, 100]) {
+  const pending = new Map();
+  const latencies = [];
+  let k = 0;
+  const total = rate * seconds;
+  const started = Date.now();
+  const poller = (async () => {
+    while (k < total || pending.size > 0) {
+      for (const [word, t0] of pending) {
+        const hit = await sink.search({ mode: 'keyword', k: 1, text: word });
+        if (hit.length > 0) {
+          latencies.push(Date.now() - t0);
+          pending.delete(word);
+        } else if (Date.now() - t0 > 30_000) pending.delete(word);
+      }
+      if (Date.now() - started > (seconds + 60) * 1000) break;
+      await sleep(10);
+    }
+  })();
+  while (k < total) {
+    const word = `fresh${rate}q${k.toString(36)}z`;
+    const file = k % FILES;
+    const t0 = Date.now();
+    await writeFile(path.join(dir, `n${file}.md`), body(file, word));
+    pending.set(word, t0);
+    k++;
+    const next = started + (k * 1000) / rate;
+    await sleep(Math.max(0, next - Date.now()));
+  }
+  await poller;
+  latencies.sort((a, b) => a - b);
+  rows.push({ rate, edits: total, seen: latencies.length, p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) });
+}
+daemon.kill('SIGTERM');
+await new Promise((r) => daemon.once('exit', r));
+await sink.close();
+await redis.stop();
+
+const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
+const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const table = ['| edits/s | edits | seen | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.rate} | ${r.edits} | ${r.seen} | ${r.p50} | ${r.p95} | ${r.p99} |`)].join('\n');
+const header = `\n## Freshness (save -> searchable), ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
+  `Machine: ${machine}. Command: \`node bench/freshness.mjs --seconds ${seconds} --settle-ms ${settleMs} --delay-ms ${delayMs}\`. ` +
+  `Daemon: \`ragsync watch\`, in-process worker (concurrency 4), real redis-server, LanceDB store, fixed-cost embedder (${delayMs} ms per batch), ` +
+  `write-settle ${settleMs} ms (included in the figures), ${FILES} files edited round-robin; latency = write start -> a keyword search in another process sees the new word. ` +
+  `A file edited again before its word was seen counts as not seen.\n\n`;
+console.log(header + table);
+await appendFile(path.join(root, 'bench', 'RESULTS.md'), `${header}${table}\n`);
+await rm(work, { recursive: true, force: true });
