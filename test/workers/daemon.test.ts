@@ -175,6 +175,33 @@ describe('the queue', () => {
     expect(await rescuer.exited).toBe(0);
   }, 240_000);
 
+  it('SIGTERM lets in-flight jobs finish, hands back the rest, and another worker completes them', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(dir);
+    for (let i = 0; i < 6; i++) await writeFile(path.join(dir, `d${i}.md`), `# Doc ${i}\n\nslow text number ${i}\n`);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    // Every embedding batch takes 1.5 s: jobs are surely in flight when SIGTERM arrives.
+    const slow = ['--embedder', 'fixed:1500'];
+    const w1 = await daemon(['worker', dir, ...e.sink, ...e.queue, ...slow, '--concurrency', '2', '--drain-seconds', '20']);
+    const indexing = cli(['index', dir, ...e.sink, ...e.queue, ...slow, '--no-worker', '--json']);
+    const counts = async () => JSON.parse((await cli(['jobs', dir, ...e.queue, '--json'])).stdout).counts as Record<string, number>;
+    await until(async () => (await counts()).active === 2, 30_000);
+    w1.child.kill('SIGTERM');
+    expect(await w1.exited).toBe(0);
+    const after = await counts();
+    expect(after.completed).toBeGreaterThanOrEqual(2);
+    expect(after.active).toBe(0);
+    expect(after.waiting + after.prioritized).toBeGreaterThan(0);
+    const w2 = await daemon(['worker', dir, ...e.sink, ...e.queue, ...slow, '--concurrency', '4']);
+    const res = await indexing;
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout).docs).toMatchObject({ changed: 6, failed: 0 });
+    expect(await status(e)).toEqual(expect.objectContaining({ docs: 6, chunks: 6 }));
+    w2.child.kill('SIGTERM');
+    expect(await w2.exited).toBe(0);
+  }, 180_000);
+
   it('jobs lists a failed document with its reason and retries it', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
