@@ -29,6 +29,8 @@ export interface DocSyncResult {
   unchanged: number;
   embedded: number;
   reused: number;
+  /** Size and mtime of the file version this result reflects (absent for a deletion). */
+  seen?: { size: number; mtimeMs: number };
 }
 
 /**
@@ -45,7 +47,7 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   const entry = await source.stat(ref);
   const record = known !== undefined ? known : await sink.getDocRecord(entry?.docId ?? docIdOf(ref, source));
   if (!entry) return deleteDocument(record?.docId ?? docIdOf(ref, source), ref.path, deps);
-  const base = result(entry.docId, entry.path, 'unchanged');
+  const base = { ...result(entry.docId, entry.path, 'unchanged'), seen: { size: entry.size, mtimeMs: entry.mtimeMs } };
   if (record && isCurrent(record, entry, deps)) return { ...base, unchanged: record.chunkCount };
 
   const doc = await source.read(ref);
@@ -109,6 +111,7 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   const updated = changed.filter((c) => existing.has(c.id)).length;
   return {
     ...base,
+    seen: { size: doc.size, mtimeMs: doc.mtimeMs },
     status: 'changed',
     added: changed.length - updated,
     updated,

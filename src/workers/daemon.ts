@@ -52,6 +52,7 @@ async function startCommon(config: Config, dir: string, log: Logger, withWorker:
         lockMs: config.worker.lockMs,
         metrics,
         log,
+        requeue: (ref, at) => queue.enqueue(ref, at),
       })
     : undefined;
   const server =

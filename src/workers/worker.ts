@@ -21,6 +21,11 @@ export interface WorkerOptions {
   lockMs: number;
   metrics?: Metrics;
   log: Logger;
+  /**
+   * Enqueues a follow-up when the file changed again while its job ran (a change event can be
+   * coalesced away by the watcher); without it, the next reconcile catches the change.
+   */
+  requeue?: (ref: { source: string; path: string }, at: number) => Promise<unknown>;
 }
 
 /** Starts a worker on its own connection (a duplicate of `o.connection`), closed with the worker. */
@@ -28,8 +33,13 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult
   const connection = duplicateConnection(o.connection, o.log);
   const processor = async (job: Job<SyncJobData>): Promise<DocSyncResult> => {
     try {
-      const result = await syncDocument({ source: job.data.source, path: job.data.path }, o.deps);
+      const ref = { source: job.data.source, path: job.data.path };
+      const result = await syncDocument(ref, o.deps);
       o.metrics?.observe(result, job.data.at);
+      if (o.requeue && result.seen) {
+        const now = await o.deps.source.stat(ref).catch(() => null);
+        if (now && (now.size !== result.seen.size || now.mtimeMs !== result.seen.mtimeMs)) await o.requeue(ref, Date.now());
+      }
       o.log.debug({ stage: 'sync', docId: result.docId, status: result.status, embedded: result.embedded }, 'document synced');
       return result;
     } catch (err) {

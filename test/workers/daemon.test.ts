@@ -115,7 +115,7 @@ describe('the queue', () => {
     const dir = path.join(work, 'docs');
     await mkdir(dir);
     const e = setup(kind, path.join(work, 'store'));
-    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '0']);
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model]);
     const version = (i: number) =>
       ['# Log', '', ...Array.from({ length: 1 + (i % 7) }, (_, s) => `## Part ${s}\n\nversion v${i} part ${s} ${'word '.repeat(i % 13)}\n`)].join('\n');
     for (let i = 0; i < 200; i++) await writeFile(path.join(dir, 'hot.md'), version(i));
