@@ -10,6 +10,7 @@ import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apa
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
 import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { recordToRow, rowToRecord } from './records.js';
 import { Coalescer, SerialWriter } from './serial.js';
 import { sqlEq, sqlIn } from './sql.js';
 
@@ -132,14 +133,14 @@ export class LanceDbSink implements Sink {
     const rows = await guard('read a document record', () =>
       this.docTable().query().where(sqlEq('doc_id', docId)).limit(1).toArray(),
     );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? rowToRecord(rows[0]) : null;
   }
 
   async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
     const rows = await guard('read document records', () =>
       this.docTable().query().where(sqlEq('source', source)).toArray(),
     );
-    return new Map(rows.map((r) => [String(r.doc_id), toRecord(r)]));
+    return new Map(rows.map((r) => [String(r.doc_id), rowToRecord(r)]));
   }
 
   putDocRecord(record: DocRecord): Promise<void> {
@@ -224,7 +225,7 @@ export class LanceDbSink implements Sink {
   private async mergeRecords(records: DocRecord[]): Promise<void> {
     const table = this.docTable();
     const latest = new Map(records.map((r) => [r.docId, r]));
-    const data = lancedb.makeArrowTable([...latest.values()].map(fromRecord), { schema: await table.schema() });
+    const data = lancedb.makeArrowTable([...latest.values()].map(recordToRow), { schema: await table.schema() });
     await this.commit('write document records', () =>
       table.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
     );
@@ -336,37 +337,7 @@ function toArrowRow(r: ChunkRow): Record<string, unknown> {
   };
 }
 
-function fromRecord(r: DocRecord): Record<string, unknown> {
-  return {
-    doc_id: r.docId,
-    source: r.source,
-    path: r.path,
-    size: r.size,
-    mtime_ms: r.mtimeMs,
-    file_hash: r.fileHash,
-    meta_hash: r.metaHash,
-    chunk_count: r.chunkCount,
-    chunking: r.chunking,
-    fingerprint: r.fingerprint,
-    updated_at: r.updatedAt,
-  };
-}
 
-function toRecord(r: Record<string, unknown>): DocRecord {
-  return {
-    docId: String(r.doc_id),
-    source: String(r.source),
-    path: String(r.path),
-    size: Number(r.size),
-    mtimeMs: Number(r.mtime_ms),
-    fileHash: String(r.file_hash),
-    metaHash: String(r.meta_hash),
-    chunkCount: Number(r.chunk_count),
-    chunking: String(r.chunking),
-    fingerprint: String(r.fingerprint),
-    updatedAt: Number(r.updated_at),
-  };
-}
 
 /** Runs a LanceDB call; its failure becomes a retryable sink error saying what was being done. */
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQ
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES, boundId, sha256 } from '../ids/index.js';
 import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
+import { recordToRow, rowToRecord } from './records.js';
 import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
 
 export interface MilvusOptions {
@@ -213,14 +214,14 @@ export class MilvusSink implements Sink {
       const res = await this.call('read document records', (c) =>
         c.query({ collection_name: this.docs, ...render(f, this.templates), output_fields: DOC_FIELDS, limit: QUERY_LIMIT, consistency_level: STRONG }),
       );
-      for (const r of res.data) out.set(String(r.doc_id), toRecord(r));
+      for (const r of res.data) out.set(String(r.doc_id), rowToRecord(r));
     }
     return out;
   }
 
   async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
     const rows = await this.queryAll(this.docs, filter('source == {source}', { source }), DOC_FIELDS);
-    return new Map(rows.map((r) => [String(r.doc_id), toRecord(r)]));
+    return new Map(rows.map((r) => [String(r.doc_id), rowToRecord(r)]));
   }
 
   putDocRecord(record: DocRecord): Promise<void> {
@@ -230,7 +231,7 @@ export class MilvusSink implements Sink {
   private async writeRecords(records: DocRecord[]): Promise<void> {
     const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
     for (let i = 0; i < latest.length; i += 1000) {
-      const data = latest.slice(i, i + 1000).map(fromRecord);
+      const data = latest.slice(i, i + 1000).map((r) => ({ ...recordToRow(r), bucket: bucketOf(r.docId), unused_vector: [0, 0] }) as RowData);
       await this.call('write document records', (c) => c.upsert({ collection_name: this.docs, data }));
     }
     await this.flushLite(latest.length);
@@ -487,39 +488,7 @@ function toMilvusRow(r: ChunkRow): RowData {
   };
 }
 
-function fromRecord(r: DocRecord): RowData {
-  return {
-    doc_id: r.docId,
-    source: r.source,
-    path: r.path,
-    size: r.size,
-    mtime_ms: r.mtimeMs,
-    file_hash: r.fileHash,
-    meta_hash: r.metaHash,
-    chunk_count: r.chunkCount,
-    chunking: r.chunking,
-    fingerprint: r.fingerprint,
-    updated_at: r.updatedAt,
-    bucket: bucketOf(r.docId),
-    unused_vector: [0, 0],
-  };
-}
 
-function toRecord(r: Record<string, unknown>): DocRecord {
-  return {
-    docId: String(r.doc_id),
-    source: String(r.source),
-    path: String(r.path),
-    size: Number(r.size),
-    mtimeMs: Number(r.mtime_ms),
-    fileHash: String(r.file_hash),
-    metaHash: String(r.meta_hash),
-    chunkCount: Number(r.chunk_count),
-    chunking: String(r.chunking),
-    fingerprint: String(r.fingerprint),
-    updatedAt: Number(r.updated_at),
-  };
-}
 
 /** Cuts a string to at most `max` UTF-8 bytes on a character boundary. */
 function truncateUtf8(s: string, max: number): string {

@@ -1,0 +1,34 @@
+/** The one mapping between a DocRecord and its stored row (snake_case columns), for every sink. */
+import type { DocRecord } from '../core/types.js';
+
+export function recordToRow(r: DocRecord): Record<string, unknown> {
+  return {
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    size: r.size,
+    mtime_ms: r.mtimeMs,
+    file_hash: r.fileHash,
+    meta_hash: r.metaHash,
+    chunk_count: r.chunkCount,
+    chunking: r.chunking,
+    fingerprint: r.fingerprint,
+    updated_at: r.updatedAt,
+  };
+}
+
+export function rowToRecord(r: Record<string, unknown>): DocRecord {
+  return {
+    docId: String(r.doc_id),
+    source: String(r.source),
+    path: String(r.path),
+    size: Number(r.size),
+    mtimeMs: Number(r.mtime_ms),
+    fileHash: String(r.file_hash),
+    metaHash: String(r.meta_hash),
+    chunkCount: Number(r.chunk_count),
+    chunking: String(r.chunking),
+    fingerprint: String(r.fingerprint),
+    updatedAt: Number(r.updated_at),
+  };
+}
