@@ -32,6 +32,8 @@ interface CommonFlags {
   modelDir?: string;
   dtype?: string;
   offline?: boolean;
+  embedderUrl?: string;
+  dimensions?: number;
   json?: boolean;
   logLevel?: string;
 }
@@ -57,7 +59,12 @@ function common(cmd: Command): Command {
     .option('--milvus-collection <prefix>', 'collection and alias name prefix (default ragsync)')
     .option('--milvus-partition-key', 'partition key on source, when creating the collection')
     .option('--source <name>', 'source name, the prefix of doc IDs (default: the directory name)')
-    .option('--embedder <name>', 'embedder: jina-clip or jina-clip:<hub model id> (default jina-clip:jinaai/jina-clip-v1); fixed[:<ms per batch>] for benchmarks')
+    .option(
+      '--embedder <name>',
+      'embedder: jina-clip[:<hub model id>] (default jina-clip:jinaai/jina-clip-v1, local); jina-api[:<model>] (Jina\'s hosted API, default jina-clip-v2, key in $JINA_API_KEY); openai:<model> (an OpenAI-compatible endpoint, key in $OPENAI_API_KEY); fixed[:<ms per batch>] for benchmarks',
+    )
+    .option('--embedder-url <url>', 'endpoint of an API embedder (e.g. http://127.0.0.1:11434/v1/embeddings for Ollama)')
+    .option('--dimensions <n>', 'API embedders: output dimension (jina-clip-v2: 64 to 1024, Matryoshka)', int('--dimensions'))
     .option('--model-dir <dir>', 'load the model from this local directory instead of the hub')
     .addOption(new Option('--dtype <dtype>', 'model weights variant').choices(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']))
     .option('--offline', 'never download a model')
@@ -108,20 +115,24 @@ function sinkFlags(flags: CommonFlags & Record<string, unknown>): ConfigLayer['s
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+const EMBEDDER_KINDS = ['jina-clip', 'jina-api', 'openai', 'fixed'] as const;
+
 function embedderFlags(flags: CommonFlags): ConfigLayer['embedder'] {
   const out: NonNullable<ConfigLayer['embedder']> = {};
   if (flags.embedder) {
     const [kind, ...rest] = flags.embedder.split(':');
-    if (kind !== 'jina-clip' && kind !== 'fixed') {
-      throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: jina-clip, fixed)`, { stage: 'config' });
+    if (!EMBEDDER_KINDS.includes(kind as (typeof EMBEDDER_KINDS)[number])) {
+      throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: ${EMBEDDER_KINDS.join(', ')})`, { stage: 'config' });
     }
-    out.kind = kind;
-    if (rest.length > 0 && kind === 'jina-clip') out.model = rest.join(':');
+    out.kind = kind as (typeof EMBEDDER_KINDS)[number];
     if (rest.length > 0 && kind === 'fixed') out.delayMs = Number(rest[0]);
+    else if (rest.length > 0) out.model = rest.join(':');
   }
   if (flags.modelDir) out.modelDir = flags.modelDir;
   if (flags.dtype) out.dtype = flags.dtype as NonNullable<ConfigLayer['embedder']>['dtype'];
   if (flags.offline) out.offline = true;
+  if (flags.embedderUrl) out.url = flags.embedderUrl;
+  if (flags.dimensions !== undefined) out.dimensions = flags.dimensions;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RagsyncError } from './core/errors.js';
+import { JINA_MAX_BATCH } from './embed/api.js';
 import { isValidSourceName } from './ids/index.js';
 
 const DTYPE = z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']);
@@ -69,8 +70,15 @@ const Layer = z.strictObject({
     .optional(),
   embedder: z
     .strictObject({
-      kind: z.enum(['jina-clip', 'fixed']).optional(),
+      kind: z.enum(['jina-clip', 'jina-api', 'openai', 'fixed']).optional(),
       model: z.string().min(1).optional(),
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      dimensions: z.number().int().min(2).max(8192).optional(),
+      apiKey: z.string().min(1).optional(),
+      apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+      timeoutMs: z.number().int().min(100).optional(),
+      maxRetries: z.number().int().min(0).max(20).optional(),
+      maxTokens: z.number().int().min(16).optional(),
       dim: z.number().int().min(2).max(8192).optional(),
       delayMs: z.number().int().min(0).optional(),
       modelDir: z.string().min(1).optional(),
@@ -130,6 +138,32 @@ const Config = z.strictObject({
       offline: z.boolean().default(false),
       batchSize: z.number().default(16),
     }),
+    // Jina's hosted embeddings API (text and images); the key from apiKey or $apiKeyEnv.
+    z.strictObject({
+      kind: z.literal('jina-api'),
+      model: z.string().default('jina-clip-v2'),
+      url: z.string().default('https://api.jina.ai/v1/embeddings'),
+      dimensions: z.number().min(64).max(1024).default(1024),
+      apiKey: z.string().optional(),
+      apiKeyEnv: z.string().default('JINA_API_KEY'),
+      batchSize: z.number().max(JINA_MAX_BATCH).default(64),
+      maxTokens: z.number().default(8192),
+      timeoutMs: z.number().default(60_000),
+      maxRetries: z.number().default(6),
+    }),
+    // Any OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, vLLM): text only.
+    z.strictObject({
+      kind: z.literal('openai'),
+      model: z.string().default('text-embedding-3-small'),
+      url: z.string().default('https://api.openai.com/v1/embeddings'),
+      dimensions: z.number().optional(),
+      apiKey: z.string().optional(),
+      apiKeyEnv: z.string().default('OPENAI_API_KEY'),
+      batchSize: z.number().default(64),
+      maxTokens: z.number().default(2048),
+      timeoutMs: z.number().default(60_000),
+      maxRetries: z.number().default(6),
+    }),
     // Benchmarks only: hash-derived vectors and a fixed sleep per batch (see embed/fixed.ts).
     z.strictObject({
       kind: z.literal('fixed'),
@@ -181,6 +215,10 @@ export const ENV_VARS: Readonly<Record<string, { field: string; type: 'string' |
   RAGSYNC_MODEL_CACHE: { field: 'embedder.cacheDir', type: 'string' },
   RAGSYNC_OFFLINE: { field: 'embedder.offline', type: 'bool' },
   RAGSYNC_BATCH_SIZE: { field: 'embedder.batchSize', type: 'int' },
+  RAGSYNC_EMBEDDER_URL: { field: 'embedder.url', type: 'string' },
+  RAGSYNC_EMBEDDER_DIMENSIONS: { field: 'embedder.dimensions', type: 'int' },
+  RAGSYNC_EMBEDDER_API_KEY: { field: 'embedder.apiKey', type: 'string' },
+  RAGSYNC_EMBEDDER_API_KEY_ENV: { field: 'embedder.apiKeyEnv', type: 'string' },
 };
 /** Variables read elsewhere (not config fields) that must not be reported as unknown. */
 const OTHER_ENV = new Set(['RAGSYNC_CONFIG']);

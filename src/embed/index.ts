@@ -1,10 +1,17 @@
+import path from 'node:path';
 import type { Config } from '../config.js';
 import type { ChunkLimits, Embedder } from '../core/types.js';
+import { ApiEmbedder } from './api.js';
 import { FixedCostEmbedder } from './fixed.js';
 import { loadJinaClip } from './jina-clip.js';
 
-/** Loads the embedder the configuration names (once per process). */
-export async function createEmbedder(config: Config['embedder']): Promise<Embedder> {
+export type EmbedderConfig = Config['embedder'];
+
+/**
+ * Loads the embedder the configuration names (a local model once per process). An API key comes
+ * from `apiKey`, else from the environment variable `apiKeyEnv` names.
+ */
+export async function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv = process.env): Promise<Embedder> {
   switch (config.kind) {
     case 'jina-clip':
       return loadJinaClip({
@@ -15,9 +22,37 @@ export async function createEmbedder(config: Config['embedder']): Promise<Embedd
         offline: config.offline,
         batchSize: config.batchSize,
       });
+    case 'jina-api':
+    case 'openai':
+      return ApiEmbedder.create({
+        protocol: config.kind === 'jina-api' ? 'jina' : 'openai',
+        url: config.url,
+        model: config.model,
+        dimensions: config.dimensions,
+        apiKey: config.apiKey ?? env[config.apiKeyEnv],
+        batchSize: config.batchSize,
+        maxTokens: config.maxTokens,
+        timeoutMs: config.timeoutMs,
+        maxRetries: config.maxRetries,
+      });
     case 'fixed':
       return new FixedCostEmbedder({ dim: config.dim, delayMs: config.delayMs, batchSize: config.batchSize });
   }
+}
+
+/**
+ * What the store keeps about the embedder of a collection, so that every worker can load it
+ * during a re-embed and search can embed queries with it: the config without secrets (an API
+ * key stays in the environment of each process), with local paths made absolute.
+ */
+export function embedderDescriptor(config: EmbedderConfig, cwd = process.cwd()): EmbedderConfig {
+  const out = { ...config } as Record<string, unknown>;
+  delete out.apiKey;
+  if (config.kind === 'jina-clip') {
+    if (config.modelDir) out.modelDir = path.resolve(cwd, config.modelDir);
+    out.cacheDir = path.resolve(cwd, config.cacheDir);
+  }
+  return out as EmbedderConfig;
 }
 
 /** Chunk limits for an embedder: the configured chunk size, never over the model's own limit. */
