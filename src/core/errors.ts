@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'EMBED'
   | 'MODEL_UNAVAILABLE'
   | 'FINGERPRINT_MISMATCH'
+  | 'BUSY'
   | 'SINK';
 
 /**
@@ -40,7 +41,10 @@ export class RagsyncError extends Error {
 
 /** The message of any thrown value, one line. */
 export function errorMessage(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  // (Some clients reject with plain status objects: { reason } or { message }.)
+  const obj = err as { message?: unknown; reason?: unknown } | null;
+  const msg =
+    err instanceof Error ? err.message : typeof obj?.reason === 'string' ? obj.reason : typeof obj?.message === 'string' ? obj.message : String(err);
   return msg.replace(/\s+/g, ' ').trim();
 }
 

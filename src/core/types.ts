@@ -135,6 +135,34 @@ export interface DocRecord {
   updatedAt: number;
 }
 
+/** One physical collection (table pair) of a store: the vectors of one embedder. */
+export interface CollectionInfo {
+  /** Physical name suffix, derived from the fingerprint (`v<hash>`). */
+  name: string;
+  fingerprint: Fingerprint;
+  /** The embedder configuration that writes it, without secrets; null when unknown. */
+  embedder: Record<string, unknown> | null;
+}
+
+/**
+ * Which collections of a store play which part. Queries go to `live`. During a re-embed, every
+ * writer writes `live` and `pending`; a swap makes `pending` live and keeps the old live as
+ * `previous` (for rollback) until it is dropped.
+ */
+export interface StoreLayout {
+  live: CollectionInfo | null;
+  pending: CollectionInfo | null;
+  previous: CollectionInfo | null;
+  /** Every collection the store holds, including unreferenced ones. */
+  all: CollectionInfo[];
+}
+
+/** A held lease: at most one holder per store at a time (see `sink/lease.ts`). */
+export interface Lease {
+  readonly owner: { id: string; host: string; pid: number; startedAt: string };
+  release(): Promise<void>;
+}
+
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
 
 /** Metadata filter of a search: every given field must match exactly. Values are data, never syntax. */
@@ -176,12 +204,34 @@ export interface Sink {
   /** Human-readable location (directory or address), without credentials. */
   readonly location: string;
   /**
-   * Opens the store for writing with this fingerprint, creating it if it is new. Refuses (error
-   * code `FINGERPRINT_MISMATCH`) a store that holds another fingerprint.
+   * Opens the store's live collection for writing with this fingerprint, creating it (and
+   * recording `embedder`) if the store is new. Refuses (error code `FINGERPRINT_MISMATCH`) a
+   * store whose live collection holds another fingerprint.
    */
-  open(fingerprint: Fingerprint): Promise<void>;
-  /** Opens an existing store for reading; returns its fingerprint, or null when it is empty. */
+  open(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<void>;
+  /** Opens an existing store's live collection for reading; returns its fingerprint, or null when it is empty. */
   openExisting(): Promise<Fingerprint | null>;
+  /**
+   * Opens the existing collection of this fingerprint (live, pending or previous) for reading
+   * and writing; the re-embed and its dual writes use it. Throws when there is none.
+   */
+  openCollection(fingerprint: Fingerprint): Promise<void>;
+  /** Which collections are live, pending and previous (needs no open collection). */
+  layout(): Promise<StoreLayout>;
+  /**
+   * Marks the collection of this fingerprint as the pending target of a re-embed, creating it
+   * when absent (an existing one, such as the previous live, is reused as it is). Refuses a
+   * fingerprint that is live, and any while another one is pending.
+   */
+  preparePending(fingerprint: Fingerprint, embedder: Record<string, unknown>): Promise<CollectionInfo>;
+  /** Atomically makes the pending collection live; the old live one becomes `previous`. */
+  promotePending(): Promise<void>;
+  /** Forgets the pending mark; drops the pending collection unless it is the previous one. */
+  abortPending(): Promise<void>;
+  /** Drops a collection that is neither live nor pending. */
+  dropCollection(name: string): Promise<void>;
+  /** Takes the store's re-embed lease (see `lease.ts`). */
+  acquireLease(waitMs?: number): Promise<Lease>;
   /** Inserts or replaces rows by `id`; the last of duplicate IDs in one call wins. */
   upsert(rows: ChunkRow[]): Promise<void>;
   /** Deletes rows by ID; absent IDs are ignored. */

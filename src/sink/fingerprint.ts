@@ -17,7 +17,8 @@ export function fingerprintMismatch(stored: Fingerprint, wanted: Fingerprint, wh
   return new RagsyncError(
     'FINGERPRINT_MISMATCH',
     `${where} holds vectors of ${fingerprintKey(stored)}, but the embedder is ${fingerprintKey(wanted)}; ` +
-      'vectors of two models cannot share an index: use the same model (`ragsync status` shows it), or index into another store (--store DIR)',
+      'vectors of two models cannot share an index: use the model the store holds (`ragsync status` shows it), ' +
+      'or move the store to the new model with `ragsync reembed DIR --embedder ...` (search keeps working meanwhile)',
     { stage: 'sink' },
   );
 }
@@ -30,5 +31,19 @@ export function checkDims(rows: ChunkRow[], dim: number): void {
       stage: 'sink',
       docId: bad.docId,
     });
+  }
+}
+
+/** Refuses a re-embed target that is already live, or a second target while one is pending. */
+export function checkPending(live: Fingerprint | null, pending: Fingerprint | null, wanted: Fingerprint, where: string): void {
+  if (live && fingerprintKey(live) === fingerprintKey(wanted)) {
+    throw new RagsyncError('USAGE', `${where} already uses ${fingerprintKey(wanted)}: nothing to re-embed`, { stage: 'sink' });
+  }
+  if (pending && fingerprintKey(pending) !== fingerprintKey(wanted)) {
+    throw new RagsyncError(
+      'BUSY',
+      `${where}: a re-embed to ${fingerprintKey(pending)} is pending; finish it (run reembed again with that embedder) or cancel it (\`ragsync reembed --abort\`) first`,
+      { stage: 'sink' },
+    );
   }
 }

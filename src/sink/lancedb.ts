@@ -8,8 +8,9 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
-import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
+import { checkDims, checkPending, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { acquireLease, fileLease } from './lease.js';
 import { recordToRow, rowToRecord } from './records.js';
 import { Coalescer, SerialWriter } from './serial.js';
 import { sqlEq, sqlIn } from './sql.js';
@@ -26,7 +27,11 @@ const COMPACT_EVERY = 64;
 interface Manifest {
   version: 1;
   live: string | null;
-  collections: Record<string, { fingerprint: Fingerprint; createdAt: string }>;
+  /** The target of a re-embed in progress. */
+  pending?: string | null;
+  /** The live collection before the last swap, kept for rollback. */
+  previous?: string | null;
+  collections: Record<string, { fingerprint: Fingerprint; embedder?: Record<string, unknown> | null; createdAt: string }>;
 }
 
 export class LanceDbSink implements Sink {
@@ -42,7 +47,7 @@ export class LanceDbSink implements Sink {
 
   constructor(readonly location: string) {}
 
-  async open(fingerprint: Fingerprint): Promise<void> {
+  async open(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<void> {
     await mkdir(this.location, { recursive: true });
     const manifest = await this.readManifest();
     if (manifest.live) {
@@ -51,18 +56,8 @@ export class LanceDbSink implements Sink {
       return this.openTables(manifest.live);
     }
     const name = physicalName(fingerprint);
-    await this.connect();
-    const existing = new Set(await this.db!.tableNames());
-    if (!existing.has(`chunks_${name}`)) {
-      const table = await this.db!.createEmptyTable(`chunks_${name}`, chunkSchema(fingerprint.dim));
-      await table.createIndex('text', { config: lancedb.Index.fts() });
-      for (const column of ['id', 'doc_id', 'hash']) await table.createIndex(column, { config: lancedb.Index.btree() });
-    }
-    if (!existing.has(`docs_${name}`)) {
-      const table = await this.db!.createEmptyTable(`docs_${name}`, docSchema());
-      await table.createIndex('doc_id', { config: lancedb.Index.btree() });
-    }
-    manifest.collections[name] = { fingerprint, createdAt: new Date().toISOString() };
+    await this.createTables(name, fingerprint.dim);
+    manifest.collections[name] = { fingerprint, embedder: embedder ?? null, createdAt: new Date().toISOString() };
     manifest.live = name;
     await this.writeManifest(manifest);
     await this.openTables(name);
@@ -73,6 +68,96 @@ export class LanceDbSink implements Sink {
     if (!manifest.live) return null;
     await this.openTables(manifest.live);
     return manifest.collections[manifest.live]!.fingerprint;
+  }
+
+  async openCollection(fingerprint: Fingerprint): Promise<void> {
+    const name = physicalName(fingerprint);
+    const entry = (await this.readManifest()).collections[name];
+    if (!entry || fingerprintKey(entry.fingerprint) !== fingerprintKey(fingerprint)) {
+      throw new RagsyncError('SINK', `${this.location} has no collection for ${fingerprintKey(fingerprint)}`, { stage: 'sink' });
+    }
+    await this.openTables(name);
+  }
+
+  async layout(): Promise<StoreLayout> {
+    const m = await this.readManifest();
+    const info = (name: string | null | undefined): CollectionInfo | null => {
+      const entry = name ? m.collections[name] : undefined;
+      return entry ? { name: name!, fingerprint: entry.fingerprint, embedder: entry.embedder ?? null } : null;
+    };
+    return {
+      live: info(m.live),
+      pending: info(m.pending),
+      previous: info(m.previous),
+      all: Object.keys(m.collections).map((n) => info(n)!),
+    };
+  }
+
+  async preparePending(fingerprint: Fingerprint, embedder: Record<string, unknown>): Promise<CollectionInfo> {
+    await mkdir(this.location, { recursive: true });
+    const m = await this.readManifest();
+    const name = physicalName(fingerprint);
+    checkPending(m.live ? m.collections[m.live]!.fingerprint : null, m.pending ? m.collections[m.pending]!.fingerprint : null, fingerprint, this.location);
+    if (!m.collections[name]) {
+      await this.createTables(name, fingerprint.dim);
+      m.collections[name] = { fingerprint, embedder, createdAt: new Date().toISOString() };
+    } else {
+      m.collections[name]!.embedder = embedder;
+    }
+    m.pending = name;
+    await this.writeManifest(m);
+    return { name, fingerprint, embedder };
+  }
+
+  async promotePending(): Promise<void> {
+    const m = await this.readManifest();
+    if (!m.pending) throw new RagsyncError('USAGE', `${this.location}: no re-embed is pending`, { stage: 'sink' });
+    m.previous = m.live;
+    m.live = m.pending;
+    m.pending = null;
+    // One rename: readers see the old manifest or the new one, never a mix.
+    await this.writeManifest(m);
+  }
+
+  async abortPending(): Promise<void> {
+    const m = await this.readManifest();
+    const name = m.pending;
+    if (!name) return;
+    m.pending = null;
+    await this.writeManifest(m);
+    if (name !== m.previous && name !== m.live) await this.dropCollection(name);
+  }
+
+  async dropCollection(name: string): Promise<void> {
+    const m = await this.readManifest();
+    if (name === m.live || name === m.pending) {
+      throw new RagsyncError('USAGE', `${this.location}: collection ${name} is ${name === m.live ? 'live' : 'pending'} and cannot be dropped`, { stage: 'sink' });
+    }
+    await this.connect();
+    const existing = new Set(await this.db!.tableNames());
+    for (const t of [`chunks_${name}`, `docs_${name}`]) if (existing.has(t)) await guard('drop a table', () => this.db!.dropTable(t));
+    delete m.collections[name];
+    if (m.previous === name) m.previous = null;
+    await this.writeManifest(m);
+  }
+
+  async acquireLease(waitMs?: number): Promise<Lease> {
+    await mkdir(this.location, { recursive: true });
+    return acquireLease(fileLease(path.join(this.location, 'reembed.lease')), `a re-embed of ${this.location}`, waitMs);
+  }
+
+  private async createTables(name: string, dim: number): Promise<void> {
+    await this.connect();
+    const existing = new Set(await this.db!.tableNames());
+    if (!existing.has(`chunks_${name}`)) {
+      const table = await this.db!.createEmptyTable(`chunks_${name}`, chunkSchema(dim));
+      await table.createIndex('text', { config: lancedb.Index.fts() });
+      for (const column of ['id', 'doc_id', 'hash']) await table.createIndex(column, { config: lancedb.Index.btree() });
+    }
+    if (!existing.has(`docs_${name}`)) {
+      const table = await this.db!.createEmptyTable(`docs_${name}`, docSchema());
+      await table.createIndex('doc_id', { config: lancedb.Index.btree() });
+    }
   }
 
   upsert(rows: ChunkRow[]): Promise<void> {
@@ -238,6 +323,8 @@ export class LanceDbSink implements Sink {
 
   private async openTables(name: string): Promise<void> {
     await this.connect();
+    this.chunks?.close();
+    this.docs?.close();
     this.dim = (await this.readManifest()).collections[name]!.fingerprint.dim;
     this.chunks = await guard('open the chunk table', () => this.db!.openTable(`chunks_${name}`));
     this.docs = await guard('open the document table', () => this.db!.openTable(`docs_${name}`));

@@ -7,9 +7,10 @@
  */
 import { ConsistencyLevelEnum, DataType, FunctionType, MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { ChunkRow, DocRecord, Fingerprint, SearchFilter, SearchHit, SearchQuery, Sink } from '../core/types.js';
+import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES, boundId, sha256 } from '../ids/index.js';
-import { checkDims, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { checkDims, checkPending, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
+import { type LeaseBackend, type LeaseRecord, acquireLease } from './lease.js';
 import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
 import { recordToRow, rowToRecord } from './records.js';
 import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
@@ -32,6 +33,8 @@ export interface MilvusOptions {
 }
 
 const FP_PROPERTY = 'ragsync.fingerprint';
+const EMBEDDER_PROPERTY = 'ragsync.embedder';
+const LEASE_PROPERTY = 'ragsync.lease';
 const TEXT_MAX = 65_535;
 const SECTION_MAX = 1024;
 /** Rows carry `bucket`, 48 bits of the sha-256 of their key, to split large reads. */
@@ -82,39 +85,222 @@ export class MilvusSink implements Sink {
     return `${this.opts.collection}_docs`;
   }
 
-  async open(fingerprint: Fingerprint): Promise<void> {
+  async open(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<void> {
     const stored = await this.openExisting();
     if (stored) {
       if (fingerprintKey(stored) !== fingerprintKey(fingerprint)) throw fingerprintMismatch(stored, fingerprint, this.location);
       return;
     }
     const name = physicalName(fingerprint);
-    this.chunks = `${this.opts.collection}_chunks_${name}`;
-    this.docs = `${this.opts.collection}_docs_${name}`;
-    this.dim = fingerprint.dim;
-    await this.createChunks(this.chunks, fingerprint);
-    await this.createDocs(this.docs);
-    await this.call('create the chunk alias', (c) => c.createAlias({ collection_name: this.chunks, alias: this.chunkAlias }));
-    await this.call('create the document alias', (c) => c.createAlias({ collection_name: this.docs, alias: this.docAlias }));
-    await this.loadAndProbe();
+    await this.createPair(name, fingerprint, embedder ?? null);
+    await this.setAlias(this.chunkAlias, this.physical('chunks', name));
+    await this.setAlias(this.docAlias, this.physical('docs', name));
+    await this.use(name, fingerprint);
   }
 
   async openExisting(): Promise<Fingerprint | null> {
+    await this.connect();
+    const live = await this.aliasTarget(this.chunkAlias);
+    if (!live) return null;
+    const info = await this.describe(live);
+    await this.use(info.name, info.fingerprint);
+    return info.fingerprint;
+  }
+
+  async openCollection(fingerprint: Fingerprint): Promise<void> {
+    await this.connect();
+    const name = physicalName(fingerprint);
+    const has = await this.call('look up the collection', (c) => c.hasCollection({ collection_name: this.physical('chunks', name) }));
+    const info = has.value ? await this.describe(this.physical('chunks', name)) : null;
+    if (!info || fingerprintKey(info.fingerprint) !== fingerprintKey(fingerprint)) {
+      throw new RagsyncError('SINK', `${this.location} has no collection for ${fingerprintKey(fingerprint)}`, { stage: 'sink' });
+    }
+    await this.use(name, fingerprint);
+  }
+
+  async layout(): Promise<StoreLayout> {
     const client = await this.connect();
-    const has = await this.call('look up the collection', () => client.hasCollection({ collection_name: this.chunkAlias }));
-    if (!has.value) return null;
-    const desc = await this.call('describe the collection', () => client.describeCollection({ collection_name: this.chunkAlias }));
-    const docs = await this.call('describe the document collection', () => client.describeCollection({ collection_name: this.docAlias }));
-    this.chunks = desc.schema.name;
-    this.docs = docs.schema.name;
+    const [live = null, next = null, prev = null] = await Promise.all([this.chunkAlias, this.nextAlias, this.prevAlias].map((a) => this.aliasTarget(a)));
+    const listed = await this.call('list collections', () => client.listCollections());
+    const prefix = `${this.opts.collection}_chunks_v`;
+    const names = (listed.data ?? []).map((c) => c.name).filter((n) => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length)));
+    const all = await Promise.all(names.map((n) => this.describe(n)));
+    const byPhysical = (p: string | null) => all.find((c) => p === this.physical('chunks', c.name)) ?? null;
+    // A swap that stopped after moving the live alias leaves `next` on the live collection: done.
+    return { live: byPhysical(live), pending: next && next !== live ? byPhysical(next) : null, previous: byPhysical(prev), all };
+  }
+
+  async preparePending(fingerprint: Fingerprint, embedder: Record<string, unknown>): Promise<CollectionInfo> {
+    const layout = await this.layout();
+    checkPending(layout.live?.fingerprint ?? null, layout.pending?.fingerprint ?? null, fingerprint, this.location);
+    const name = physicalName(fingerprint);
+    if (!layout.all.some((c) => c.name === name)) {
+      await this.createPair(name, fingerprint, embedder);
+    } else {
+      await this.call('record the embedder', (c) =>
+        c.alterCollectionProperties({ collection_name: this.physical('chunks', name), properties: { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } }),
+      );
+    }
+    await this.setAlias(this.nextAlias, this.physical('chunks', name));
+    await this.setAlias(this.nextDocAlias, this.physical('docs', name));
+    return { name, fingerprint, embedder };
+  }
+
+  async promotePending(): Promise<void> {
+    const layout = await this.layout();
+    if (!layout.pending) throw new RagsyncError('USAGE', `${this.location}: no re-embed is pending`, { stage: 'sink' });
+    const to = layout.pending.name;
+    if (layout.live) {
+      await this.setAlias(this.prevAlias, this.physical('chunks', layout.live.name));
+      await this.setAlias(this.prevDocAlias, this.physical('docs', layout.live.name));
+    }
+    // The switch: one alterAlias moves every query to the new collection at once. (Writers find
+    // the document collection from the chunk collection's name, never through the alias.)
+    await this.setAlias(this.chunkAlias, this.physical('chunks', to));
+    await this.setAlias(this.docAlias, this.physical('docs', to));
+    await this.dropAlias(this.nextAlias);
+    await this.dropAlias(this.nextDocAlias);
+  }
+
+  async abortPending(): Promise<void> {
+    const layout = await this.layout();
+    if (!layout.pending) return;
+    await this.dropAlias(this.nextAlias);
+    await this.dropAlias(this.nextDocAlias);
+    if (layout.pending.name !== layout.previous?.name) await this.dropCollection(layout.pending.name);
+  }
+
+  async dropCollection(name: string): Promise<void> {
+    const layout = await this.layout();
+    if (name === layout.live?.name || name === layout.pending?.name) {
+      throw new RagsyncError('USAGE', `${this.location}: collection ${name} is ${name === layout.live?.name ? 'live' : 'pending'} and cannot be dropped`, { stage: 'sink' });
+    }
+    if (name === layout.previous?.name) {
+      await this.dropAlias(this.prevAlias);
+      await this.dropAlias(this.prevDocAlias);
+    }
+    for (const kind of ['chunks', 'docs'] as const) {
+      const collection = this.physical(kind, name);
+      const has = await this.call('look up the collection', (c) => c.hasCollection({ collection_name: collection }));
+      if (has.value) await this.call('drop a collection', (c) => c.dropCollection({ collection_name: collection }));
+    }
+  }
+
+  async acquireLease(waitMs?: number): Promise<Lease> {
+    await this.connect();
+    return acquireLease(this.leaseBackend(), `a re-embed of ${this.location}`, waitMs);
+  }
+
+  /** The lease record: a marker collection, created atomically, the heartbeat in its properties. */
+  private leaseBackend(): LeaseBackend {
+    const collection = `${this.opts.collection}_reembed_lease`;
+    const read = async (): Promise<LeaseRecord | null> => {
+      const has = await this.call('look up the lease', (c) => c.hasCollection({ collection_name: collection }));
+      if (!has.value) return null;
+      const desc = await this.client!.describeCollection({ collection_name: collection });
+      const prop = desc.properties?.find((p) => p.key === LEASE_PROPERTY);
+      if (!isSuccess(desc.status) || !prop) return { owner: { id: '', host: '', pid: 0, startedAt: '' }, heartbeatAt: 0 };
+      return JSON.parse(String(prop.value)) as LeaseRecord;
+    };
+    return {
+      tryCreate: async (record) => {
+        try {
+          await this.client!.createCollection({
+            collection_name: collection,
+            fields: [
+              { name: 'id', data_type: DataType.VarChar, max_length: 8, is_primary_key: true },
+              { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
+            ],
+            properties: { [LEASE_PROPERTY]: JSON.stringify(record) },
+          });
+          return true;
+        } catch (err) {
+          if (/already exist/i.test(errorMessage(err))) return false;
+          throw sinkError('create the lease', this.opts.address, err);
+        }
+      },
+      read,
+      heartbeat: async (record) => {
+        await this.call('renew the lease', (c) => c.alterCollectionProperties({ collection_name: collection, properties: { [LEASE_PROPERTY]: JSON.stringify(record) } }));
+      },
+      remove: async () => {
+        await this.call('remove the lease', (c) => c.dropCollection({ collection_name: collection }));
+      },
+    };
+  }
+
+  private get nextAlias(): string {
+    return `${this.opts.collection}_chunks_next`;
+  }
+
+  private get nextDocAlias(): string {
+    return `${this.opts.collection}_docs_next`;
+  }
+
+  private get prevAlias(): string {
+    return `${this.opts.collection}_chunks_prev`;
+  }
+
+  private get prevDocAlias(): string {
+    return `${this.opts.collection}_docs_prev`;
+  }
+
+  private physical(kind: 'chunks' | 'docs', name: string): string {
+    return `${this.opts.collection}_${kind}_${name}`;
+  }
+
+  /** Points this sink at the collection pair `name`. */
+  private async use(name: string, fingerprint: Fingerprint): Promise<void> {
+    this.chunks = this.physical('chunks', name);
+    this.docs = this.physical('docs', name);
+    this.dim = fingerprint.dim;
+    await this.loadAndProbe();
+  }
+
+  private async createPair(name: string, fingerprint: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
+    await this.createChunks(this.physical('chunks', name), fingerprint, embedder);
+    await this.createDocs(this.physical('docs', name));
+  }
+
+  /** The fingerprint and embedder recorded on a physical chunk collection. */
+  private async describe(physical: string): Promise<CollectionInfo> {
+    const desc = await this.call('describe the collection', (c) => c.describeCollection({ collection_name: physical }));
     const prop = desc.properties.find((p) => p.key === FP_PROPERTY);
     if (!prop) {
-      throw new RagsyncError('SINK', `${this.location}: collection ${this.chunks} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
+      throw new RagsyncError('SINK', `${this.location}: collection ${desc.schema.name} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
     }
-    await this.loadAndProbe();
-    const fp = JSON.parse(String(prop.value)) as Fingerprint;
-    this.dim = fp.dim;
-    return fp;
+    const emb = desc.properties.find((p) => p.key === EMBEDDER_PROPERTY);
+    return {
+      name: desc.schema.name.slice(`${this.opts.collection}_chunks_`.length),
+      fingerprint: JSON.parse(String(prop.value)) as Fingerprint,
+      embedder: emb ? (JSON.parse(String(emb.value)) as Record<string, unknown>) : null,
+    };
+  }
+
+  /** The collection an alias points at; null when there is no such alias. */
+  private async aliasTarget(alias: string): Promise<string | null> {
+    const client = await this.connect();
+    let res: Awaited<ReturnType<MilvusClient['describeAlias']>>;
+    try {
+      // (The SDK's request validation wants a collection name even here.)
+      res = await client.describeAlias({ alias, collection_name: alias });
+    } catch (err) {
+      throw sinkError('describe an alias', this.opts.address, err);
+    }
+    if (isSuccess(res.status)) return res.collection || null;
+    if (/does not exist|not found/i.test(res.status.reason)) return null;
+    throw sinkError('describe an alias', this.opts.address, new Error(res.status.reason));
+  }
+
+  private async setAlias(alias: string, collection: string): Promise<void> {
+    const current = await this.aliasTarget(alias);
+    if (current === collection) return;
+    if (current) await this.call('move an alias', (c) => c.alterAlias({ alias, collection_name: collection }));
+    else await this.call('create an alias', (c) => c.createAlias({ alias, collection_name: collection }));
+  }
+
+  private async dropAlias(alias: string): Promise<void> {
+    if (await this.aliasTarget(alias)) await this.call('drop an alias', (c) => c.dropAlias({ alias }));
   }
 
   upsert(rows: ChunkRow[]): Promise<void> {
@@ -328,7 +514,7 @@ export class MilvusSink implements Sink {
     this.templates = isSuccess(res.status);
   }
 
-  private async createChunks(name: string, fp: Fingerprint): Promise<void> {
+  private async createChunks(name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
     const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: DataType.VarChar, max_length: max, ...extra });
     await this.call('create the chunk collection', (c) =>
       c.createCollection({
@@ -355,7 +541,7 @@ export class MilvusSink implements Sink {
           { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
         ],
         ...(this.opts.partitionKey ? { num_partitions: 16 } : {}),
-        properties: { [FP_PROPERTY]: JSON.stringify(fp) },
+        properties: { [FP_PROPERTY]: JSON.stringify(fp), ...(embedder ? { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } : {}) },
       }),
     );
   }

@@ -163,5 +163,82 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       expect(err.message).toContain('other/model@r1');
       expect(await sink.openExisting()).toEqual(FP);
     });
+
+    it('blue/green: a pending collection is written beside the live one, then swapped in at once; the old one is kept', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'old model row')]);
+      await sink.putDocRecord(record('docs:a.md', 1));
+      const next = { ...FP, model: 'next/model', dim: 4 };
+      const admin = await factory();
+      expect((await admin.layout()).pending).toBeNull();
+      const info = await admin.preparePending(next, { kind: 'fixed', dim: 4 });
+      expect(info.fingerprint).toEqual(next);
+      const layout = await admin.layout();
+      expect(layout.live?.fingerprint).toEqual(FP);
+      expect(layout.pending).toMatchObject({ name: info.name, fingerprint: next, embedder: { kind: 'fixed', dim: 4 } });
+      expect(layout.all.map((c) => c.fingerprint.model).sort()).toEqual(['next/model', 'test/model']);
+      // A second target is refused while one is pending; the live fingerprint is refused as a target.
+      const third = await admin.preparePending({ ...FP, model: 'third/model' }, {}).catch((e) => e);
+      expect(third.code).toBe('BUSY');
+      expect(third.message).toContain('next/model@r1');
+      // Writing the pending collection leaves live untouched.
+      const writer = await factory();
+      await writer.openCollection(next);
+      await writer.upsert([{ ...row('docs:a.md', 0, 'new model row'), vector: [1, 0, 0, 0] }]);
+      await writer.putDocRecord({ ...record('docs:a.md', 1), fingerprint: 'next' });
+      expect((await sink.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
+      // Writing with the pending fingerprint through open() is still refused: live is FP.
+      const refused = await (await factory()).open(next).catch((e) => e);
+      expect(refused.code).toBe('FINGERPRINT_MISMATCH');
+      expect(refused.message).toContain('ragsync reembed');
+      await admin.promotePending();
+      const swapped = await factory();
+      expect(await swapped.openExisting()).toEqual(next);
+      expect((await swapped.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['new model row']);
+      const after = await admin.layout();
+      expect(after.live?.fingerprint).toEqual(next);
+      expect(after.previous?.fingerprint).toEqual(FP);
+      expect(after.pending).toBeNull();
+      // Rollback is a re-embed back to the previous collection, reused as it is.
+      const back = await admin.preparePending(FP, { kind: 'back' });
+      expect(back.name).toBe(after.previous!.name);
+      await admin.promotePending();
+      const rolled = await factory();
+      expect(await rolled.openExisting()).toEqual(FP);
+      expect((await rolled.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
+      expect((await admin.layout()).previous?.fingerprint).toEqual(next);
+      // The old collection can be dropped, the live one cannot.
+      expect((await admin.dropCollection((await admin.layout()).live!.name).catch((e) => e)).code).toBe('USAGE');
+      await admin.dropCollection((await admin.layout()).previous!.name);
+      const dropped = await admin.layout();
+      expect(dropped.previous).toBeNull();
+      expect(dropped.all.map((c) => c.fingerprint.model)).toEqual(['test/model']);
+      for (const s of [admin, writer, swapped, rolled]) await s.close();
+    });
+
+    it('aborting a re-embed drops the new collection and leaves live as it was', async () => {
+      await open();
+      const admin = await factory();
+      await admin.preparePending({ ...FP, model: 'next/model' }, {});
+      await admin.abortPending();
+      const layout = await admin.layout();
+      expect(layout.pending).toBeNull();
+      expect(layout.all.map((c) => c.fingerprint.model)).toEqual(['test/model']);
+      expect(layout.live?.fingerprint).toEqual(FP);
+      await admin.close();
+    });
+
+    it('gives the re-embed lease to one holder at a time, and back after release', async () => {
+      await open();
+      const other = await factory();
+      const lease = await sink.acquireLease();
+      const busy = await other.acquireLease(1500).catch((e) => e);
+      expect(busy.code).toBe('BUSY');
+      expect(busy.message).toContain(`pid ${process.pid}`);
+      await lease.release();
+      const second = await other.acquireLease(1500);
+      await second.release();
+      await other.close();
+    });
   });
 }
