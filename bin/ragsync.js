@@ -6,6 +6,13 @@ import { fileURLToPath } from 'node:url';
 // LanceDB's native core logs deprecation notices at warn level; keep its errors only unless asked.
 process.env.LANCEDB_LOG ??= 'error';
 
+// A reader that goes away (`ragsync ... | head`) must not abort the work half-way: stop printing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('ragsync: not built yet: run `npm run build` (npm ci does it) in the ragsync directory\n');

@@ -7,13 +7,14 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
-import type { DocSyncResult, SyncDeps } from './core/sync.js';
-import type { Embedder, Fingerprint, SearchFilter, SearchHit, SearchMode, Sink } from './core/types.js';
+import { type DocSyncResult, type SyncDeps, syncDocument } from './core/sync.js';
+import type { CollectionInfo, Embedder, Fingerprint, SearchFilter, SearchHit, SearchMode, Sink } from './core/types.js';
 import { type Logger, createLogger } from './log.js';
 import { SyncQueue } from './workers/queue.js';
 import { redisConnection } from './workers/redis.js';
 import { startWorker } from './workers/worker.js';
-import { chunkLimits, createEmbedder } from './embed/index.js';
+import { chunkLimits, createEmbedder, embedderDescriptor } from './embed/index.js';
+import { SyncTargets, embedderFor } from './targets.js';
 import { fingerprintMismatch, fingerprintKey } from './sink/fingerprint.js';
 import { createSink } from './sink/index.js';
 import { FilesystemSource } from './sources/filesystem.js';
@@ -36,7 +37,20 @@ export interface Runtime {
 /** Loads the model and opens the sink for writing (refusing another model's store). */
 export async function openRuntime(config: Config, dir: string): Promise<Runtime> {
   const sink = createSink(config.sink);
-  const source = new FilesystemSource(
+  const source = openSource(config, dir, sink);
+  const embedder = await createEmbedder(config.embedder);
+  await sink.open(embedder.fingerprint, embedderDescriptor(config.embedder)).catch(async (err: unknown) => {
+    await sink.close();
+    throw err;
+  });
+  const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) };
+  return { source, sink, embedder, deps, close: () => sink.close() };
+}
+
+/** The filesystem source of a directory (the store excluded when it lives inside it). */
+export function openSource(config: Config, dir: string, sink: Sink): FilesystemSource {
+  if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
+  return new FilesystemSource(
     {
       name: config.source ?? defaultSourceName(dir),
       root: dir,
@@ -46,14 +60,6 @@ export async function openRuntime(config: Config, dir: string): Promise<Runtime>
     },
     storeExclude(dir, sink.location),
   );
-  if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
-  const embedder = await createEmbedder(config.embedder);
-  await sink.open(embedder.fingerprint).catch(async (err: unknown) => {
-    await sink.close();
-    throw err;
-  });
-  const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, config.chunkTokens) };
-  return { source, sink, embedder, deps, close: () => sink.close() };
 }
 
 export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute'> & {
@@ -68,27 +74,41 @@ export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute'> & {
  */
 export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary> {
   const rt = await openRuntime(config, dir);
+  const targets = new SyncTargets(config, rt.deps, hooks.log);
   try {
+    const { live, pending } = await targets.current();
     const summary = config.redis.url
-      ? await indexThroughQueue(config, config.redis.url, rt, hooks)
-      : await syncSource(rt.deps, { concurrency: config.concurrency, ...hooks });
+      ? await indexThroughQueue(config, config.redis.url, rt, targets, hooks)
+      : await syncSource(live, {
+          concurrency: config.concurrency,
+          ...hooks,
+          // While a re-embed runs, its collection gets every change too.
+          execute: pending
+            ? async (ref, record) => {
+                const result = await syncDocument(ref, live, record);
+                await syncDocument(ref, pending);
+                return result;
+              }
+            : undefined,
+        });
     if (summary.docs.changed + summary.docs.deleted > 0) {
       // Compaction only makes later reads faster; a failure here loses nothing.
       await rt.sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
     }
     return summary;
   } finally {
+    await targets.close();
     await rt.close();
   }
 }
 
-async function indexThroughQueue(config: Config, url: string, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
+async function indexThroughQueue(config: Config, url: string, rt: Runtime, targets: SyncTargets, hooks: IndexHooks): Promise<SyncSummary> {
   const log = hooks.log ?? createLogger('silent');
   const conn = redisConnection(url, log, 'ragsync-index');
   const queue = new SyncQueue(rt.source.name, conn, config.redis.prefix, config.worker.attempts);
   const worker = hooks.noWorker
     ? undefined
-    : startWorker({ source: rt.source.name, deps: rt.deps, connection: conn, prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
+    : startWorker({ source: rt.source.name, targets, connection: conn, prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
   try {
     return await syncSource(rt.deps, {
       ...hooks,
@@ -120,10 +140,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
       if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
       return await sink.search({ mode: 'keyword', k: opts.k, text: opts.text, filter: opts.filter });
     }
-    const embedder = await createEmbedder(config.embedder);
-    if (fingerprintKey(embedder.fingerprint) !== fingerprintKey(stored)) {
-      throw fingerprintMismatch(stored, embedder.fingerprint, sink.location);
-    }
+    const embedder = await queryEmbedder(config, sink, stored);
     let vector: number[];
     if (opts.image) {
       if (!embedder.embedImages) throw new RagsyncError('USAGE', 'this embedder cannot embed images', { stage: 'embed' });
@@ -138,12 +155,39 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
   }
 }
 
+/**
+ * The embedder for queries: the configured one when it gives the store's live fingerprint, else
+ * the one the store recorded for its live collection (after a re-embed, search follows the store).
+ */
+async function queryEmbedder(config: Config, sink: Sink, live: Fingerprint): Promise<Embedder> {
+  const configured = await createEmbedder(config.embedder).catch((err: unknown) => err as Error);
+  if (!(configured instanceof Error) && fingerprintKey(configured.fingerprint) === fingerprintKey(live)) return configured;
+  const info = (await sink.layout()).live;
+  if (info?.embedder) {
+    const stored = await embedderFor(info, config).catch(() => undefined);
+    if (stored) return stored;
+  }
+  if (configured instanceof Error) throw configured;
+  throw fingerprintMismatch(live, configured.fingerprint, sink.location);
+}
+
+export interface CollectionStatus {
+  name: string;
+  fingerprint: Fingerprint;
+  docs: number;
+  chunks: number;
+}
+
 export interface StoreStatus {
   store: string;
   sink: string;
   fingerprint: Fingerprint | null;
   docs: number;
   chunks: number;
+  /** A re-embed in progress: its target and how far its backfill got (documents vs live). */
+  pending: CollectionStatus | null;
+  /** The collection before the last swap, kept for `reembed --rollback` until `--drop-old`. */
+  previous: CollectionStatus | null;
 }
 
 /** `ragsync status`: what the store holds. */
@@ -152,7 +196,25 @@ export async function status(config: Config): Promise<StoreStatus> {
   try {
     const fingerprint = await sink.openExisting();
     const counts = fingerprint ? await sink.stats() : { docs: 0, chunks: 0 };
-    return { store: sink.location, sink: sink.kind, fingerprint, ...counts };
+    const layout = fingerprint ? await sink.layout() : null;
+    const describe = async (info: CollectionInfo | null | undefined): Promise<CollectionStatus | null> => {
+      if (!info) return null;
+      const other = createSink(config.sink);
+      try {
+        await other.openCollection(info.fingerprint);
+        return { name: info.name, fingerprint: info.fingerprint, ...(await other.stats()) };
+      } finally {
+        await other.close();
+      }
+    };
+    return {
+      store: sink.location,
+      sink: sink.kind,
+      fingerprint,
+      ...counts,
+      pending: await describe(layout?.pending),
+      previous: await describe(layout?.previous),
+    };
   } finally {
     await sink.close();
   }

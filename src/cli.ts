@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { defaultSourceName, indexDirectory, search, status } from './app.js';
+import { abortReembed, dropOld, reembed } from './reembed.js';
 import { type Daemon, runWatch, runWorker } from './workers/daemon.js';
 import { jobsReport } from './workers/jobs.js';
 import { safeRedisUrl } from './workers/redis.js';
@@ -198,6 +199,78 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
   return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
 }
 
+async function runReembed(dir: string | undefined, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = configFrom(flags);
+  const log = createLogger(config.logLevel);
+  const out = (line: string) => {
+    if (!flags.json) process.stdout.write(`${line}\n`);
+  };
+  if (flags.abort || flags.dropOld) {
+    if (flags.abort && flags.dropOld) throw new RagsyncError('USAGE', 'give --abort or --drop-old, not both', { stage: 'config' });
+    if (flags.abort) {
+      const aborted = await abortReembed(config);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ aborted })}\n`);
+      out(aborted ? `cancelled the re-embed to ${fingerprintKey(aborted.fingerprint)}; the live collection is unchanged` : 'no re-embed was pending');
+      return EXIT.ok;
+    }
+    const dropped = await dropOld(config);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ dropped })}\n`);
+    out(dropped.length > 0 ? dropped.map((c) => `dropped ${c.name} (${fingerprintKey(c.fingerprint)})`).join('\n') : 'no old collection to drop');
+    return EXIT.ok;
+  }
+  if (!dir) throw new RagsyncError('USAGE', 'ragsync reembed: give the directory to re-embed (or --abort / --drop-old)', { stage: 'config' });
+  const bar = !flags.json && process.stderr.isTTY && flags.progress !== false ? new cliProgress.SingleBar({
+    format: '{phase} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}',
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic) : undefined;
+  let report;
+  try {
+    report = await reembed(config, dir, {
+      log,
+      rollback: Boolean(flags.rollback),
+      noWorker: flags.worker === false,
+      onStart: (s) =>
+        out(`${s.resumed ? 'resuming the re-embed' : 're-embedding'} ${path.resolve(dir)}: ${fingerprintKey(s.from)} -> ${fingerprintKey(s.to)} (collection ${s.collection}); search keeps answering from the live collection`),
+      onPhase: (phase) => {
+        if (phase === 'backfill') bar?.start(0, 0, { phase: 'backfill', file: '' });
+        else bar?.stop();
+        if (phase === 'verify') out('verifying the new collection against the sources...');
+        if (phase === 'repair') out('the sources changed during the backfill: one more pass...');
+      },
+      onProgress: (done, found, file) => {
+        bar?.setTotal(found);
+        bar?.update(done, { phase: 'backfill', file: file ?? '' });
+      },
+      onWarning: (message) => log.warn({ stage: 'reembed' }, message),
+      onFailure: (p, err) => log.info({ stage: err.stage, path: p, err: err.message }, 'document failed'),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    const { backfill: b, verify: v } = report;
+    out(
+      `backfill: ${b.docs.changed} documents embedded, ${b.docs.unchanged} already done; embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${(report.durationMs / 1000).toFixed(1)} s`,
+    );
+    for (const s of v.skipped.slice(0, MAX_FAILURE_LINES)) process.stderr.write(`skipped: ${s.reason}\n`);
+    for (const p of v.problems.slice(0, MAX_FAILURE_LINES)) process.stderr.write(`not ready: ${p.path}: ${p.problem}\n`);
+    if (v.problems.length > MAX_FAILURE_LINES) process.stderr.write(`... and ${v.problems.length - MAX_FAILURE_LINES} more (--json lists them all)\n`);
+    if (report.swapped) {
+      out(`verified ${v.checked} documents (${v.chunks} chunks) against the sources`);
+      out(`swapped: search now answers from ${fingerprintKey(report.to)}`);
+      out(`kept ${fingerprintKey(report.from)} for \`ragsync reembed ${dir} --rollback\`; drop it with \`ragsync reembed --drop-old\``);
+      out('update the embedder in your config (or flags) for the next `index`, `watch` or `worker` start; running daemons follow the store already');
+    } else {
+      process.stderr.write(`not swapped: ${v.problems.length} documents do not match the sources; search still answers from ${fingerprintKey(report.from)}. Fix them and run the same command again: it resumes.\n`);
+    }
+  }
+  return report.swapped ? EXIT.ok : EXIT.failures;
+}
+
 async function runSearch(query: string | undefined, flags: CommonFlags & Record<string, unknown>): Promise<number> {
   const config = configFrom(flags);
   const image = flags.image ? readImage(String(flags.image)) : undefined;
@@ -256,6 +329,13 @@ async function runStatus(flags: CommonFlags & Record<string, unknown>): Promise<
       `store:       ${s.store} (${s.sink})\nmodel:       ${s.fingerprint ? fingerprintKey(s.fingerprint) : '(empty store)'}\n` +
         `documents:   ${s.docs}\nchunks:      ${s.chunks}\n`,
     );
+    if (s.pending) {
+      const pct = s.docs > 0 ? Math.min(100, Math.floor((100 * s.pending.docs) / s.docs)) : 100;
+      process.stdout.write(
+        `re-embed:    pending to ${fingerprintKey(s.pending.fingerprint)}: ${s.pending.docs}/${s.docs} documents (${pct}%), ${s.pending.chunks} chunks\n`,
+      );
+    }
+    if (s.previous) process.stdout.write(`previous:    ${fingerprintKey(s.previous.fingerprint)} (kept for reembed --rollback; reembed --drop-old drops it)\n`);
   }
   return EXIT.ok;
 }
@@ -263,6 +343,7 @@ async function runStatus(flags: CommonFlags & Record<string, unknown>): Promise<
 /** Exit code and one readable line for an error. */
 export function describeError(err: unknown): { code: number; line: string } {
   if (err instanceof RagsyncError) {
+    // BUSY (another re-embed holds the store) is "could not run": try again later.
     const code = err.code === 'CONFIG' || err.code === 'USAGE' || err.code === 'FINGERPRINT_MISMATCH' ? EXIT.usage : EXIT.unavailable;
     return { code, line: `ragsync: ${err.message}` };
   }
@@ -367,6 +448,20 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   queueOptions(common(program.command('jobs [dir]').description('queue state of a source: counts, failed jobs, --retry')))
     .option('--retry', 'retry every failed job')
     .action((dir: string | undefined, flags) => run(runJobsCommand(dir, flags)));
+  common(program.command('reembed [dir]').description('move the store to another embedder with no downtime: backfill a new collection, verify, swap'))
+    .option('--include <glob>', 'only files matching this glob (repeatable)', collect)
+    .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
+    .option('--max-file-bytes <n>', 'skip (and report) larger files', int('--max-file-bytes'))
+    .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
+    .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
+    .option('--no-progress', 'no progress bar')
+    .option('--redis <url>', 'backfill through the Redis job queue, shared with the daemon\'s workers; env RAGSYNC_REDIS_URL')
+    .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
+    .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work')
+    .option('--rollback', 'return to the previous collection (catching it up first)')
+    .option('--abort', 'cancel a pending re-embed and drop its collection')
+    .option('--drop-old', 'drop the collections kept for rollback')
+    .action((dir: string | undefined, flags) => run(runReembed(dir, flags)));
   common(program.command('search [query]').description('search the index'))
     .addOption(new Option('--mode <mode>', 'dense, keyword or hybrid (default hybrid; dense for --image)').choices(['dense', 'keyword', 'hybrid']))
     .option('-k <n>', 'number of results', int('-k'), 5)

@@ -7,7 +7,8 @@
  */
 import type { Worker } from 'bullmq';
 import type { FSWatcher } from 'chokidar';
-import { type Runtime, openRuntime } from '../app.js';
+import { openRuntime } from '../app.js';
+import { SyncTargets } from '../targets.js';
 import type { Config } from '../config.js';
 import { errorMessage } from '../core/errors.js';
 import { syncSource } from '../core/sync-source.js';
@@ -42,10 +43,12 @@ async function startCommon(config: Config, dir: string, log: Logger, withWorker:
     throw new Error(`cannot reach Redis at ${safeRedisUrl(url)}: ${errorMessage(err)}`);
   });
   const metrics = new Metrics();
+  const targets = new SyncTargets(config, rt.deps, log);
+  await targets.current();
   const worker = withWorker
     ? startWorker({
         source: rt.source.name,
-        deps: rt.deps,
+        targets,
         connection: conn,
         prefix: config.redis.prefix,
         concurrency: config.worker.concurrency,
@@ -67,7 +70,7 @@ async function startCommon(config: Config, dir: string, log: Logger, withWorker:
           },
         })
       : undefined;
-  return { rt, conn, queue, metrics, worker, server };
+  return { rt, conn, queue, metrics, worker, server, targets };
 }
 
 async function drain(worker: Worker | undefined, seconds: number, log: Logger): Promise<void> {
@@ -96,7 +99,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
     onEvent: (e) => {
       if (e.kind === 'file') return void enqueue({ source, path: e.path }, e.at);
-      void removedDir(rt, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
+      void removedDir(c.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
 
@@ -104,7 +107,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   const reconcile = () => {
     reconciling ??= (async () => {
       let queued = 0;
-      const summary = await syncSource(rt.deps, {
+      const summary = await syncSource((await c.targets.current()).live, {
         concurrency: 64,
         execute: async (ref) => {
           await enqueue(ref, Date.now());
@@ -134,6 +137,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
         await queue.close();
         c.conn.disconnect();
         await c.server?.close();
+        await c.targets.close();
         await rt.close();
       })()),
   };
@@ -152,14 +156,16 @@ export async function runWorker(config: Config, dir: string, opts: { log: Logger
         await c.queue.close();
         c.conn.disconnect();
         await c.server?.close();
+        await c.targets.close();
         await c.rt.close();
       })()),
   };
 }
 
 /** Paths of the recorded documents under a removed directory. */
-async function removedDir(rt: Runtime, dir: string): Promise<string[]> {
-  const records = await rt.sink.listDocRecords(rt.source.name);
+async function removedDir(targets: SyncTargets, dir: string): Promise<string[]> {
+  const { live } = await targets.current();
+  const records = await live.sink.listDocRecords(live.source.name);
   return [...records.values()].map((r) => r.path).filter((p) => dir === '' || p.startsWith(`${dir}/`));
 }
 

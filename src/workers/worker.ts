@@ -5,7 +5,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { asRagsyncError } from '../core/errors.js';
-import { type DocSyncResult, type SyncDeps, syncDocument } from '../core/sync.js';
+import { type DocSyncResult, syncDocument } from '../core/sync.js';
+import type { TargetProvider } from '../targets.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import { type SyncJobData, queueName } from './queue.js';
@@ -13,7 +14,8 @@ import { duplicateConnection, redactRedis } from './redis.js';
 
 export interface WorkerOptions {
   source: string;
-  deps: SyncDeps;
+  /** The collections to write: live, and a re-embed's pending one while it runs. */
+  targets: TargetProvider;
   connection: Redis;
   prefix: string;
   concurrency: number;
@@ -28,16 +30,22 @@ export interface WorkerOptions {
   requeue?: (ref: { source: string; path: string }, at: number) => Promise<unknown>;
 }
 
+/** A job's result: the live collection's, and the pending collection's while a re-embed runs. */
+export type JobResult = DocSyncResult & { next?: DocSyncResult };
+
 /** Starts a worker on its own connection (a duplicate of `o.connection`), closed with the worker. */
-export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult> {
+export function startWorker(o: WorkerOptions): Worker<SyncJobData, JobResult> {
   const connection = duplicateConnection(o.connection, o.log);
-  const processor = async (job: Job<SyncJobData>): Promise<DocSyncResult> => {
+  const processor = async (job: Job<SyncJobData>): Promise<JobResult> => {
     try {
       const ref = { source: job.data.source, path: job.data.path };
-      const result = await syncDocument(ref, o.deps);
+      const { live, pending } = await o.targets.current();
+      // Live first: a failure of the pending side retries the job, and live is then a no-op.
+      const result: JobResult = await syncDocument(ref, live);
+      if (pending) result.next = await syncDocument(ref, pending);
       o.metrics?.observe(result, job.data.at);
       if (o.requeue && result.seen) {
-        const now = await o.deps.source.stat(ref).catch(() => null);
+        const now = await live.source.stat(ref).catch(() => null);
         if (now && (now.size !== result.seen.size || now.mtimeMs !== result.seen.mtimeMs)) await o.requeue(ref, Date.now());
       }
       o.log.debug({ stage: 'sync', docId: result.docId, status: result.status, embedded: result.embedded }, 'document synced');
@@ -50,7 +58,7 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, DocSyncResult
       throw e;
     }
   };
-  const worker = new Worker<SyncJobData, DocSyncResult>(queueName(o.source), processor, {
+  const worker = new Worker<SyncJobData, JobResult>(queueName(o.source), processor, {
     connection,
     prefix: o.prefix,
     concurrency: o.concurrency,
