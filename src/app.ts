@@ -113,7 +113,13 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, targe
     return await syncSource(rt.deps, {
       ...hooks,
       concurrency: 1024,
-      execute: async (ref) => queue.waitFor<DocSyncResult>(await queue.enqueue(ref)),
+      execute: async (ref) => {
+        // A job whose result was removed before it was read is simply run again (a no-op then).
+        for (;;) {
+          const result = await queue.waitFor<DocSyncResult>(await queue.enqueue(ref));
+          if (result) return result;
+        }
+      },
     });
   } finally {
     await worker?.close();

@@ -181,14 +181,18 @@ async function backfillPass(
       ...common,
       concurrency: 1024,
       execute: async (ref) => {
-        const result = await queue.waitFor<JobResult>(await queue.enqueue(ref));
-        if (!result.next) {
-          throw new RagsyncError('SINK', `${ref.path}: the worker that ran this job did not write the new collection (it had not seen the re-embed yet)`, {
-            stage: 'sink',
-            retryable: true,
-          });
+        // A job that was already running when the re-embed began (or deduplicated into one) may
+        // have written only the live collection: then the document is enqueued once more.
+        for (let attempt = 1; ; attempt++) {
+          const result = await queue.waitFor<JobResult>(await queue.enqueue(ref));
+          if (result?.next) return result.next;
+          if (attempt === 3) {
+            throw new RagsyncError('SINK', `${ref.path}: the workers that ran its jobs did not write the new collection (do they run an older ragsync?)`, {
+              stage: 'sink',
+              retryable: true,
+            });
+          }
         }
-        return result.next;
       },
     });
     return { summary, failures };

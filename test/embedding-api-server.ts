@@ -29,9 +29,11 @@ export interface EmbeddingApiServer {
   requests: Array<{ inputs: number; at: number; auth: string | undefined; dimensions?: number }>;
   /** The next requests fail like this, in order. */
   failNext(...failures: ScriptedFailure[]): void;
-  /** After this many more answered inputs, hold every request (never answer) until `release()`. */
+  /** Once fewer inputs than a request's remain of this budget, hold every request until `release()`. */
   holdAfter(inputs: number): void;
   release(): void;
+  /** Forgets held requests without answering them (their client is gone); stops holding. */
+  dropHeld(): void;
   /** Resolves once a request is being held. */
   holding(): Promise<void>;
   close(): Promise<void>;
@@ -108,7 +110,10 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
         send(200, { model: body.model, object: 'list', usage: { total_tokens: input.length, prompt_tokens: input.length }, data });
       };
       if (budget < input.length) {
-        held.push(answer);
+        // A held request whose client has gone is never answered (nor counted) on release.
+        held.push(() => {
+          if (!res.socket?.destroyed) answer();
+        });
         for (const f of onHold.splice(0)) f();
         return;
       }
@@ -133,6 +138,10 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
       budget = Infinity;
       for (const answer of held.splice(0)) answer();
     },
+    dropHeld: () => {
+      budget = Infinity;
+      held.length = 0;
+    },
     holding: () => (held.length > 0 ? Promise.resolve() : new Promise((resolve) => onHold.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {
@@ -146,7 +155,7 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
 
 /** Feature-hashed bag of words into `dims` buckets, L2-normalised. */
 function vectorOf(text: string, dims: number): number[] {
-  const v = new Array<number>(dims).fill(0);
+  const v: number[] = new Array<number>(dims).fill(0);
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const w of words) {
     const h = createHash('sha256').update(w).digest();

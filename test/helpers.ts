@@ -15,6 +15,8 @@ import { FilesystemSource } from '../src/sources/filesystem.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const TINY_MODEL = path.join(FIXTURES, 'tiny-clip');
+/** A second tiny model with another dimension (128): the target of re-embed tests. */
+export const TINY_MODEL_B = path.join(FIXTURES, 'tiny-clip-b');
 
 const dirs: string[] = [];
 

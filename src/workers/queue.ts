@@ -5,13 +5,14 @@
  * makes exactly one follow-up job, which starts after the active one ends (the last saved version
  * wins, and no two workers ever process one document at once).
  */
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
 import { duplicateConnection } from './redis.js';
 
 export const JOB_NAME = 'sync';
+const POLL_MS = 2000;
 
 export interface SyncJobData extends DocRef {
   /** When the change happened (ms since the epoch): the start of the freshness measurement. */
@@ -45,6 +46,8 @@ export class SyncQueue {
     private readonly attempts: number,
   ) {
     this.queue = new Queue<SyncJobData>(queueName(source), { connection, prefix });
+    // Every job waited for (waitUntilFinished) listens for the queue closing: many at once is normal.
+    this.queue.setMaxListeners(0);
   }
 
   /** Enqueues a sync of one document (deduplicated per document); returns its job. */
@@ -52,14 +55,42 @@ export class SyncQueue {
     return this.queue.add(JOB_NAME, { source: ref.source, path: ref.path, at }, jobOptions(ref, this.attempts));
   }
 
-  /** Waits for a job to finish; resolves with its result, rejects with its failure reason. */
-  async waitFor<T>(job: Job<SyncJobData>): Promise<T> {
+  /**
+   * Waits for a job to finish; resolves with its result, rejects with its failure reason. The
+   * completion event is the fast path; the job's state is also polled every `POLL_MS`, because an
+   * event can be missed (seen about once in six runs of a re-embed started while the daemon was
+   * busy: the job was completed, the waiter never heard). Resolves `undefined` when the job is gone
+   * (removed after completion) and its result with it: callers enqueue the document again.
+   */
+  async waitFor<T>(job: Job<SyncJobData>): Promise<T | undefined> {
     if (!this.events) {
       this.eventsConn = duplicateConnection(this.connection);
       this.events = new QueueEvents(queueName(this.source), { connection: this.eventsConn, prefix: this.prefix });
     }
     await this.events.waitUntilReady();
-    return (await job.waitUntilFinished(this.events)) as T;
+    const byEvent = job.waitUntilFinished(this.events) as Promise<T>;
+    byEvent.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const byPoll = new Promise<T | undefined>((resolve, reject) => {
+      const poll = async () => {
+        try {
+          const current = await Job.fromId<SyncJobData, T>(this.queue, job.id!);
+          if (!current) return resolve(undefined);
+          const state = await current.getState();
+          if (state === 'completed') return resolve(current.returnvalue);
+          if (state === 'failed') return reject(new Error(current.failedReason));
+        } catch {
+          // Redis hiccup: the next poll (or the event) decides.
+        }
+        timer = setTimeout(() => void poll(), POLL_MS);
+      };
+      timer = setTimeout(() => void poll(), POLL_MS);
+    });
+    try {
+      return await Promise.race([byEvent, byPoll]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Closes the queue and the connections it made (not the one it was given). */

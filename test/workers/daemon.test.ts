@@ -1,72 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM script without type declarations
 import { writeCorpus } from '../../bench/corpus.mjs';
-import { ROOT, TINY_MODEL, tempDir } from '../helpers.js';
+import { ROOT, tempDir } from '../helpers.js';
+import { type SinkKind, children } from './children.js';
 
-const exec = promisify(execFile);
-const BIN = path.join(ROOT, 'bin', 'ragsync.js');
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
-const children: ChildProcess[] = [];
-const outputs: Array<() => string> = [];
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') for (const o of outputs) process.stderr.write(`--- daemon output ---\n${o().slice(-4000)}\n`);
-  outputs.splice(0);
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-type Sink = 'LanceDB' | 'Milvus Lite';
-let n = 0;
-function setup(kind: Sink, store: string) {
-  const tag = `t${process.pid}x${Date.now().toString(36)}x${n++}`;
-  const sink = kind === 'LanceDB' ? ['--store', store] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', tag];
-  return { sink, queue: ['--redis', inject('redisUrl'), '--redis-prefix', tag], model: ['--model-dir', TINY_MODEL] };
-}
-
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** Starts a long-running command and resolves once it printed its start line. */
-async function daemon(args: string[], ready = /^ragsync: (watching|worker for)/m) {
-  const child = spawn(process.execPath, [BIN, ...args], { env });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  outputs.push(() => out);
-  await until(() => ready.test(out) || child.exitCode !== null, 60_000);
-  if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${out}`);
-  return { child, output: () => out, exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function hits(env: ReturnType<typeof setup>, query: string): Promise<Array<{ path: string; text: string }>> {
-  const res = await cli(['search', query, '--mode', 'keyword', '-k', '50', '--json', ...env.sink, ...env.model]);
-  return res.code === 0 ? JSON.parse(res.stdout) : [];
-}
-
-async function status(env: ReturnType<typeof setup>): Promise<{ docs: number; chunks: number }> {
-  const res = await cli(['status', '--json', ...env.sink]);
-  return res.code === 0 ? JSON.parse(res.stdout) : { docs: -1, chunks: -1 };
-}
+const { cli, daemon, until, hits, status, setup } = children();
+type Sink = SinkKind;
 
 describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) => {
   it('makes a saved file searchable, a deleted, renamed or removed one vanish, and drains on SIGTERM', async () => {
