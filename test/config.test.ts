@@ -39,6 +39,28 @@ describe('config', () => {
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'fixed', modelDir: '/m' } } })).message).toMatch(/unknown key embedder\.modelDir/);
   });
 
+  it('configures the hosted API embedders from file and environment, refusing local model options and bad dimensions', () => {
+    const jina = resolveConfig({ env: { RAGSYNC_EMBEDDER: 'jina-api', RAGSYNC_EMBEDDER_DIMENSIONS: '512' } });
+    expect(jina.embedder).toEqual({
+      kind: 'jina-api',
+      model: 'jina-clip-v2',
+      url: 'https://api.jina.ai/v1/embeddings',
+      dimensions: 512,
+      apiKeyEnv: 'JINA_API_KEY',
+      batchSize: 64,
+      maxTokens: 8192,
+      timeoutMs: 60_000,
+      maxRetries: 6,
+    });
+    const ollama = resolveConfig({
+      file: { name: 'c.yaml', data: { embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:11434/v1/embeddings' } } },
+    });
+    expect(ollama.embedder).toMatchObject({ kind: 'openai', model: 'nomic-embed-text', apiKeyEnv: 'OPENAI_API_KEY' });
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'jina-api', dtype: 'q8' } } })).message).toMatch(/embedder/);
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'jina-api', dimensions: 2048 } } })).message).toMatch(/dimensions/);
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'ftp://x/embeddings' } } })).message).toMatch(/embedder\.url/);
+  });
+
   it('refuses unknown keys, naming them and the file', () => {
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe('config file r.yaml: unknown key chunkTokns');
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { embedder: { modle: 'x' } } } })).message).toBe(

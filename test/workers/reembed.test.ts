@@ -32,18 +32,17 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
   it('backfills beside the live index while the daemon runs, swaps, keeps edits made meanwhile, and rolls back', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
-    // Large enough that the backfill outlasts the checks made during it (Milvus Lite is slower).
-    const files: string[] = await writeCorpus(ROOT, dir, kind === 'LanceDB' ? 400 : 200, 21);
+    const files: string[] = await writeCorpus(ROOT, dir, 150, 21);
     const e = setup(kind, path.join(work, 'store'));
     const probeFile = files[3]!;
     const probe = await firstParagraph(path.join(dir, probeFile));
     const goneProbe = await firstParagraph(path.join(dir, files[1]!));
     expect((await cli(['index', dir, ...e.sink, ...A])).code).toBe(0);
     const indexed = await status(e);
-    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...A, '--settle-ms', '50']);
-
-    // Through the queue: the daemon's worker and the re-embed's own share the backfill.
-    const r = await daemon(['reembed', dir, ...e.sink, ...e.queue, ...B, '--no-progress'], /re-embedding/);
+    // The scale topology: a watcher that only enqueues, workers elsewhere, a re-embed that only
+    // enqueues. Until a worker starts, the backfill stands still: a "during" that does not race.
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...A, '--settle-ms', '50', '--no-worker']);
+    const r = await daemon(['reembed', dir, ...e.sink, ...e.queue, ...B, '--no-progress', '--no-worker'], /re-embedding/);
     await until(async () => (await status(e)).pending !== null, 30_000);
 
     // During the backfill: edits are made; the store is still A and the search answers from A
@@ -55,10 +54,10 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
     expect(during.fingerprint!.model).toBe(MODEL_A);
     expect(during.pending!.fingerprint.model).toBe(MODEL_B);
     expect(during.pending!.docs).toBeLessThan(indexed.docs);
-    const dense = await hits(e, probe, 'dense', A);
-    expect(dense[0]?.path).toBe(probeFile);
-    expect((await status(e)).pending, 'the backfill should still run').not.toBeNull();
+    expect((await hits(e, probe, 'dense', A))[0]?.path).toBe(probeFile);
 
+    // A worker started with model A's config does the backfill and the edits, writing both.
+    const w = await daemon(['worker', dir, ...e.sink, ...e.queue, ...A, '--concurrency', '4']);
     expect(await r.exited).toBe(0);
     expect(r.output()).toMatch(/swapped: search now answers from ragsync\/tiny-clip-test-b/);
 
@@ -100,8 +99,8 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
     expect(dropped.stdout).toMatch(new RegExp(`dropped v[0-9a-f]+ \\(${MODEL_B.replace('/', '\\/')}@`));
     expect((await status(e)).previous).toBeNull();
 
-    d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
+    for (const p of [d, w]) p.child.kill('SIGTERM');
+    expect(await Promise.all([d.exited, w.exited])).toEqual([0, 0]);
   }, 300_000);
 
   describe('against the hosted-API embedder', () => {
@@ -161,6 +160,23 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
       expect((await cli(['index', dir, ...fresh.sink, ...apiArgs], keyEnv)).code).toBe(0);
       expect(await status(fresh)).toMatchObject({ docs: final.docs, chunks: final.chunks });
     }, 300_000);
+  });
+});
+
+describe('reembed through the queue with no other worker', () => {
+  it('completes on its own with its in-process worker', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await writeCorpus(ROOT, dir, 30, 5);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    expect((await cli(['index', dir, ...e.sink, ...A])).code).toBe(0);
+    const res = await cli(['reembed', dir, ...e.sink, ...e.queue, ...B, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const report = JSON.parse(res.stdout);
+    expect(report).toMatchObject({ swapped: true, resumed: false, verify: { checked: 30, problems: [] } });
+    expect(report.backfill.docs.changed).toBe(30);
+    expect(report.backfill.embeddings.computed).toBe(report.verify.chunks);
+    expect((await status(e)).fingerprint!.model).toBe(MODEL_B);
   });
 });
 
