@@ -116,8 +116,10 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, targe
       execute: async (ref) => {
         // A job whose result was removed before it was read is simply run again (a no-op then).
         for (;;) {
-          const result = await queue.waitFor<DocSyncResult>(await queue.enqueue(ref));
+          const job = await queue.enqueue(ref);
+          const result = await queue.waitFor<DocSyncResult>(job);
           if (result) return result;
+          log.warn({ stage: 'queue', path: ref.path, job: job.id }, 'the result of a finished job was removed before it was read: running it again');
         }
       },
     });

@@ -74,11 +74,14 @@ export class SyncQueue {
     const byPoll = new Promise<T | undefined>((resolve, reject) => {
       const poll = async () => {
         try {
-          const current = await Job.fromId<SyncJobData, T>(this.queue, job.id!);
-          if (!current) return resolve(undefined);
-          const state = await current.getState();
-          if (state === 'completed') return resolve(current.returnvalue);
-          if (state === 'failed') return reject(new Error(current.failedReason));
+          // State first, then the job: a job read before it completed would carry no result yet.
+          const state = await this.queue.getJobState(job.id!);
+          if (state === 'unknown') return resolve(undefined);
+          if (state === 'completed' || state === 'failed') {
+            const done = await Job.fromId<SyncJobData, T>(this.queue, job.id!);
+            if (!done) return resolve(undefined);
+            return state === 'completed' ? resolve(done.returnvalue) : reject(new Error(done.failedReason));
+          }
         } catch {
           // Redis hiccup: the next poll (or the event) decides.
         }

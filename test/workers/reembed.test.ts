@@ -32,7 +32,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
   it('backfills beside the live index while the daemon runs, swaps, keeps edits made meanwhile, and rolls back', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
-    const files: string[] = await writeCorpus(ROOT, dir, 150, 21);
+    const files: string[] = await writeCorpus(ROOT, dir, 100, 21);
     const e = setup(kind, path.join(work, 'store'));
     const probeFile = files[3]!;
     const probe = await firstParagraph(path.join(dir, probeFile));
