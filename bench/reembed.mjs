@@ -3,12 +3,11 @@
 // roll back (a catch-up pass with nothing changed, verification, swap), all on LanceDB.
 //   node bench/reembed.mjs [--files 2000] [--concurrency 8]
 // Prints a table and appends it, with date, commit and machine, to bench/RESULTS.md.
-import { execSync } from 'node:child_process';
-import { appendFile, mkdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeCorpus } from './corpus.mjs';
+import { arg, report } from './report.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,10 +15,6 @@ const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
 const { reembed } = await import(path.join(root, 'dist/reembed.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const files = arg('files', 2000);
 const concurrency = arg('concurrency', 8);
 const work = path.join(root, 'bench', '.work-reembed');
@@ -36,14 +31,6 @@ const forward = await reembed(config('tiny-clip-b'), corpus);
 const back = await reembed(config('tiny-clip-b'), corpus, { rollback: true });
 if (!forward.swapped || !back.swapped || back.backfill.embeddings.computed !== 0) throw new Error('benchmark run was not clean');
 
-const commit = (() => {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-})();
-const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const s = (ms) => (ms / 1000).toFixed(2);
 // reembed waits 1.25 s after marking the pending collection (writers' layout refresh) before it backfills.
 const verifyMs = (r) => r.durationMs - r.backfill.durationMs - 1250;
@@ -58,10 +45,11 @@ const rows = [
   ['  embeddings computed', back.backfill.embeddings.computed],
   ['peak RSS, MB', Math.round(process.resourceUsage().maxRSS / 1024)],
 ];
-const table = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
-const header = `\n## Re-embedding, ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
-  `Machine: ${machine}. Command: \`node bench/reembed.mjs --files ${files} --concurrency ${concurrency}\`. ` +
-  'Models: tiny ONNX A (256-d) and B (128-d) through the Jina CLIP path; store: LanceDB; in-process backfill, no daemon.\n\n';
-console.log(header + table);
-await appendFile(path.join(root, 'bench', 'RESULTS.md'), `${header}${table}\n`);
+await report(
+  root,
+  'Re-embedding',
+  `Command: \`node bench/reembed.mjs --files ${files} --concurrency ${concurrency}\`. ` +
+    'Models: tiny ONNX A (256-d) and B (128-d) through the Jina CLIP path; store: LanceDB; in-process backfill, no daemon.',
+  rows,
+);
 await rm(work, { recursive: true, force: true });

@@ -422,21 +422,26 @@ async function runJobsCommand(dir: string | undefined, flags: CommonFlags & Reco
   return EXIT.ok;
 }
 
-export function buildProgram(run: (p: Promise<number>) => void): Command {
-  const program = new Command('ragsync')
-    .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
-    .showHelpAfterError()
-    .exitOverride();
-  common(program.command('index <dir>').description('index a directory once: add, update and delete what changed'))
+/** Options of a full pass over a folder (`index`, `reembed`). */
+function passOptions(cmd: Command, redisHelp: string): Command {
+  return cmd
     .option('--include <glob>', 'only files matching this glob (repeatable)', collect)
     .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
     .option('--max-file-bytes <n>', 'skip (and report) larger files', int('--max-file-bytes'))
     .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
     .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
     .option('--no-progress', 'no progress bar')
-    .option('--redis <url>', 'run through the Redis job queue (its own worker and any others); env RAGSYNC_REDIS_URL')
+    .option('--redis <url>', `${redisHelp}; env RAGSYNC_REDIS_URL`)
     .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
-    .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work')
+    .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work');
+}
+
+export function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command('ragsync')
+    .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
+    .showHelpAfterError()
+    .exitOverride();
+  passOptions(common(program.command('index <dir>').description('index a directory once: add, update and delete what changed')), 'run through the Redis job queue (its own worker and any others)')
     .action((dir: string, flags) => run(runIndex(dir, flags)));
   daemonOptions(common(program.command('watch <dir>').description('keep the index in sync with a directory: watch, reconcile, enqueue, work')))
     .option('--no-worker', 'only enqueue; workers elsewhere do the work')
@@ -448,16 +453,10 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   queueOptions(common(program.command('jobs [dir]').description('queue state of a source: counts, failed jobs, --retry')))
     .option('--retry', 'retry every failed job')
     .action((dir: string | undefined, flags) => run(runJobsCommand(dir, flags)));
-  common(program.command('reembed [dir]').description('move the store to another embedder with no downtime: backfill a new collection, verify, swap'))
-    .option('--include <glob>', 'only files matching this glob (repeatable)', collect)
-    .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
-    .option('--max-file-bytes <n>', 'skip (and report) larger files', int('--max-file-bytes'))
-    .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
-    .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
-    .option('--no-progress', 'no progress bar')
-    .option('--redis <url>', 'backfill through the Redis job queue, shared with the daemon\'s workers; env RAGSYNC_REDIS_URL')
-    .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
-    .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work')
+  passOptions(
+    common(program.command('reembed [dir]').description('move the store to another embedder with no downtime: backfill a new collection, verify, swap')),
+    'backfill through the Redis job queue, shared with the daemon\'s workers',
+  )
     .option('--rollback', 'return to the previous collection (catching it up first)')
     .option('--abort', 'cancel a pending re-embed and drop its collection')
     .option('--drop-old', 'drop the collections kept for rollback')
