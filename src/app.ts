@@ -76,20 +76,19 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   const rt = await openRuntime(config, dir);
   const targets = new SyncTargets(config, rt.deps, hooks.log);
   try {
-    const { live, pending } = await targets.current();
+    const { live } = await targets.current();
     const summary = config.redis.url
       ? await indexThroughQueue(config, config.redis.url, rt, targets, hooks)
       : await syncSource(live, {
           concurrency: config.concurrency,
           ...hooks,
-          // While a re-embed runs, its collection gets every change too.
-          execute: pending
-            ? async (ref, record) => {
-                const result = await syncDocument(ref, live, record);
-                await syncDocument(ref, pending);
-                return result;
-              }
-            : undefined,
+          // While a re-embed runs (one may start during this pass), its collection gets every change too.
+          execute: async (ref, record) => {
+            const { pending } = await targets.current();
+            const result = await syncDocument(ref, live, record);
+            if (pending) await syncDocument(ref, pending);
+            return result;
+          },
         });
     if (summary.docs.changed + summary.docs.deleted > 0) {
       // Compaction only makes later reads faster; a failure here loses nothing.

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RagsyncError } from './core/errors.js';
-import { JINA_MAX_BATCH } from './embed/api.js';
+import { API_DEFAULTS, JINA_MAX_BATCH } from './embed/api.js';
 import { isValidSourceName } from './ids/index.js';
 
 const DTYPE = z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']);
@@ -72,7 +72,10 @@ const Layer = z.strictObject({
     .strictObject({
       kind: z.enum(['jina-clip', 'jina-api', 'openai', 'fixed']).optional(),
       model: z.string().min(1).optional(),
-      url: z.url({ protocol: /^https?$/ }).optional(),
+      url: z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => !/^https?:\/\/[^/]*@/.test(u), 'credentials do not belong in the URL: put the key in apiKey or the variable apiKeyEnv names')
+        .optional(),
       dimensions: z.number().int().min(2).max(8192).optional(),
       apiKey: z.string().min(1).optional(),
       apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
@@ -142,10 +145,10 @@ const Config = z.strictObject({
     z.strictObject({
       kind: z.literal('jina-api'),
       model: z.string().default('jina-clip-v2'),
-      url: z.string().default('https://api.jina.ai/v1/embeddings'),
+      url: z.string().default(API_DEFAULTS['jina-api'].url),
       dimensions: z.number().min(64).max(1024).default(1024),
       apiKey: z.string().optional(),
-      apiKeyEnv: z.string().default('JINA_API_KEY'),
+      apiKeyEnv: z.string().default(API_DEFAULTS['jina-api'].apiKeyEnv),
       batchSize: z.number().max(JINA_MAX_BATCH).default(64),
       maxTokens: z.number().default(8192),
       timeoutMs: z.number().default(60_000),
@@ -155,10 +158,10 @@ const Config = z.strictObject({
     z.strictObject({
       kind: z.literal('openai'),
       model: z.string().default('text-embedding-3-small'),
-      url: z.string().default('https://api.openai.com/v1/embeddings'),
+      url: z.string().default(API_DEFAULTS.openai.url),
       dimensions: z.number().optional(),
       apiKey: z.string().optional(),
-      apiKeyEnv: z.string().default('OPENAI_API_KEY'),
+      apiKeyEnv: z.string().default(API_DEFAULTS.openai.apiKeyEnv),
       batchSize: z.number().default(64),
       maxTokens: z.number().default(2048),
       timeoutMs: z.number().default(60_000),
@@ -240,8 +243,16 @@ export function resolveConfig(inputs: ConfigInputs): Config {
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
+      // A layer that names another embedder kind starts the embedder afresh: options of the
+      // earlier kind (a local model's dtype, its model name) do not carry over to the new one.
+      const earlier = merged[key] as { kind?: string } | undefined;
+      const fresh = key === 'embedder' && (value as { kind?: string }).kind !== undefined && (value as { kind?: string }).kind !== earlier?.kind;
       merged[key] =
-        ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'].includes(key) ? { ...(merged[key] as object), ...dropUndefined(value as object) } : value;
+        ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'].includes(key) && !fresh
+          ? { ...(merged[key] as object), ...dropUndefined(value as object) }
+          : key === 'embedder'
+            ? dropUndefined(value as object)
+            : value;
     }
   }
   const sink = merged.sink as Record<string, unknown>;

@@ -123,6 +123,7 @@ export async function reembed(config: Config, dir: string, hooks: ReembedHooks =
     let swapped = false;
     if (verify.problems.length === 0) {
       hooks.onPhase?.('swap');
+      await lease.check();
       await admin.promotePending();
       swapped = true;
       log.info({ stage: 'reembed', live: fingerprintKey(target.fingerprint), previous: fingerprintKey(live.fingerprint) }, 're-embed swapped in');
@@ -226,7 +227,10 @@ export async function verifyCollection(deps: SyncDeps, live: Sink, failures: Map
     if (!rec) {
       const failed = failures.get(entry.path);
       if (failed && !failed.retryable && !liveRecords.has(entry.docId)) report.skipped.push({ path: entry.path, reason: failed.message });
-      else problem(entry.path, `missing from the new collection${failed ? `: ${failed.message}` : ''}${liveRecords.has(entry.docId) ? ' (the live collection has it)' : ''}`);
+      else {
+        const hint = failed?.code === 'UNSUPPORTED' ? '; leave such files out (--exclude) or choose a model that embeds them' : '';
+        problem(entry.path, `missing from the new collection${failed ? `: ${failed.message}` : ''}${liveRecords.has(entry.docId) ? ' (the live collection has it)' : ''}${hint}`);
+      }
       continue;
     }
     report.chunks += rec.chunkCount;

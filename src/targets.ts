@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import type { SyncDeps } from './core/sync.js';
 import type { CollectionInfo, Embedder, Sink, Source } from './core/types.js';
+import { API_DEFAULTS } from './embed/api.js';
 import { type EmbedderConfig, chunkLimits, createEmbedder } from './embed/index.js';
 import type { Logger } from './log.js';
 import { fingerprintKey } from './sink/fingerprint.js';
@@ -74,8 +75,17 @@ export class SyncTargets implements TargetProvider {
       if (this.pending) this.log?.info({ stage: 'reembed', collection: this.pending.name }, 'no re-embed pending any more: writing the live collection only');
       this.pending = null;
     } else if (this.pending?.name !== pending.name) {
-      this.pending = await this.target(pending);
-      this.log?.info({ stage: 'reembed', collection: pending.name, model: fingerprintKey(pending.fingerprint) }, 're-embed in progress: writing both collections');
+      // A pending collection this process cannot open (its model or key is missing here) must not
+      // stop the live index: write live only, say so, and try again at the next refresh. The
+      // re-embed notices (job results without the new collection's part) and its verification
+      // does not swap while documents are missing.
+      try {
+        this.pending = await this.target(pending);
+        this.log?.info({ stage: 'reembed', collection: pending.name, model: fingerprintKey(pending.fingerprint) }, 're-embed in progress: writing both collections');
+      } catch (err) {
+        this.pending = null;
+        this.log?.warn({ stage: 'reembed', collection: pending.name, err: errorMessage(err) }, 'cannot write the re-embed\'s new collection from this process: writing the live one only');
+      }
     }
   }
 
@@ -114,17 +124,17 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
   const want = fingerprintKey(info.fingerprint);
   const have = loaded.find((e) => e && fingerprintKey(e.fingerprint) === want);
   if (have) return have;
-  const candidates: EmbedderConfig[] = [];
+  const candidates: Array<{ config: EmbedderConfig; env: NodeJS.ProcessEnv; note?: string }> = [];
   if (info.embedder) candidates.push(storedEmbedderConfig(info.embedder, config));
-  candidates.push(config.embedder);
+  candidates.push({ config: config.embedder, env: process.env });
   const problems: string[] = [];
   for (const c of candidates) {
     try {
-      const e = await createEmbedder(c);
+      const e = await createEmbedder(c.config, c.env);
       if (fingerprintKey(e.fingerprint) === want) return e;
-      problems.push(`${c.kind} gives ${fingerprintKey(e.fingerprint)}`);
+      problems.push(`${c.config.kind} gives ${fingerprintKey(e.fingerprint)}`);
     } catch (err) {
-      problems.push(`${c.kind}: ${errorMessage(err)}`);
+      problems.push(`${c.config.kind}: ${errorMessage(err)}${c.note ? ` (${c.note})` : ''}`);
     }
   }
   throw new RagsyncError(
@@ -135,10 +145,23 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
   );
 }
 
-/** A recorded embedder descriptor as a config, with the secrets of this process added. */
-export function storedEmbedderConfig(stored: Record<string, unknown>, config: Config): EmbedderConfig {
+/**
+ * A recorded embedder descriptor as a config, and the environment its API key may come from.
+ * The store does not decide where this process's secrets go: a key (this process's configured
+ * key for that kind, else its usual variable, `JINA_API_KEY` / `OPENAI_API_KEY`) is sent only to
+ * the endpoint this process is configured with for that kind, or to the kind's default endpoint;
+ * the store's `apiKeyEnv` is ignored.
+ */
+export function storedEmbedderConfig(stored: Record<string, unknown>, config: Config): { config: EmbedderConfig; env: NodeJS.ProcessEnv; note?: string } {
   const parsed = resolveConfig({ flags: { embedder: stored as never } }).embedder;
-  const own = config.embedder as { kind: string; apiKey?: string };
-  if ('apiKeyEnv' in parsed && own.kind === parsed.kind && own.apiKey) return { ...parsed, apiKey: own.apiKey } as EmbedderConfig;
-  return parsed;
+  if (parsed.kind !== 'jina-api' && parsed.kind !== 'openai') return { config: parsed, env: {} };
+  const own = config.embedder.kind === parsed.kind ? config.embedder : undefined;
+  const keyEnv = own?.apiKeyEnv ?? API_DEFAULTS[parsed.kind].apiKeyEnv;
+  const trusted = parsed.url === (own?.url ?? API_DEFAULTS[parsed.kind].url) || parsed.url === API_DEFAULTS[parsed.kind].url;
+  const withKey = { ...parsed, apiKeyEnv: keyEnv, apiKey: trusted ? own?.apiKey : undefined };
+  return {
+    config: withKey,
+    env: trusted ? { [keyEnv]: process.env[keyEnv] } : {},
+    note: trusted ? undefined : `no key sent to ${parsed.url}: this process is not configured with that endpoint (set embedder.url to trust it)`,
+  };
 }

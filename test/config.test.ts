@@ -61,6 +61,20 @@ describe('config', () => {
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'ftp://x/embeddings' } } })).message).toMatch(/embedder\.url/);
   });
 
+  it('starts the embedder afresh when a later layer names another kind', () => {
+    const c = resolveConfig({
+      file: { name: 'c.yaml', data: { embedder: { kind: 'jina-clip', model: 'jinaai/jina-clip-v1', dtype: 'q8', batchSize: 8 } } },
+      flags: { embedder: { kind: 'jina-api', dimensions: 256 } },
+    });
+    expect(c.embedder).toMatchObject({ kind: 'jina-api', model: 'jina-clip-v2', dimensions: 256, batchSize: 64 });
+    expect(c.embedder).not.toHaveProperty('dtype');
+    const same = resolveConfig({ file: { name: 'c.yaml', data: { embedder: { kind: 'jina-api', dimensions: 512 } } }, flags: { embedder: { kind: 'jina-api' } } });
+    expect(same.embedder).toMatchObject({ dimensions: 512 });
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'https://user:secret@example.com/v1/embeddings' } } })).message).toMatch(
+      /credentials do not belong in the URL/,
+    );
+  });
+
   it('refuses unknown keys, naming them and the file', () => {
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe('config file r.yaml: unknown key chunkTokns');
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { embedder: { modle: 'x' } } } })).message).toBe(

@@ -160,6 +160,8 @@ export interface StoreLayout {
 /** A held lease: at most one holder per store at a time (see `sink/lease.ts`). */
 export interface Lease {
   readonly owner: { id: string; host: string; pid: number; startedAt: string };
+  /** Throws (`BUSY`) when another process has taken the lease over. */
+  check(): Promise<void>;
   release(): Promise<void>;
 }
 

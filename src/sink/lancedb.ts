@@ -146,17 +146,25 @@ export class LanceDbSink implements Sink {
     return acquireLease(fileLease(path.join(this.location, 'reembed.lease')), `a re-embed of ${this.location}`, waitMs);
   }
 
+  /**
+   * Creates the table pair `name` and its indexes, completing whatever an earlier attempt that
+   * stopped half-way left out (a table without its full-text index cannot serve keyword search).
+   */
   private async createTables(name: string, dim: number): Promise<void> {
     await this.connect();
     const existing = new Set(await this.db!.tableNames());
-    if (!existing.has(`chunks_${name}`)) {
-      const table = await this.db!.createEmptyTable(`chunks_${name}`, chunkSchema(dim));
-      await table.createIndex('text', { config: lancedb.Index.fts() });
-      for (const column of ['id', 'doc_id', 'hash']) await table.createIndex(column, { config: lancedb.Index.btree() });
-    }
-    if (!existing.has(`docs_${name}`)) {
-      const table = await this.db!.createEmptyTable(`docs_${name}`, docSchema());
-      await table.createIndex('doc_id', { config: lancedb.Index.btree() });
+    const want: Array<[string, () => Schema, Array<[string, lancedb.Index]>]> = [
+      [`chunks_${name}`, () => chunkSchema(dim), [['text', lancedb.Index.fts()], ['id', lancedb.Index.btree()], ['doc_id', lancedb.Index.btree()], ['hash', lancedb.Index.btree()]]],
+      [`docs_${name}`, docSchema, [['doc_id', lancedb.Index.btree()]]],
+    ];
+    for (const [table, schema, indexes] of want) {
+      const t = existing.has(table) ? await this.db!.openTable(table) : await this.db!.createEmptyTable(table, schema());
+      try {
+        const have = new Set((await t.listIndices()).flatMap((i) => i.columns));
+        for (const [column, config] of indexes) if (!have.has(column)) await t.createIndex(column, { config });
+      } finally {
+        t.close();
+      }
     }
   }
 

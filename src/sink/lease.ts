@@ -7,6 +7,7 @@
  * over a stale one is checked by reading it back, which leaves only a sub-second window in which
  * two processes that both found the same stale record could both proceed.
  */
+import { readlinkSync } from 'node:fs';
 import { readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -16,9 +17,20 @@ import type { Lease } from '../core/types.js';
 export interface LeaseOwner {
   id: string;
   host: string;
+  /** The PID namespace: two containers can share a host name and reuse each other's PIDs. */
+  ns?: string;
   pid: number;
   startedAt: string;
 }
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
+const NS = pidNamespace();
 
 export interface LeaseRecord {
   owner: LeaseOwner;
@@ -40,7 +52,8 @@ const HEARTBEAT_MS = 5_000;
 /** True when nobody holds this record any more. */
 export function isStale(record: LeaseRecord, now = Date.now()): boolean {
   if (now - record.heartbeatAt > LEASE_STALE_MS) return true;
-  if (record.owner.host !== os.hostname()) return false;
+  // Only a process in this host and PID namespace can be looked up by its PID.
+  if (record.owner.host !== os.hostname() || (record.owner.ns ?? '') !== NS || !NS) return false;
   try {
     process.kill(record.owner.pid, 0);
     return false;
@@ -54,7 +67,7 @@ export function isStale(record: LeaseRecord, now = Date.now()): boolean {
  * `BUSY` error naming the holder otherwise.
  */
 export async function acquireLease(backend: LeaseBackend, what: string, waitMs = LEASE_STALE_MS + 5_000): Promise<Lease> {
-  const owner: LeaseOwner = { id: randomUUID(), host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+  const owner: LeaseOwner = { id: randomUUID(), host: os.hostname(), ns: NS, pid: process.pid, startedAt: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
   for (;;) {
     if (await backend.tryCreate({ owner, heartbeatAt: Date.now() })) {
@@ -83,11 +96,26 @@ export async function acquireLease(backend: LeaseBackend, what: string, waitMs =
 }
 
 function hold(backend: LeaseBackend, owner: LeaseOwner): Lease {
-  const timer = setInterval(() => void backend.heartbeat({ owner, heartbeatAt: Date.now() }).catch(() => undefined), HEARTBEAT_MS);
+  let lost: LeaseRecord | null = null;
+  // The heartbeat renews only a record that is still ours; one taken over is left alone.
+  const beat = async () => {
+    const current = await backend.read();
+    if (current?.owner.id !== owner.id) lost = current ?? { owner: { id: '', host: '?', pid: 0, startedAt: '' }, heartbeatAt: 0 };
+    else await backend.heartbeat({ owner, heartbeatAt: Date.now() });
+  };
+  const timer = setInterval(() => void beat().catch(() => undefined), HEARTBEAT_MS);
   timer.unref();
   let released = false;
   return {
     owner,
+    check: async () => {
+      const current = await backend.read();
+      if (current?.owner.id === owner.id && !lost) return;
+      const by = current ?? lost;
+      throw new RagsyncError('BUSY', `lost the lease${by?.owner.host ? ` to pid ${by.owner.pid} on ${by.owner.host}` : ''} (no heartbeat was seen for ${LEASE_STALE_MS / 1000} s): stopping`, {
+        stage: 'sink',
+      });
+    },
     release: async () => {
       if (released) return;
       released = true;

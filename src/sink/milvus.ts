@@ -47,6 +47,11 @@ const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 const QUERY_LIMIT = 16_384;
 const LITE_FLUSH_ROWS = 4096;
 const STRONG = ConsistencyLevelEnum.Strong;
+const CHUNK_INDEXES = [
+  { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
+  { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
+] as const;
+const DOC_INDEXES = [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }] as const;
 const HIT_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
 
 interface Status {
@@ -134,9 +139,9 @@ export class MilvusSink implements Sink {
     const layout = await this.layout();
     checkPending(layout.live?.fingerprint ?? null, layout.pending?.fingerprint ?? null, fingerprint, this.location);
     const name = physicalName(fingerprint);
-    if (!layout.all.some((c) => c.name === name)) {
-      await this.createPair(name, fingerprint, embedder);
-    } else {
+    // (Also completes a pair that an earlier attempt left half-made.)
+    await this.createPair(name, fingerprint, embedder);
+    if (layout.all.some((c) => c.name === name)) {
       await this.call('record the embedder', (c) =>
         c.alterCollectionProperties({ collection_name: this.physical('chunks', name), properties: { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } }),
       );
@@ -154,10 +159,13 @@ export class MilvusSink implements Sink {
       await this.setAlias(this.prevAlias, this.physical('chunks', layout.live.name));
       await this.setAlias(this.prevDocAlias, this.physical('docs', layout.live.name));
     }
-    // The switch: one alterAlias moves every query to the new collection at once. (Writers find
-    // the document collection from the chunk collection's name, never through the alias.)
-    await this.setAlias(this.chunkAlias, this.physical('chunks', to));
+    // The document alias first (writers never use it: they find the document collection from the
+    // chunk collection's name), then the switch: one alterAlias of the chunk alias moves every
+    // query at once, and is what `layout()` reads as live. Stopped before the switch, a re-run
+    // promotes again (each step is idempotent); after it, only the `next` aliases are left, and
+    // `layout()` already reads the swap as done.
     await this.setAlias(this.docAlias, this.physical('docs', to));
+    await this.setAlias(this.chunkAlias, this.physical('chunks', to));
     await this.dropAlias(this.nextAlias);
     await this.dropAlias(this.nextDocAlias);
   }
@@ -204,6 +212,9 @@ export class MilvusSink implements Sink {
     };
     return {
       tryCreate: async (record) => {
+        // (A server answers a second create with differing properties with an error of its own
+        // wording: look first, and count any failure with the collection present as "held".)
+        if (await this.exists(collection)) return false;
         try {
           await this.client!.createCollection({
             collection_name: collection,
@@ -215,7 +226,7 @@ export class MilvusSink implements Sink {
           });
           return true;
         } catch (err) {
-          if (/already exist/i.test(errorMessage(err))) return false;
+          if (/already exist|duplicate/i.test(errorMessage(err)) || (await this.exists(collection))) return false;
           throw sinkError('create the lease', this.opts.address, err);
         }
       },
@@ -257,9 +268,30 @@ export class MilvusSink implements Sink {
     await this.loadAndProbe();
   }
 
+  /**
+   * Creates the collection pair `name` with its indexes, completing whatever an earlier attempt
+   * that stopped half-way left out (the SDK creates a collection, then its indexes).
+   */
   private async createPair(name: string, fingerprint: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
-    await this.createChunks(this.physical('chunks', name), fingerprint, embedder);
-    await this.createDocs(this.physical('docs', name));
+    const chunks = this.physical('chunks', name);
+    const docs = this.physical('docs', name);
+    if (!(await this.exists(chunks))) await this.createChunks(chunks, fingerprint, embedder);
+    else await this.ensureIndexes(chunks, [...CHUNK_INDEXES]);
+    if (!(await this.exists(docs))) await this.createDocs(docs);
+    else await this.ensureIndexes(docs, [...DOC_INDEXES]);
+  }
+
+  private async exists(collection: string): Promise<boolean> {
+    return Boolean((await this.call('look up a collection', (c) => c.hasCollection({ collection_name: collection }))).value);
+  }
+
+  private async ensureIndexes(collection: string, indexes: Array<{ field_name: string; index_type: string; metric_type: string }>): Promise<void> {
+    const client = await this.connect();
+    const res = await client.describeIndex({ collection_name: collection });
+    const have = new Set(isSuccess(res.status) ? res.index_descriptions.map((d) => d.field_name) : []);
+    for (const index of indexes) {
+      if (!have.has(index.field_name)) await this.call('create an index', (c) => c.createIndex({ collection_name: collection, ...index }));
+    }
   }
 
   /** The fingerprint and embedder recorded on a physical chunk collection. */
@@ -536,10 +568,7 @@ export class MilvusSink implements Sink {
           { name: 'sparse', data_type: DataType.SparseFloatVector },
         ],
         functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
-        index_params: [
-          { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
-          { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
-        ],
+        index_params: [...CHUNK_INDEXES],
         ...(this.opts.partitionKey ? { num_partitions: 16 } : {}),
         properties: { [FP_PROPERTY]: JSON.stringify(fp), ...(embedder ? { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } : {}) },
       }),
@@ -568,7 +597,7 @@ export class MilvusSink implements Sink {
           // Milvus needs a vector field in every collection; records are never searched by it.
           { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
         ],
-        index_params: [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }],
+        index_params: [...DOC_INDEXES],
       }),
     );
   }

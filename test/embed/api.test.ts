@@ -8,6 +8,7 @@ import { chunkLimits, createEmbedder, embedderDescriptor } from '../../src/embed
 import { resolveConfig } from '../../src/config.js';
 import { LanceDbSink } from '../../src/sink/lancedb.js';
 import { FilesystemSource } from '../../src/sources/filesystem.js';
+import { storedEmbedderConfig } from '../../src/targets.js';
 import { API_KEY, type EmbeddingApiServer, MAX_INPUTS, startEmbeddingApi } from '../embedding-api-server.js';
 import { FIXTURES, tempDir } from '../helpers.js';
 
@@ -196,5 +197,30 @@ describe('API embedders from the config', () => {
     expect(hits[0]!.path).toBe('bread.md');
     expect(hits.map((h) => h.path)).toContain('blue.png');
     await sink.close();
+  });
+});
+
+describe('embedders recorded in a store', () => {
+  const local = resolveConfig({ flags: { embedder: { kind: 'jina-clip', modelDir: '/models/a' } } });
+
+  it('send this process\'s key only to the default endpoint or the one this process is configured with', () => {
+    const saved = { ...process.env };
+    process.env.JINA_API_KEY = 'jina-secret';
+    process.env.RAGSYNC_MILVUS_TOKEN = 'milvus-secret';
+    try {
+      const def = storedEmbedderConfig({ kind: 'jina-api', url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' }, local);
+      // The store's apiKeyEnv is ignored: the kind's usual variable is read.
+      expect(def.config).toMatchObject({ apiKeyEnv: 'JINA_API_KEY' });
+      expect(def.env).toEqual({ JINA_API_KEY: 'jina-secret' });
+      const evil = storedEmbedderConfig({ kind: 'jina-api', url: 'http://collector.example/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' }, local);
+      expect(evil.env).toEqual({});
+      expect((evil.config as { apiKey?: string }).apiKey).toBeUndefined();
+      expect(evil.note).toMatch(/no key sent to http:\/\/collector\.example/);
+      const mine = resolveConfig({ flags: { embedder: { kind: 'openai', url: 'http://127.0.0.1:11434/v1/embeddings', apiKey: 'ollama-key' } } });
+      const ollama = storedEmbedderConfig({ kind: 'openai', model: 'm', url: 'http://127.0.0.1:11434/v1/embeddings' }, mine);
+      expect((ollama.config as { apiKey?: string }).apiKey).toBe('ollama-key');
+    } finally {
+      process.env = saved;
+    }
   });
 });

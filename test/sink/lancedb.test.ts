@@ -1,4 +1,9 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Schema } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
+import { physicalName } from '../../src/sink/fingerprint.js';
 import { LanceDbSink } from '../../src/sink/lancedb.js';
 import { sqlEq, sqlIn, sqlString } from '../../src/sink/sql.js';
 import { tempDir } from '../helpers.js';
@@ -15,6 +20,43 @@ async function tempDirOnce(): Promise<string> {
 }
 
 describe('LanceDB sink', () => {
+  it('completes a table pair that an interrupted re-embed left half-made (keyword search needs its index)', async () => {
+    const dir = await tempDir();
+    const live = new LanceDbSink(dir);
+    await live.open(FP);
+    const next = { ...FP, model: 'next/model', dim: 4 };
+    // As if the process had died right after creating the chunk table: no indexes, no docs table.
+    const db = await lancedb.connect(dir);
+    await db.createEmptyTable(`chunks_${physicalName(next)}`, await (await db.openTable(`chunks_${physicalName(FP)}`)).schema().then((sc) => {
+      const fields = sc.fields.map((f) => (f.name === 'vector' ? new Field('vector', new FixedSizeList(4, new Field('item', new Float32(), true)), false) : f));
+      return new Schema(fields);
+    }));
+    await live.preparePending(next, { kind: 'fixed' });
+    const writer = new LanceDbSink(dir);
+    await writer.openCollection(next);
+    await writer.upsert([{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
+    await live.promotePending();
+    const reader = new LanceDbSink(dir);
+    expect(await reader.openExisting()).toEqual(next);
+    expect((await reader.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    for (const x of [live, writer, reader]) await x.close();
+    db.close();
+  });
+
+  it('notices a lease taken over by another process and refuses to go on', async () => {
+    const dir = await tempDir();
+    const sink = new LanceDbSink(dir);
+    const lease = await sink.acquireLease();
+    await lease.check();
+    await writeFile(path.join(dir, 'reembed.lease'), JSON.stringify({ id: 'other', host: 'elsewhere', pid: 42, startedAt: 'now' }));
+    const err = await lease.check().catch((e) => e);
+    expect(err.code).toBe('BUSY');
+    expect(err.message).toMatch(/lost the lease to pid 42 on elsewhere/);
+    await lease.release();
+    // Releasing a lost lease leaves the new holder's record alone.
+    expect(JSON.parse(await readFile(path.join(dir, 'reembed.lease'), 'utf8')).id).toBe('other');
+  });
+
   it('merges concurrent upserts and keeps every row', async () => {
     const sink = new LanceDbSink(await tempDir());
     await sink.open(FP);

@@ -1,4 +1,6 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { describe, expect, inject, it } from 'vitest';
+import { physicalName } from '../../src/sink/fingerprint.js';
 import { sha256 } from '../../src/ids/index.js';
 import { MilvusSink } from '../../src/sink/milvus.js';
 import { and, filter, milvusLiteral, render } from '../../src/sink/milvus-filter.js';
@@ -47,6 +49,34 @@ describe('Milvus sink', () => {
     expect(await b.stats()).toEqual({ docs: 0, chunks: 1 });
     expect(b.location).toMatch(new RegExp(`/${name}_chunks$`));
     await b.close();
+  });
+
+  it('completes a collection pair that an interrupted re-embed left half-made, and swaps the docs alias before the chunk alias', async () => {
+    const name = `half_${Date.now().toString(36)}`;
+    const live = milvusSink(name);
+    await live.open(FP);
+    const next = { ...FP, model: 'next/model', dim: 4 };
+    await live.preparePending(next, { kind: 'fixed' });
+    // As if the process had died after creating the chunk collection: no indexes, no docs collection.
+    const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+    const chunks = `${name}_chunks_${physicalName(next)}`;
+    const docs = `${name}_docs_${physicalName(next)}`;
+    await client.releaseCollection({ collection_name: chunks });
+    for (const field of ['vector', 'sparse']) await client.dropIndex({ collection_name: chunks, field_name: field });
+    await client.dropCollection({ collection_name: docs });
+    // Running the re-embed again completes the pair.
+    await live.preparePending(next, { kind: 'fixed' });
+    const writer = milvusSink(name);
+    await writer.openCollection(next);
+    await writer.upsert([{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
+    await live.promotePending();
+    const docAlias = await client.describeAlias({ alias: `${name}_docs`, collection_name: `${name}_docs` });
+    expect(docAlias.collection).toBe(docs);
+    const reader = milvusSink(name);
+    expect(await reader.openExisting()).toEqual(next);
+    expect((await reader.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    for (const x of [live, writer, reader]) await x.close();
+    await client.closeConnection();
   });
 
   it('fails fast with one clear line when the server cannot be reached', async () => {

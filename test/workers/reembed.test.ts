@@ -180,6 +180,29 @@ describe('reembed through the queue with no other worker', () => {
   });
 });
 
+describe('writers during a re-embed', () => {
+  it('keep writing the live collection when they cannot open the pending one, and say why', async () => {
+    const root = await tempDir();
+    await writeFile(path.join(root, 'a.md'), '# A\n\napple orchard\n');
+    const store = await tempDir('ragsync-store-');
+    const config = resolveConfig({ flags: { sink: { kind: 'lancedb', path: store }, embedder: { kind: 'jina-clip', modelDir: TINY_MODEL } } });
+    const a = await loadJinaClip({ model: 'x', modelDir: TINY_MODEL, dtype: 'fp32', cacheDir: store, offline: true, batchSize: 8 });
+    const sink = new LanceDbSink(store);
+    await sink.open(a.fingerprint, embedderDescriptor(config.embedder));
+    await sink.preparePending({ ...a.fingerprint, model: 'elsewhere/model' }, { kind: 'jina-clip', modelDir: path.join(root, 'no-such-model'), offline: true });
+    const source = new FilesystemSource({ name: 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 1 << 20 });
+    const warnings: string[] = [];
+    const log = { info: () => undefined, warn: (_o: unknown, m: string) => warnings.push(m) } as never;
+    const targets = new SyncTargets(config, { source, sink, embedder: a, limits: chunkLimits(a, 512) }, log);
+    const t = await targets.current();
+    expect(t.pending).toBeNull();
+    expect(t.live.sink).toBe(sink);
+    expect(warnings.join()).toMatch(/cannot write the re-embed's new collection from this process/);
+    await targets.close();
+    await sink.close();
+  });
+});
+
 describe('a queue worker during a re-embed', () => {
   it('writes both collections while one is pending, and only the new one after the swap', async () => {
     const root = await tempDir();
