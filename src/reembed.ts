@@ -94,6 +94,14 @@ export async function reembed(config: Config, dir: string, hooks: ReembedHooks =
     if (fingerprintKey(target.fingerprint) === fingerprintKey(live.fingerprint)) {
       throw new RagsyncError('USAGE', `${admin.location} already uses ${fingerprintKey(live.fingerprint)}: nothing to re-embed`, { stage: 'config' });
     }
+    // One embedding before anything is created: a model or an API that cannot work at all fails
+    // here, in a second, with nothing changed (not once per document after a long backfill).
+    await target.embedTexts(['ragsync']).catch((err: unknown) => {
+      throw new RagsyncError('MODEL_UNAVAILABLE', `cannot embed with ${fingerprintKey(target.fingerprint)}: ${errorMessage(err)}; nothing was changed`, {
+        stage: 'model',
+        cause: err,
+      });
+    });
     const resumed = before.pending !== null && fingerprintKey(before.pending.fingerprint) === fingerprintKey(target.fingerprint);
     const info = await admin.preparePending(target.fingerprint, descriptor);
     hooks.onStart?.({ from: live.fingerprint, to: target.fingerprint, collection: info.name, resumed });

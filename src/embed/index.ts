@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { RagsyncError } from '../core/errors.js';
 import type { ChunkLimits, Embedder } from '../core/types.js';
 import { ApiEmbedder } from './api.js';
 import { FixedCostEmbedder } from './fixed.js';
@@ -23,18 +24,23 @@ export async function createEmbedder(config: EmbedderConfig, env: NodeJS.Process
         batchSize: config.batchSize,
       });
     case 'jina-api':
-    case 'openai':
+    case 'openai': {
+      const apiKey = config.apiKey ?? env[config.apiKeyEnv];
+      if (config.kind === 'jina-api' && !apiKey) {
+        throw new RagsyncError('MODEL_UNAVAILABLE', `the Jina API needs a key: set ${config.apiKeyEnv} (or embedder.apiKey in the config file)`, { stage: 'model' });
+      }
       return ApiEmbedder.create({
         protocol: config.kind === 'jina-api' ? 'jina' : 'openai',
         url: config.url,
         model: config.model,
         dimensions: config.dimensions,
-        apiKey: config.apiKey ?? env[config.apiKeyEnv],
+        apiKey,
         batchSize: config.batchSize,
         maxTokens: config.maxTokens,
         timeoutMs: config.timeoutMs,
         maxRetries: config.maxRetries,
       });
+    }
     case 'fixed':
       return new FixedCostEmbedder({ dim: config.dim, delayMs: config.delayMs, batchSize: config.batchSize });
   }

@@ -152,14 +152,36 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
       expect(report.backfill.docs.unchanged).toBeGreaterThan(0);
       const final = await status(e);
       expect(final.fingerprint).toMatchObject({ model: 'jina-clip-v2', dim: 128 });
-      expect(api.embedded - start).toBe(final.chunks);
-      expect(report.backfill.embeddings.computed).toBe(final.chunks - firstRun);
+      // Each run first embeds one probe text (to fail fast when the API cannot work at all).
+      expect(api.embedded - start - 2).toBe(final.chunks);
+      expect(report.backfill.embeddings.computed).toBe(final.chunks - (firstRun - 1));
 
       // Nothing missing: a fresh index of the folder with the same embedder has as many chunks.
       const fresh = setup('LanceDB', path.join(work, 'fresh'));
       expect((await cli(['index', dir, ...fresh.sink, ...apiArgs], keyEnv)).code).toBe(0);
       expect(await status(fresh)).toMatchObject({ docs: final.docs, chunks: final.chunks });
     }, 300_000);
+  });
+});
+
+describe('reembed fails fast', () => {
+  it('when the new model cannot embed at all: exit 3, one clear line, nothing created', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await writeCorpus(ROOT, dir, 5, 3);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    expect((await cli(['index', dir, ...e.sink, ...A])).code).toBe(0);
+    const config = path.join(work, 'ragsync.config.json');
+    await writeFile(config, JSON.stringify({ embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:9/v1/embeddings', maxRetries: 1 } }));
+    const unreachable = await cli(['reembed', dir, ...e.sink, '--config', config, '--no-progress']);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/^ragsync: embedding API \(nomic-embed-text\): cannot reach http:\/\/127\.0\.0\.1:9\/v1\/embeddings/);
+    const noKey = await cli(['reembed', dir, ...e.sink, '--embedder', 'jina-api', '--no-progress']);
+    expect(noKey.code).toBe(3);
+    expect(noKey.stderr).toMatch(/the Jina API needs a key: set JINA_API_KEY/);
+    const s = await status(e);
+    expect(s.pending).toBeNull();
+    expect(s.fingerprint!.model).toBe(MODEL_A);
   });
 });
 
