@@ -295,7 +295,10 @@ export class LanceDbSink implements Sink {
   /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
   private async commit<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const out = await guard(what, fn);
-    if (++this.commits >= COMPACT_EVERY) await this.compact();
+    // Compaction only speeds up reads, and another process's commit can preempt it ("Retryable
+    // commit conflict"): it must not fail the write that already committed (the job would be run
+    // again). It is tried again after the next COMPACT_EVERY commits.
+    if (++this.commits >= COMPACT_EVERY) await this.compact().catch(() => undefined);
     return out;
   }
 
