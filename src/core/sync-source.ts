@@ -61,7 +61,7 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
 export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
   const started = performance.now();
   const sum = emptySummary();
-  const { source, sink } = deps;
+  const { source } = deps;
   const { records, orphans } = await checkedRecords(deps, opts);
   const limit = pLimit(Math.max(1, opts.concurrency));
   const execute = opts.execute ?? ((ref: DocRef, record: DocRecord | null) => syncDocument(ref, deps, record));
