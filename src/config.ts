@@ -243,16 +243,8 @@ export function resolveConfig(inputs: ConfigInputs): Config {
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      // A layer that names another embedder kind starts the embedder afresh: options of the
-      // earlier kind (a local model's dtype, its model name) do not carry over to the new one.
-      const earlier = merged[key] as { kind?: string } | undefined;
-      const fresh = key === 'embedder' && (value as { kind?: string }).kind !== undefined && (value as { kind?: string }).kind !== earlier?.kind;
-      merged[key] =
-        ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'].includes(key) && !fresh
-          ? { ...(merged[key] as object), ...dropUndefined(value as object) }
-          : key === 'embedder'
-            ? dropUndefined(value as object)
-            : value;
+      const base = key === 'embedder' ? carriedOver(merged.embedder as Record<string, unknown>, (value as { kind?: string }).kind) : merged[key];
+      merged[key] = ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'].includes(key) ? { ...(base as object), ...dropUndefined(value as object) } : value;
     }
   }
   const sink = merged.sink as Record<string, unknown>;
@@ -260,6 +252,18 @@ export function resolveConfig(inputs: ConfigInputs): Config {
   const result = Config.safeParse(merged);
   if (!result.success) throw configError('configuration', result.error);
   return result.data;
+}
+
+/**
+ * What of the embedder settings so far carries over to a layer that names another kind: only
+ * settings that kind has (an API key set in the environment stays for `--embedder jina-api`), and
+ * never the model name (a local model's name means nothing to an API, and the reverse).
+ */
+function carriedOver(earlier: Record<string, unknown>, kind: string | undefined): Record<string, unknown> {
+  if (kind === undefined || kind === earlier.kind) return earlier;
+  const option = Config.shape.embedder.options.find((o) => o.shape.kind.value === kind);
+  const keys = new Set(option ? Object.keys(option.shape) : []);
+  return Object.fromEntries(Object.entries(earlier).filter(([k]) => k !== 'model' && k !== 'kind' && keys.has(k)));
 }
 
 function parseLayer(data: unknown, where: string): ConfigLayer {

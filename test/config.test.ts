@@ -61,15 +61,18 @@ describe('config', () => {
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'ftp://x/embeddings' } } })).message).toMatch(/embedder\.url/);
   });
 
-  it('starts the embedder afresh when a later layer names another kind', () => {
+  it('carries over only the settings the new kind has when a later layer names another embedder kind', () => {
     const c = resolveConfig({
       file: { name: 'c.yaml', data: { embedder: { kind: 'jina-clip', model: 'jinaai/jina-clip-v1', dtype: 'q8', batchSize: 8 } } },
       flags: { embedder: { kind: 'jina-api', dimensions: 256 } },
     });
-    expect(c.embedder).toMatchObject({ kind: 'jina-api', model: 'jina-clip-v2', dimensions: 256, batchSize: 64 });
+    expect(c.embedder).toMatchObject({ kind: 'jina-api', model: 'jina-clip-v2', dimensions: 256, batchSize: 8 });
     expect(c.embedder).not.toHaveProperty('dtype');
     const same = resolveConfig({ file: { name: 'c.yaml', data: { embedder: { kind: 'jina-api', dimensions: 512 } } }, flags: { embedder: { kind: 'jina-api' } } });
     expect(same.embedder).toMatchObject({ dimensions: 512 });
+    // Settings the new kind has carry over: a key in the environment stays for --embedder jina-api.
+    const key = resolveConfig({ env: { RAGSYNC_EMBEDDER_API_KEY: 'k-123', RAGSYNC_BATCH_SIZE: '32' }, flags: { embedder: { kind: 'jina-api' } } });
+    expect(key.embedder).toMatchObject({ kind: 'jina-api', apiKey: 'k-123', batchSize: 32, model: 'jina-clip-v2' });
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'https://user:secret@example.com/v1/embeddings' } } })).message).toMatch(
       /credentials do not belong in the URL/,
     );
