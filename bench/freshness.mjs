@@ -8,15 +8,12 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './report.mjs';
 import { startRedis } from '../scripts/redis-server.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LanceDbSink } = await import(path.join(root, 'dist/sink/lancedb.js'));
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const seconds = arg('seconds', 10);
 const settleMs = arg('settle-ms', 50);
 const delayMs = arg('delay-ms', 10);

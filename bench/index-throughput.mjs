@@ -8,6 +8,7 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './report.mjs';
 import { writeCorpus } from './corpus.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
@@ -15,10 +16,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const files = arg('files', 2000);
 const concurrency = arg('concurrency', 8);
 const work = path.join(root, 'bench', '.work');

@@ -8,6 +8,7 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './report.mjs';
 import { writeCorpus } from './corpus.mjs';
 import { startMilvusLite } from '../scripts/milvus-lite.mjs';
 
@@ -18,10 +19,6 @@ const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const files = arg('files', 1000);
 const concurrency = arg('concurrency', 8);
 const batch = arg('batch', 1000);

@@ -155,15 +155,19 @@ function stripUndefined<T extends object>(obj: T): T {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** A progress bar with an ETA on a terminal (none with --json, --no-progress, or no TTY). */
+function progressBar(flags: CommonFlags & Record<string, unknown>, label: string): cliProgress.SingleBar | undefined {
+  if (flags.json || !process.stderr.isTTY || flags.progress === false) return undefined;
+  return new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
 async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
   const config = configFrom(flags);
   const log = createLogger(config.logLevel);
-  const bar = !flags.json && process.stderr.isTTY && flags.progress !== false ? new cliProgress.SingleBar({
-    format: 'indexing [{bar}] {value}/{total} docs | {eta_formatted} left | {file}',
-    stream: process.stderr,
-    hideCursor: true,
-    clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = progressBar(flags, 'indexing');
   bar?.start(0, 0, { file: '' });
   let summary: SyncSummary;
   try {
@@ -219,12 +223,7 @@ async function runReembed(dir: string | undefined, flags: CommonFlags & Record<s
     return EXIT.ok;
   }
   if (!dir) throw new RagsyncError('USAGE', 'ragsync reembed: give the directory to re-embed (or --abort / --drop-old)', { stage: 'config' });
-  const bar = !flags.json && process.stderr.isTTY && flags.progress !== false ? new cliProgress.SingleBar({
-    format: '{phase} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}',
-    stream: process.stderr,
-    hideCursor: true,
-    clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = progressBar(flags, '{phase}');
   let report;
   try {
     report = await reembed(config, dir, {

@@ -6,6 +6,7 @@
  * 422 answers fail at once with the API's own explanation. The API key is sent only in the
  * `Authorization` header and is never part of a message, a log line or a stored descriptor.
  */
+import { sizedBatches } from '../core/batches.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { Embedder, Fingerprint } from '../core/types.js';
 
@@ -86,7 +87,9 @@ export class ApiEmbedder implements Embedder {
 
   private async embed(inputs: Input[]): Promise<number[][]> {
     const out: number[][] = [];
-    for (const batch of batches(inputs, this.opts.batchSize)) out.push(...(await this.request(batch, this.dim)));
+    // At most batchSize inputs and about MAX_REQUEST_BYTES of body per request.
+    const sizeOf = (i: Input) => ('text' in i ? Buffer.byteLength(i.text) : i.image.length) + 16;
+    for (const batch of sizedBatches(inputs, sizeOf, MAX_REQUEST_BYTES, this.opts.batchSize)) out.push(...(await this.request(batch, this.dim)));
     return out;
   }
 
@@ -203,25 +206,6 @@ export class ApiEmbedder implements Embedder {
   private error(message: string, retryable: boolean, cause?: unknown): RagsyncError {
     return new RagsyncError('EMBED', `embedding API (${this.opts.model}): ${this.redact(message)}`, { stage: 'embed', retryable, cause });
   }
-}
-
-/** Batches of at most `size` inputs and about `MAX_REQUEST_BYTES` of body. */
-function batches(inputs: Input[], size: number): Input[][] {
-  const out: Input[][] = [];
-  let cur: Input[] = [];
-  let bytes = 0;
-  for (const input of inputs) {
-    const b = 'text' in input ? Buffer.byteLength(input.text) + 16 : input.image.length + 16;
-    if (cur.length > 0 && (cur.length >= size || bytes + b > MAX_REQUEST_BYTES)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(input);
-    bytes += b;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
 }
 
 /** `Retry-After` in milliseconds (delta seconds or an HTTP date), capped; undefined when absent or unreadable. */

@@ -6,6 +6,7 @@
  * properties. Every read that decides a write uses Strong consistency.
  */
 import { ConsistencyLevelEnum, DataType, FunctionType, MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
+import { sizedBatches } from '../core/batches.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES, boundId, sha256 } from '../ids/index.js';
@@ -342,7 +343,7 @@ export class MilvusSink implements Sink {
   private async writeRows(rows: ChunkRow[]): Promise<void> {
     checkDims(rows, this.dim);
     const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
-    for (const batch of sizedBatches(latest)) {
+    for (const batch of sizedBatches(latest, rowBytes, WRITE_BATCH_BYTES)) {
       await this.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
     }
     await this.flushLite(latest.length);
@@ -666,23 +667,9 @@ function searchFilter(f: SearchFilter | undefined): MilvusFilter {
   return and(parts);
 }
 
-/** Splits rows into upsert batches of bounded size. */
-function sizedBatches(rows: ChunkRow[]): ChunkRow[][] {
-  const out: ChunkRow[][] = [];
-  let cur: ChunkRow[] = [];
-  let bytes = 0;
-  for (const r of rows) {
-    const size = r.vector.length * 4 + Buffer.byteLength(r.text) + Buffer.byteLength(r.metadata) + 1024;
-    if (cur.length > 0 && bytes + size > WRITE_BATCH_BYTES) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += size;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
+/** About how many bytes a row takes in an upsert request. */
+function rowBytes(r: ChunkRow): number {
+  return r.vector.length * 4 + Buffer.byteLength(r.text) + Buffer.byteLength(r.metadata) + 1024;
 }
 
 function toMilvusRow(r: ChunkRow): RowData {
