@@ -1,0 +1,203 @@
+// ragsync side by side with the tool a user would otherwise pick: LangChain.js's indexing API
+// (`index()` + SQLite record manager + LangChain's Milvus store, see bench/peer/), on the same
+// Milvus server, the same generated corpus and the same fixed-cost embedder (hash-derived vectors,
+// a known sleep per batch of 16), so the figures measure the pipelines, not a model.
+//   npm run bench                      # short: 1 000 files
+//   npm run bench -- --full            # 10 000 files, and 100 000 small files for memory
+//   node bench/compare.mjs [--files N] [--delay-ms 10] [--concurrency 32]
+// Prints one table and appends it, with date, commit and machine, to bench/RESULTS.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCorpus } from './corpus.mjs';
+import { arg, report } from './report.mjs';
+import { startMilvusLite } from '../scripts/milvus-lite.mjs';
+
+process.env.LANCEDB_LOG ??= 'error';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const peerDir = path.join(root, 'bench', 'peer');
+if (!existsSync(path.join(peerDir, 'node_modules', '@langchain', 'core'))) {
+  console.error('bench: installing the LangChain.js peer into bench/peer (once)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: peerDir, stdio: 'inherit' });
+}
+const { openLangChain, FixedCostEmbeddings } = await import('./peer/langchain.mjs');
+const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
+const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
+const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
+const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
+
+const full = process.argv.includes('--full');
+const files = arg('files', full ? 10_000 : 1000);
+const delayMs = arg('delay-ms', 10);
+const concurrency = arg('concurrency', 32);
+const work = path.join(root, 'bench', '.work-compare');
+const corpus = path.join(work, 'corpus');
+await rm(work, { recursive: true, force: true });
+await mkdir(work, { recursive: true });
+const paths = await writeCorpus(root, corpus, files, 42, { mixed: true });
+const markdown = paths.filter((p) => p.endsWith('.md'));
+
+const server = await startMilvusLite({ dataDir: path.join(work, 'milvus') });
+const client = new MilvusClient({ address: server.address, logLevel: 'error' });
+const secs = (ms) => (ms / 1000).toFixed(2);
+const rows = [];
+try {
+  // ragsync
+  const config = resolveConfig({
+    flags: { sink: { kind: 'milvus', address: server.address, collection: 'rs' }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency },
+  });
+  const rsFull = await indexDirectory(config, corpus);
+  const rsRate = rsFull.chunks.upserted / (rsFull.durationMs / 1000);
+  const raw = await rawUpsert(rsFull.chunks.upserted);
+  const rsNoop = await indexDirectory(config, corpus);
+
+  // LangChain.js
+  const embeddings = new FixedCostEmbeddings({ dim: 64, delayMs, batchSize: 16 });
+  const lc = await openLangChain({ address: server.address, collection: 'lc', recordDb: path.join(work, 'records.db'), embeddings });
+  let t = performance.now();
+  const lcFull = await lc.indexFolder(corpus);
+  const lcFullMs = performance.now() - t;
+  t = performance.now();
+  const lcNoop = await lc.indexFolder(corpus);
+  const lcNoopMs = performance.now() - t;
+  if (rsNoop.embeddings.computed !== 0 || rsNoop.chunks.upserted !== 0) throw new Error(`ragsync's no-op pass wrote something: ${JSON.stringify(rsNoop)}`);
+
+  // Edit churn: the same scripted edits, then one pass of each tool.
+  const before = await hashes('rs_chunks');
+  const edits = await churn(markdown);
+  const rsChurn = await indexDirectory(config, corpus);
+  const after = await hashes('rs_chunks');
+  const newContent = [...after].filter((h) => !before.has(h)).length;
+  const lcComputed = embeddings.computed;
+  const lcChurn = await lc.indexFolder(corpus);
+  const lcChurnEmbedded = embeddings.computed - lcComputed;
+
+  rows.push(
+    [
+      'corpus',
+      `${files} files: ${markdown.length} Markdown, ${paths.length - markdown.length} PDFs and PNGs (ragsync only: LangChain's index() here takes the Markdown); ` +
+        `ragsync ${rsFull.chunks.upserted} chunks (heading sections), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, 2 000 characters)`,
+    ],
+    ['full index, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(rsRate)} / ${Math.round(raw)} = **${(rsRate / raw).toFixed(2)}**`],
+    ['full index, s: ragsync / LangChain', `${secs(rsFull.durationMs)} / ${secs(lcFullMs)}`],
+    ['full index, chunks/s: ragsync / LangChain', `${Math.round(rsRate)} / ${Math.round(lcFull.numAdded / (lcFullMs / 1000))}`],
+    [`no-op re-index of ${files} files, s: ragsync / LangChain`, `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} = **${(lcNoopMs / rsNoop.durationMs).toFixed(1)}x** faster`],
+    ['no-op re-index: chunks embedded + rows written, ragsync / LangChain', `0 + 0 / ${lcNoop.numAdded} + ${lcNoop.numAdded + lcNoop.numDeleted}`],
+    [`edit churn (${edits}): embeddings computed, ragsync / LangChain`, `${rsChurn.embeddings.computed} / ${lcChurnEmbedded}`],
+    ['edit churn: rows written (upserted + deleted), ragsync / LangChain', `${rsChurn.chunks.upserted + rsChurn.chunks.deleted} / ${lcChurn.numAdded + lcChurn.numDeleted}`],
+    ['edit churn: ragsync embeddings computed / chunks with new content', `${rsChurn.embeddings.computed} / ${newContent} = **${newContent ? (rsChurn.embeddings.computed / newContent).toFixed(2) : 'n/a'}**`],
+  );
+} finally {
+  await client.closeConnection();
+  await server.stop();
+}
+
+// The real model-loading path: the same corpus, the tiny ONNX model through the Jina CLIP code, LanceDB.
+{
+  const tiny = resolveConfig({ flags: { sink: { path: path.join(work, 'tiny-store') }, embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') }, concurrency: 8 } });
+  const run = await indexDirectory(tiny, corpus);
+  rows.push(['full index with the tiny ONNX model (Jina CLIP path) into LanceDB, chunks/s', `${Math.round(run.chunks.upserted / (run.durationMs / 1000))} (${run.chunks.upserted} chunks, ${secs(run.durationMs)} s)`]);
+}
+
+if (full) {
+  const small = await memoryRun(100_000);
+  rows.push(['100 000 small files into LanceDB: wall s / peak RSS MB (ragsync)', `${secs(small.durationMs)} / **${small.rssMb}**`]);
+}
+const fresh = freshness();
+rows.push(['daemon freshness at 10 edits/s, save -> searchable (LanceDB, settle 50 ms): p50 / p99 ms', `${fresh.p50} / ${fresh.p99}`]);
+
+await report(
+  root,
+  'ragsync vs LangChain.js',
+  `Command: \`node bench/compare.mjs --files ${files}${full ? ' --full' : ''} --delay-ms ${delayMs} --concurrency ${concurrency}\`. ` +
+    `Store: Milvus Lite (both tools); embedder: fixed cost, ${delayMs} ms per batch of 16, 64-d; LangChain.js: @langchain/core 1.4 \`index()\`, ` +
+    'cleanup "incremental", SQLiteRecordManager, @langchain/community Milvus store.',
+  rows,
+);
+await rm(work, { recursive: true, force: true });
+
+/** Reads back every ragsync row and upserts it raw, in batches of 1 000, into a twin collection: rows/s. */
+async function rawUpsert(expected) {
+  const fields = ['id', 'doc_id', 'source', 'path', 'section', 'chunk_index', 'modality', 'hash', 'text', 'metadata', 'updated_at', 'bucket', 'vector'];
+  const data = await queryAll('rs_chunks', fields);
+  if (data.length !== expected) throw new Error(`read back ${data.length} rows, indexed ${expected}`);
+  const desc = await client.describeCollection({ collection_name: 'rs_chunks' });
+  const fingerprint = JSON.parse(desc.properties.find((p) => p.key === 'ragsync.fingerprint').value);
+  const twin = new MilvusSink({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
+  await twin.open(fingerprint);
+  await twin.close();
+  const t0 = performance.now();
+  for (let i = 0; i < data.length; i += 1000) {
+    const res = await client.upsert({ collection_name: 'raw_chunks', data: data.slice(i, i + 1000) });
+    if (res.status.error_code !== 'Success') throw new Error(res.status.reason);
+  }
+  return data.length / ((performance.now() - t0) / 1000);
+}
+
+async function queryAll(collection, fields) {
+  const out = [];
+  const parts = 64;
+  for (let i = 0; i < parts; i++) {
+    const [lo, hi] = [(2 ** 48 / parts) * i, (2 ** 48 / parts) * (i + 1)];
+    const res = await client.query({ collection_name: collection, filter: `bucket >= ${lo} and bucket < ${hi}`, output_fields: fields, limit: 16384, consistency_level: 'Strong' });
+    out.push(...res.data);
+  }
+  return out;
+}
+
+async function hashes(collection) {
+  return new Set((await queryAll(collection, ['hash'])).map((r) => r.hash));
+}
+
+/**
+ * Realistic edits, five of each kind on different files: a paragraph inserted at the top of a
+ * section, a word fixed, two sections swapped, a file renamed, a file deleted.
+ */
+async function churn(all) {
+  const pick = (k) => all.slice(10 * k, 10 * k + 5);
+  for (const p of pick(1)) await edit(p, (s) => s.replace(/\n## ([^\n]+)\n\n/, '\n## $1\n\nA new opening paragraph, written today, about the section below.\n\n'));
+  for (const p of pick(2)) await edit(p, (s) => s.replace(/\b([a-z]{4,})\b/, '$1s'));
+  for (const p of pick(3)) {
+    await edit(p, (s) => {
+      const parts = s.split(/\n(?=## )/);
+      if (parts.length < 3) return s;
+      [parts[1], parts[2]] = [parts[2], parts[1]];
+      return parts.join('\n');
+    });
+  }
+  for (const p of pick(4)) await rename(path.join(corpus, p), path.join(corpus, p.replace('.md', '-renamed.md')));
+  for (const p of pick(5)) await rm(path.join(corpus, p));
+  return '5 inserted paragraphs, 5 fixed words, 5 moved sections, 5 renames, 5 deletions';
+}
+
+async function edit(p, fn) {
+  const file = path.join(corpus, p);
+  await writeFile(file, fn(await readFile(file, 'utf8')));
+}
+
+/** Indexes `n` small files into LanceDB in a child process (its own peak RSS). */
+async function memoryRun(n) {
+  const dir = path.join(work, 'small');
+  for (let i = 0; i < n; i++) {
+    const sub = path.join(dir, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
+    if (i % 1000 === 0) await mkdir(sub, { recursive: true });
+    await writeFile(path.join(sub, `n${i}.md`), `# Note ${i}\n\nA short note, number ${i}, about nothing much.\n`);
+  }
+  const child = spawn(process.execPath, [path.join(root, 'bench', 'index-child.mjs'), dir, path.join(work, 'small-store'), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((resolve) => child.on('exit', resolve));
+  return JSON.parse(out);
+}
+
+/** The daemon's freshness at 10 edits/s (bench/freshness.mjs, 10 s), read from its table. */
+function freshness() {
+  const out = execFileSync(process.execPath, [path.join(root, 'bench', 'freshness.mjs'), '--seconds', '10', '--settle-ms', '50', '--delay-ms', String(delayMs)], {
+    encoding: 'utf8',
+  });
+  const row = out.split('\n').find((l) => l.startsWith('| 10 |'));
+  const cells = row.split('|').map((c) => c.trim());
+  return { p50: cells[4], p99: cells[6] };
+}
