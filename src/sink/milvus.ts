@@ -411,7 +411,16 @@ export class MilvusSink implements Sink {
   }
 
   async countChunks(source: string): Promise<number> {
-    return this.count(this.chunks, filter('source == {source}', { source }));
+    // A filtered count(*) scans and materialises every matching row (Milvus Lite: ~300 ms for
+    // 6 000 rows), an unfiltered one reads statistics (~10 ms), and a filtered query with limit 1
+    // stops early: when no row belongs to another source, the total is the answer.
+    const [total, others] = await Promise.all([
+      this.count(this.chunks, filter('')),
+      this.call('look for other sources', (c) =>
+        c.query({ collection_name: this.chunks, ...render(filter('source != {source}', { source }), this.templates), output_fields: ['id'], limit: 1, consistency_level: STRONG }),
+      ),
+    ]);
+    return others.data.length === 0 ? total : this.count(this.chunks, filter('source == {source}', { source }));
   }
 
   async countRowsByDoc(source: string): Promise<Map<string, number>> {
