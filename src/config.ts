@@ -24,7 +24,7 @@ const Layer = z.strictObject({
   exclude: z.array(z.string().min(1)).optional(),
   maxFileBytes: z.number().int().positive().optional(),
   chunkTokens: z.number().int().min(16).max(8192).optional(),
-  concurrency: z.number().int().min(1).max(64).optional(),
+  concurrency: z.number().int().min(1).max(1024).optional(),
   logLevel: LOG_LEVEL.optional(),
   sink: z
     .strictObject({
