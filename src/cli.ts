@@ -359,7 +359,7 @@ function queueOptions(cmd: Command): Command {
 
 function daemonOptions(cmd: Command): Command {
   return queueOptions(cmd)
-    .option('--concurrency <n>', 'jobs this process works on at once (default 4)', int('--concurrency'))
+    .option('--concurrency <n>', 'jobs this process works on at once (default 32)', int('--concurrency'))
     .option('--metrics-port <port>', 'serve /metrics and /healthz on this port (0: any free port)', int('--metrics-port'))
     .option('--metrics-host <host>', 'address for the metrics server (default 127.0.0.1)');
 }

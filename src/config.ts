@@ -100,7 +100,7 @@ const Config = z.strictObject({
   exclude: z.array(z.string()).default([]),
   maxFileBytes: z.number().default(50 * 1024 * 1024),
   chunkTokens: z.number().default(512),
-  concurrency: z.number().default(8),
+  concurrency: z.number().default(128),
   logLevel: LOG_LEVEL.default('warn'),
   sink: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),
@@ -124,12 +124,12 @@ const Config = z.strictObject({
     .default({ reconcileSeconds: 300, settleMs: 100 }),
   worker: z
     .strictObject({
-      concurrency: z.number().default(4),
+      concurrency: z.number().default(32),
       lockMs: z.number().default(30_000),
       drainSeconds: z.number().default(30),
       attempts: z.number().default(8),
     })
-    .default({ concurrency: 4, lockMs: 30_000, drainSeconds: 30, attempts: 8 }),
+    .default({ concurrency: 32, lockMs: 30_000, drainSeconds: 30, attempts: 8 }),
   metrics: z.strictObject({ port: z.number().optional(), host: z.string().default('127.0.0.1') }).default({ host: '127.0.0.1' }),
   embedder: z.discriminatedUnion('kind', [
     z.strictObject({

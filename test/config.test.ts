@@ -19,7 +19,7 @@ describe('config', () => {
     expect(c.sink).toEqual({ kind: 'lancedb', path: '.ragsync' });
     expect(c.embedder).toMatchObject({ kind: 'jina-clip', model: 'jinaai/jina-clip-v1', dtype: 'fp32', offline: false });
     expect(c.chunkTokens).toBe(512);
-    expect(c.concurrency).toBe(8);
+    expect(c.concurrency).toBe(128);
   });
 
   it('applies file, then environment, then flags', () => {

@@ -1,5 +1,4 @@
 /** PDF chunker (pdf-parse v2): the text of each page, pages as sections `p1`, `p2`, ... */
-import { PDFParse } from 'pdf-parse';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { Chunk, ChunkLimits, Chunker, Document } from '../core/types.js';
 import { chunkId, contentHash } from '../ids/index.js';
@@ -32,6 +31,8 @@ export const pdfChunker: Chunker = {
 };
 
 async function readPages(doc: Document): Promise<Array<{ num: number; text: string }>> {
+  // Loaded with the first PDF (pdf.js is ~30 MB of memory a Markdown-only run does not need).
+  const { PDFParse } = await import('pdf-parse');
   const parser = new PDFParse({ data: new Uint8Array(doc.bytes) });
   try {
     const result = await parser.getText();

@@ -66,7 +66,22 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   const limit = pLimit(Math.max(1, opts.concurrency));
   const execute = opts.execute ?? ((ref: DocRef, record: DocRecord | null) => syncDocument(ref, deps, record));
   const seen = new Set<string>();
-  const tasks: Array<Promise<void>> = [];
+  // The scan runs at most a pool's worth ahead of the work: a tree of 100 000 files must not
+  // become 100 000 queued tasks (and their entries) in memory.
+  const ahead = 2 * Math.max(1, opts.concurrency);
+  let active = 0;
+  let wake: (() => void) | null = null;
+  const running = new Set<Promise<void>>();
+  const track = (task: Promise<void>): void => {
+    active++;
+    running.add(task);
+    void task.then(() => {
+      active--;
+      running.delete(task);
+      wake?.();
+      wake = null;
+    });
+  };
   let done = 0;
   const finish = (r: DocSyncResult | null): void => {
     if (r) addResult(sum, r);
@@ -89,11 +104,12 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
         finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
         continue;
       }
-      tasks.push(limit(() => execute(entry, record).then(finish, (err) => fail(entry.path, err))));
+      while (active >= ahead) await new Promise<void>((resolve) => (wake = resolve));
+      track(limit(() => execute(entry, record).then(finish, (err) => fail(entry.path, err))));
     }
   } finally {
     // Documents already started finish (or fail) before anything else happens, even on a throw.
-    await Promise.all(tasks);
+    await Promise.all(running);
   }
 
   const unreadable = source.unreadable();

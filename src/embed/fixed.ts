@@ -1,7 +1,8 @@
 /**
  * A fixed-cost embedder for benchmarks only: vectors derived from the content hash (equal inputs,
  * equal vectors), and a known sleep per batch, so a benchmark measures the pipeline, not a model.
- * Its vectors carry no meaning; its fingerprint says so (`ragsync/fixed-cost`).
+ * Its vectors carry no meaning; its fingerprint says so (`ragsync/fixed-cost`). Like a model on
+ * one device, it runs one batch at a time: concurrent calls queue, they do not overlap.
  */
 import { createHash } from 'node:crypto';
 import { approximateTokens } from '../chunking/pack.js';
@@ -16,6 +17,7 @@ export interface FixedOptions {
 
 export class FixedCostEmbedder implements Embedder {
   readonly fingerprint: Fingerprint;
+  private device: Promise<unknown> = Promise.resolve();
   readonly maxTokens = 8192;
 
   constructor(private readonly opts: FixedOptions) {
@@ -41,7 +43,9 @@ export class FixedCostEmbedder implements Embedder {
   private async embed(items: Buffer[]): Promise<number[][]> {
     const out: number[][] = [];
     for (let i = 0; i < items.length; i += this.opts.batchSize) {
-      await new Promise((r) => setTimeout(r, this.opts.delayMs));
+      const busy = this.device.then(() => new Promise((r) => setTimeout(r, this.opts.delayMs)));
+      this.device = busy;
+      await busy;
       for (const item of items.slice(i, i + this.opts.batchSize)) out.push(vectorOf(item, this.opts.dim));
     }
     return out;

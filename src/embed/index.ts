@@ -3,8 +3,8 @@ import type { Config } from '../config.js';
 import { RagsyncError } from '../core/errors.js';
 import type { ChunkLimits, Embedder } from '../core/types.js';
 import { ApiEmbedder } from './api.js';
+import { BatchingEmbedder } from './batching.js';
 import { FixedCostEmbedder } from './fixed.js';
-import { loadJinaClip } from './jina-clip.js';
 
 export type EmbedderConfig = Config['embedder'];
 
@@ -13,8 +13,21 @@ export type EmbedderConfig = Config['embedder'];
  * from `apiKey`, else from the environment variable `apiKeyEnv` names.
  */
 export async function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv = process.env): Promise<Embedder> {
+  // Inputs of concurrent documents share batches: one batch at a time on a local model (one
+  // device), a few requests at a time to an API.
+  const parallel = config.kind === 'jina-api' || config.kind === 'openai' ? API_PARALLEL : 1;
+  return new BatchingEmbedder(await loadEmbedder(config, env), { batchSize: config.batchSize, parallel });
+}
+
+/** Requests one process sends an embedding API at once. */
+const API_PARALLEL = 4;
+
+async function loadEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv): Promise<Embedder> {
   switch (config.kind) {
-    case 'jina-clip':
+    case 'jina-clip': {
+      // Loaded on demand: transformers.js and onnxruntime cost ~40 MB of memory in every process
+      // that would otherwise only talk to an API or run the benchmark embedder.
+      const { loadJinaClip } = await import('./jina-clip.js');
       return loadJinaClip({
         model: config.model,
         modelDir: config.modelDir,
@@ -23,6 +36,7 @@ export async function createEmbedder(config: EmbedderConfig, env: NodeJS.Process
         offline: config.offline,
         batchSize: config.batchSize,
       });
+    }
     case 'jina-api':
     case 'openai': {
       const apiKey = config.apiKey ?? env[config.apiKeyEnv];

@@ -5,7 +5,7 @@
  * `<prefix>_docs`, which is what users query. The fingerprint is stored in the collection
  * properties. Every read that decides a write uses Strong consistency.
  */
-import { ConsistencyLevelEnum, DataType, FunctionType, MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
+import type { ConsistencyLevelEnum, MilvusClient, RowData } from '@zilliz/milvus2-sdk-node';
 import { sizedBatches } from '../core/batches.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
@@ -47,7 +47,9 @@ const IN_BATCH = 256;
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 const QUERY_LIMIT = 16_384;
 const LITE_FLUSH_ROWS = 4096;
-const STRONG = ConsistencyLevelEnum.Strong;
+const STRONG = 0 as ConsistencyLevelEnum.Strong;
+/** The SDK, loaded with the first connection: gRPC and protobuf cost ~40 MB a LanceDB-only process does not need. */
+let sdk: typeof import('@zilliz/milvus2-sdk-node');
 const CHUNK_INDEXES = [
   { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
   { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
@@ -220,8 +222,8 @@ export class MilvusSink implements Sink {
           await this.client!.createCollection({
             collection_name: collection,
             fields: [
-              { name: 'id', data_type: DataType.VarChar, max_length: 8, is_primary_key: true },
-              { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
+              { name: 'id', data_type: sdk.DataType.VarChar, max_length: 8, is_primary_key: true },
+              { name: 'unused_vector', data_type: sdk.DataType.FloatVector, dim: 2 },
             ],
             properties: { [LEASE_PROPERTY]: JSON.stringify(record) },
           });
@@ -523,7 +525,8 @@ export class MilvusSink implements Sink {
   private async connect(): Promise<MilvusClient> {
     if (this.client) return this.client;
     const o = this.opts;
-    const client = new MilvusClient({
+    sdk ??= await import('@zilliz/milvus2-sdk-node');
+    const client = new sdk.MilvusClient({
       address: o.address,
       token: o.token,
       username: o.username,
@@ -557,7 +560,7 @@ export class MilvusSink implements Sink {
   }
 
   private async createChunks(name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
-    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: DataType.VarChar, max_length: max, ...extra });
+    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: sdk.DataType.VarChar, max_length: max, ...extra });
     await this.call('create the chunk collection', (c) =>
       c.createCollection({
         collection_name: name,
@@ -567,17 +570,17 @@ export class MilvusSink implements Sink {
           str('source', 64, this.opts.partitionKey ? { is_partition_key: true } : {}),
           str('path', PATH_MAX),
           str('section', SECTION_MAX),
-          { name: 'chunk_index', data_type: DataType.Int32 },
+          { name: 'chunk_index', data_type: sdk.DataType.Int32 },
           str('modality', 16),
           str('hash', 64),
           str('text', TEXT_MAX, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
           str('metadata', TEXT_MAX),
-          { name: 'updated_at', data_type: DataType.Int64 },
-          { name: 'bucket', data_type: DataType.Int64 },
-          { name: 'vector', data_type: DataType.FloatVector, dim: fp.dim },
-          { name: 'sparse', data_type: DataType.SparseFloatVector },
+          { name: 'updated_at', data_type: sdk.DataType.Int64 },
+          { name: 'bucket', data_type: sdk.DataType.Int64 },
+          { name: 'vector', data_type: sdk.DataType.FloatVector, dim: fp.dim },
+          { name: 'sparse', data_type: sdk.DataType.SparseFloatVector },
         ],
-        functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
+        functions: [{ name: 'text_bm25', type: sdk.FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
         index_params: [...CHUNK_INDEXES],
         ...(this.opts.partitionKey ? { num_partitions: 16 } : {}),
         properties: { [FP_PROPERTY]: JSON.stringify(fp), ...(embedder ? { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } : {}) },
@@ -586,8 +589,8 @@ export class MilvusSink implements Sink {
   }
 
   private async createDocs(name: string): Promise<void> {
-    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: DataType.VarChar, max_length: max, ...extra });
-    const num = (field: string) => ({ name: field, data_type: DataType.Double });
+    const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: sdk.DataType.VarChar, max_length: max, ...extra });
+    const num = (field: string) => ({ name: field, data_type: sdk.DataType.Double });
     await this.call('create the document collection', (c) =>
       c.createCollection({
         collection_name: name,
@@ -603,9 +606,9 @@ export class MilvusSink implements Sink {
           str('chunking', 256),
           str('fingerprint', 1024),
           num('updated_at'),
-          { name: 'bucket', data_type: DataType.Int64 },
+          { name: 'bucket', data_type: sdk.DataType.Int64 },
           // Milvus needs a vector field in every collection; records are never searched by it.
-          { name: 'unused_vector', data_type: DataType.FloatVector, dim: 2 },
+          { name: 'unused_vector', data_type: sdk.DataType.FloatVector, dim: 2 },
         ],
         index_params: [...DOC_INDEXES],
       }),

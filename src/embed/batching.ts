@@ -1,0 +1,137 @@
+/**
+ * Cross-document batching. Documents are synced concurrently and most have few chunks, so left
+ * alone each would send its own small batch: a local model would run batch-1 inferences side by
+ * side, an API would get one request per document. This wrapper queues the inputs of every
+ * caller and sends them in batches of up to `batchSize`, at most `parallel` batches at a time
+ * (1 for a local model: one device; a few for an API). Each caller gets its own vectors, in
+ * order. When a batch mixing several callers fails, each caller's inputs are tried again on
+ * their own, so one document's bad image cannot fail the documents batched with it.
+ */
+import type { Embedder, Fingerprint } from '../core/types.js';
+
+interface Request {
+  out: number[][];
+  left: number;
+  failed: boolean;
+  resolve: (vectors: number[][]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Item<T> {
+  req: Request;
+  index: number;
+  input: T;
+}
+
+class BatchQueue<T> {
+  private queue: Array<Item<T>> = [];
+  private head = 0;
+  private inFlight = 0;
+
+  constructor(
+    private readonly embed: (inputs: T[]) => Promise<number[][]>,
+    private readonly batchSize: number,
+    private readonly parallel: number,
+  ) {}
+
+  add(inputs: T[]): Promise<number[][]> {
+    if (inputs.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const req: Request = { out: new Array<number[]>(inputs.length), left: inputs.length, failed: false, resolve, reject };
+      inputs.forEach((input, index) => this.queue.push({ req, index, input }));
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.parallel) {
+      const batch: Array<Item<T>> = [];
+      while (batch.length < this.batchSize && this.head < this.queue.length) {
+        const item = this.queue[this.head++]!;
+        if (!item.req.failed) batch.push(item);
+      }
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      }
+      if (batch.length === 0) return;
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Array<Item<T>>): Promise<void> {
+    try {
+      deliver(batch, await this.embed(batch.map((i) => i.input)));
+    } catch (err) {
+      const byReq = new Map<Request, Array<Item<T>>>();
+      for (const item of batch) byReq.set(item.req, [...(byReq.get(item.req) ?? []), item]);
+      if (byReq.size === 1) return fail(batch[0]!.req, err);
+      for (const [req, items] of byReq) {
+        if (req.failed) continue;
+        try {
+          deliver(items, await this.embed(items.map((i) => i.input)));
+        } catch (own) {
+          fail(req, own);
+        }
+      }
+    }
+  }
+}
+
+function deliver<T>(items: Array<Item<T>>, vectors: number[][]): void {
+  items.forEach((item, j) => {
+    const { req } = item;
+    if (req.failed) return;
+    req.out[item.index] = vectors[j]!;
+    if (--req.left === 0) req.resolve(req.out);
+  });
+}
+
+function fail(req: Request, err: unknown): void {
+  if (req.failed) return;
+  req.failed = true;
+  req.reject(err);
+}
+
+export class BatchingEmbedder implements Embedder {
+  private readonly texts: BatchQueue<string>;
+  private readonly images: BatchQueue<Buffer> | undefined;
+  readonly embedImages?: (images: Buffer[]) => Promise<number[][]>;
+
+  constructor(
+    private readonly inner: Embedder,
+    opts: { batchSize: number; parallel: number },
+  ) {
+    const size = Math.max(1, opts.batchSize);
+    const parallel = Math.max(1, opts.parallel);
+    this.texts = new BatchQueue((t) => inner.embedTexts(t), size, parallel);
+    if (inner.embedImages) {
+      this.images = new BatchQueue((b) => inner.embedImages!(b), size, parallel);
+      this.embedImages = (images) => this.images!.add(images);
+    }
+  }
+
+  get fingerprint(): Fingerprint {
+    return this.inner.fingerprint;
+  }
+
+  get dim(): number {
+    return this.inner.dim;
+  }
+
+  get maxTokens(): number {
+    return this.inner.maxTokens;
+  }
+
+  countTokens(text: string): number {
+    return this.inner.countTokens(text);
+  }
+
+  embedTexts(texts: string[]): Promise<number[][]> {
+    return this.texts.add(texts);
+  }
+}
