@@ -4,7 +4,7 @@
 // a known sleep per batch of 16), so the figures measure the pipelines, not a model.
 //   npm run bench                      # short: 1 000 files
 //   npm run bench -- --full            # 10 000 files, and 100 000 small files for memory
-//   node bench/compare.mjs [--files N] [--delay-ms 10] [--concurrency 32]
+//   node bench/compare.mjs [--files N] [--delay-ms 10] [--concurrency N (default: ragsync's own)]
 // Prints one table and appends it, with date, commit and machine, to bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,12 +26,13 @@ const { openLangChain, FixedCostEmbeddings } = await import('./peer/langchain.mj
 const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
+const { LanceDbSink } = await import(path.join(root, 'dist/sink/lancedb.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const full = process.argv.includes('--full');
 const files = arg('files', full ? 10_000 : 1000);
 const delayMs = arg('delay-ms', 10);
-const concurrency = arg('concurrency', 32);
+const concurrency = arg('concurrency', undefined);
 const work = path.join(root, 'bench', '.work-compare');
 const corpus = path.join(work, 'corpus');
 await rm(work, { recursive: true, force: true });
@@ -45,17 +46,23 @@ const secs = (ms) => (ms / 1000).toFixed(2);
 const rows = [];
 try {
   // ragsync
-  const config = resolveConfig({
-    flags: { sink: { kind: 'milvus', address: server.address, collection: 'rs' }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency },
-  });
+  const milvus = { kind: 'milvus', address: server.address };
+  const config = resolveConfig({ flags: { sink: { ...milvus, collection: 'rs' }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency } });
   const rsFull = await indexDirectory(config, corpus);
   const rsRate = rsFull.chunks.upserted / (rsFull.durationMs / 1000);
-  const raw = await rawUpsert(rsFull.chunks.upserted);
   const rsNoop = await indexDirectory(config, corpus);
 
-  // LangChain.js
+  // The sink's limit: the same corpus with a free embedder (0 ms), then a raw batched upsert of
+  // the very rows it wrote, into a twin collection of the same sink.
+  const free = resolveConfig({ flags: { sink: { ...milvus, collection: 'rs0' }, embedder: { kind: 'fixed', dim: 64, delayMs: 0 }, concurrency } });
+  const rsFree = await indexDirectory(free, corpus);
+  const freeRate = rsFree.chunks.upserted / (rsFree.durationMs / 1000);
+  const { rate: raw, meanChars } = await rawUpsert(rsFree.chunks.upserted);
+
+  // LangChain.js, its splitter sized so that it makes about as many chunks as ragsync.
+  const chunkChars = Math.round(meanChars * 1.25);
   const embeddings = new FixedCostEmbeddings({ dim: 64, delayMs, batchSize: 16 });
-  const lc = await openLangChain({ address: server.address, collection: 'lc', recordDb: path.join(work, 'records.db'), embeddings });
+  const lc = await openLangChain({ address: server.address, collection: 'lc', recordDb: path.join(work, 'records.db'), embeddings, chunkChars });
   let t = performance.now();
   const lcFull = await lc.indexFolder(corpus);
   const lcFullMs = performance.now() - t;
@@ -78,9 +85,9 @@ try {
     [
       'corpus',
       `${files} files: ${markdown.length} Markdown, ${paths.length - markdown.length} PDFs and PNGs (ragsync only: LangChain's index() here takes the Markdown); ` +
-        `ragsync ${rsFull.chunks.upserted} chunks (heading sections), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, 2 000 characters)`,
+        `ragsync ${rsFull.chunks.upserted} chunks (heading sections, ${config.concurrency} documents in flight), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, ${chunkChars} characters)`,
     ],
-    ['full index, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(rsRate)} / ${Math.round(raw)} = **${(rsRate / raw).toFixed(2)}**`],
+    ['Milvus: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(freeRate)} / ${Math.round(raw)} = **${(freeRate / raw).toFixed(2)}**`],
     ['full index, s: ragsync / LangChain', `${secs(rsFull.durationMs)} / ${secs(lcFullMs)}`],
     ['full index, chunks/s: ragsync / LangChain', `${Math.round(rsRate)} / ${Math.round(lcFull.numAdded / (lcFullMs / 1000))}`],
     [`no-op re-index of ${files} files, s: ragsync / LangChain`, `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} = **${(lcNoopMs / rsNoop.durationMs).toFixed(1)}x** faster`],
@@ -94,9 +101,20 @@ try {
   await server.stop();
 }
 
+// The same limit on the embedded store: a free embedder into LanceDB, then a raw batched upsert
+// (merge-insert on id, 1 000 rows a commit) of the same rows into a twin table.
+{
+  const store = path.join(work, 'free-store');
+  const free = resolveConfig({ flags: { sink: { path: store }, embedder: { kind: 'fixed', dim: 64, delayMs: 0 }, concurrency } });
+  const run = await indexDirectory(free, corpus);
+  const rate = run.chunks.upserted / (run.durationMs / 1000);
+  const raw = await rawLanceUpsert(store, run.chunks.upserted);
+  rows.push(['LanceDB: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(rate)} / ${Math.round(raw)} = **${(rate / raw).toFixed(2)}**`]);
+}
+
 // The real model-loading path: the same corpus, the tiny ONNX model through the Jina CLIP code, LanceDB.
 {
-  const tiny = resolveConfig({ flags: { sink: { path: path.join(work, 'tiny-store') }, embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') }, concurrency: 8 } });
+  const tiny = resolveConfig({ flags: { sink: { path: path.join(work, 'tiny-store') }, embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') }, concurrency } });
   const run = await indexDirectory(tiny, corpus);
   rows.push(['full index with the tiny ONNX model (Jina CLIP path) into LanceDB, chunks/s', `${Math.round(run.chunks.upserted / (run.durationMs / 1000))} (${run.chunks.upserted} chunks, ${secs(run.durationMs)} s)`]);
 }
@@ -111,19 +129,21 @@ rows.push(['daemon freshness at 10 edits/s, save -> searchable (LanceDB, settle 
 await report(
   root,
   'ragsync vs LangChain.js',
-  `Command: \`node bench/compare.mjs --files ${files}${full ? ' --full' : ''} --delay-ms ${delayMs} --concurrency ${concurrency}\`. ` +
+  `Command: \`node bench/compare.mjs --files ${files}${full ? ' --full' : ''} --delay-ms ${delayMs}${concurrency ? ` --concurrency ${concurrency}` : ''}\`. ` +
     `Store: Milvus Lite (both tools); embedder: fixed cost, ${delayMs} ms per batch of 16, 64-d; LangChain.js: @langchain/core 1.4 \`index()\`, ` +
     'cleanup "incremental", SQLiteRecordManager, @langchain/community Milvus store.',
   rows,
 );
 await rm(work, { recursive: true, force: true });
 
-/** Reads back every ragsync row and upserts it raw, in batches of 1 000, into a twin collection: rows/s. */
+/** Reads back every row ragsync wrote with the free embedder and upserts it raw, in batches of 1 000, into a twin collection: rows/s. */
 async function rawUpsert(expected) {
   const fields = ['id', 'doc_id', 'source', 'path', 'section', 'chunk_index', 'modality', 'hash', 'text', 'metadata', 'updated_at', 'bucket', 'vector'];
-  const data = await queryAll('rs_chunks', fields);
+  const data = await queryAll('rs0_chunks', fields);
   if (data.length !== expected) throw new Error(`read back ${data.length} rows, indexed ${expected}`);
-  const desc = await client.describeCollection({ collection_name: 'rs_chunks' });
+  const text = data.filter((r) => r.modality === 'text');
+  const meanChars = text.reduce((n, r) => n + r.text.length, 0) / text.length;
+  const desc = await client.describeCollection({ collection_name: 'rs0_chunks' });
   const fingerprint = JSON.parse(desc.properties.find((p) => p.key === 'ragsync.fingerprint').value);
   const twin = new MilvusSink({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
   await twin.open(fingerprint);
@@ -133,7 +153,30 @@ async function rawUpsert(expected) {
     const res = await client.upsert({ collection_name: 'raw_chunks', data: data.slice(i, i + 1000) });
     if (res.status.error_code !== 'Success') throw new Error(res.status.reason);
   }
-  return data.length / ((performance.now() - t0) / 1000);
+  return { rate: data.length / ((performance.now() - t0) / 1000), meanChars };
+}
+
+/** Reads back every row of a ragsync LanceDB store and merge-inserts it, 1 000 rows a commit, into a twin store: rows/s. */
+async function rawLanceUpsert(store, expected) {
+  const lancedb = await import('@lancedb/lancedb');
+  const manifest = JSON.parse(await readFile(path.join(store, 'ragsync.json'), 'utf8'));
+  const db = await lancedb.connect(store);
+  const source = await db.openTable(`chunks_${manifest.live}`);
+  const data = await source.query().toArrow();
+  if (data.numRows !== expected) throw new Error(`read back ${data.numRows} rows, indexed ${expected}`);
+  const twinStore = path.join(work, 'raw-store');
+  const twin = new LanceDbSink(twinStore);
+  await twin.open(manifest.collections[manifest.live].fingerprint);
+  await twin.close();
+  const tdb = await lancedb.connect(twinStore);
+  const table = await tdb.openTable(`chunks_${manifest.live}`);
+  const t0 = performance.now();
+  for (let i = 0; i < data.numRows; i += 1000) {
+    await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data.slice(i, i + 1000));
+  }
+  const rate = data.numRows / ((performance.now() - t0) / 1000);
+  for (const c of [source, table, db, tdb]) c.close();
+  return rate;
 }
 
 async function queryAll(collection, fields) {

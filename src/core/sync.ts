@@ -105,9 +105,7 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
     metadata: meta,
     updatedAt: now,
   }));
-  await sink.upsert(rows);
-  await sink.deleteIds(stale);
-  await sink.putDocRecord({ ...newRecord, metaHash, chunkCount: chunks.length });
+  await sink.commitDocument({ rows, staleIds: stale, record: { ...newRecord, metaHash, chunkCount: chunks.length } });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   return {
     ...base,

@@ -253,6 +253,12 @@ export interface Sink {
   listDocRecords(source: string): Promise<Map<string, DocRecord>>;
   /** Writes the record last, after the rows: it marks the document as committed. */
   putDocRecord(record: DocRecord): Promise<void>;
+  /**
+   * One document's changes in the order that converges after a crash: its rows upserted, its
+   * stale rows deleted, then its record (the commit marker), the record only if the rows were
+   * written. A sink may write several documents' changes together, in that order per step.
+   */
+  commitDocument(change: { rows: ChunkRow[]; staleIds: string[]; record: DocRecord }): Promise<void>;
   search(query: SearchQuery): Promise<SearchHit[]>;
   stats(): Promise<{ docs: number; chunks: number }>;
   /** Compacts storage and refreshes indexes; safe to call at any time. */

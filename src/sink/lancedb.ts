@@ -26,6 +26,8 @@ const COMPACT_EVERY = 64;
 const INDEX_CACHE_BYTES = 32n << 20n;
 const METADATA_CACHE_BYTES = 16n << 20n;
 
+type DocChange = { rows: ChunkRow[]; staleIds: string[]; record: DocRecord };
+
 interface Manifest {
   version: 1;
   live: string | null;
@@ -45,6 +47,11 @@ export class LanceDbSink implements Sink {
   private readonly writer = new SerialWriter();
   private readonly rowWrites = new Coalescer<ChunkRow>(this.writer, (rows) => this.mergeRows(rows));
   private readonly recordWrites = new Coalescer<DocRecord>(this.writer, (recs) => this.mergeRecords(recs));
+  // Whole documents (rows, stale IDs, record) queued while a write runs go out together: one
+  // commit of rows, one delete, one commit of records for all of them, so a document waits for
+  // one write cycle and the commits (the store's bottleneck) carry many documents each.
+  private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.writeDocuments(changes));
+  private readonly schemas = new Map<lancedb.Table, Promise<Schema>>();
   // Reads of documents in flight go out together: a query has a fixed cost (latest version,
   // plan, a scan of the fragments not yet indexed) that one `IN (...)` pays once for many.
   private readonly docChunks = new BusyBatcher<string, Array<{ id: string; hash: string }>>((ids) => this.fetchDocChunks(ids), () => []);
@@ -277,6 +284,29 @@ export class LanceDbSink implements Sink {
     return this.recordWrites.add([record]);
   }
 
+  commitDocument(change: DocChange): Promise<void> {
+    return this.docWrites.add([change]);
+  }
+
+  /** Runs inside the write chain: rows of every document, then their stale rows, then their records. */
+  private async writeDocuments(changes: DocChange[]): Promise<void> {
+    const rows = changes.flatMap((c) => c.rows);
+    if (rows.length > 0) await this.mergeRows(rows);
+    // A row one change drops and a later change of the same document writes again stays.
+    const last = new Map<string, 'row' | 'stale'>();
+    for (const c of changes) {
+      for (const r of c.rows) last.set(r.id, 'row');
+      for (const id of c.staleIds) last.set(id, 'stale');
+    }
+    const stale = [...last].filter(([, what]) => what === 'stale').map(([id]) => id);
+    const table = this.chunkTable();
+    for (let i = 0; i < stale.length; i += IN_BATCH) {
+      const batch = stale.slice(i, i + IN_BATCH);
+      await this.commit('delete rows', () => table.delete(sqlIn('id', batch)));
+    }
+    await this.mergeRecords(changes.map((c) => c.record));
+  }
+
   async search(q: SearchQuery): Promise<SearchHit[]> {
     const table = this.chunkTable();
     const cols = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
@@ -351,17 +381,28 @@ export class LanceDbSink implements Sink {
     const table = this.chunkTable();
     checkDims(rows, this.dim);
     const latest = new Map(rows.map((r) => [r.id, r]));
-    const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await table.schema() });
+    const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await this.schemaOf(table) });
     await this.commit('upsert rows', () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
   private async mergeRecords(records: DocRecord[]): Promise<void> {
     const table = this.docTable();
     const latest = new Map(records.map((r) => [r.docId, r]));
-    const data = lancedb.makeArrowTable([...latest.values()].map(recordToRow), { schema: await table.schema() });
+    const data = lancedb.makeArrowTable([...latest.values()].map(recordToRow), { schema: await this.schemaOf(table) });
     await this.commit('write document records', () =>
       table.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
     );
+  }
+
+  /** A table's schema, read once per opened table (it does not change). */
+  private schemaOf(table: lancedb.Table): Promise<Schema> {
+    let schema = this.schemas.get(table);
+    if (!schema) {
+      schema = table.schema();
+      schema.catch(() => this.schemas.delete(table));
+      this.schemas.set(table, schema);
+    }
+    return schema;
   }
 
   private async connect(): Promise<void> {
@@ -379,6 +420,7 @@ export class LanceDbSink implements Sink {
     await this.connect();
     this.chunks?.close();
     this.docs?.close();
+    this.schemas.clear();
     this.dim = (await this.readManifest()).collections[name]!.fingerprint.dim;
     this.chunks = await guard('open the chunk table', () => this.db!.openTable(`chunks_${name}`));
     this.docs = await guard('open the document table', () => this.db!.openTable(`docs_${name}`));

@@ -458,6 +458,13 @@ export class MilvusSink implements Sink {
     return this.recordWrites.add([record]);
   }
 
+  async commitDocument(change: { rows: ChunkRow[]; staleIds: string[]; record: DocRecord }): Promise<void> {
+    // Rows and records have writers of their own, each batching across documents already.
+    await this.upsert(change.rows);
+    await this.deleteIds(change.staleIds);
+    await this.putDocRecord(change.record);
+  }
+
   private async writeRecords(records: DocRecord[]): Promise<void> {
     const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
     for (let i = 0; i < latest.length; i += 1000) {

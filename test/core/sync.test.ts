@@ -192,13 +192,18 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
     const root = await tempDir();
     await write(root, 'a.md', handbook(3));
     const { deps, sink, embedder } = await realDeps(root);
-    const realPut = sink.putDocRecord.bind(sink);
-    sink.putDocRecord = async () => {
+    // The sink's last step of a document commit is its record write (rows first): make it fail
+    // (LanceDB writes the records of a batch of documents with mergeRecords, Milvus per document).
+    const method = 'mergeRecords' in sink ? 'mergeRecords' : 'putDocRecord';
+    const writable = sink as unknown as Record<string, (r: unknown) => Promise<void>>;
+    const realPut = writable[method]!.bind(sink);
+    const setPut = (fn: (r: unknown) => Promise<void>) => (writable[method] = fn);
+    setPut(async () => {
       throw new Error('crash before the commit marker');
-    };
+    });
     const crashed = await run(deps);
     expect(crashed.docs.failed).toBe(1);
-    sink.putDocRecord = realPut;
+    setPut(realPut);
     embedder.texts = 0;
     const next = await run(deps);
     expect(next.docs).toMatchObject({ changed: 1, failed: 0 });
@@ -208,12 +213,12 @@ describe.each(SINKS)('syncSource on real files and a real %s store', (_name: str
     expect(embedder.texts).toBe(0);
     expect(await sink.getDocRecord(docId('docs', 'a.md'))).toMatchObject({ chunkCount: 3 });
 
-    sink.putDocRecord = async () => {
+    setPut(async () => {
       throw new Error('crash again');
-    };
+    });
     await write(root, 'b.md', handbook(1));
     await run(deps);
-    sink.putDocRecord = realPut;
+    setPut(realPut);
     await rm(path.join(root, 'b.md'));
     const cleaned = await run(deps);
     expect(cleaned.docs.deleted).toBe(1);

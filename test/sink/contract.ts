@@ -75,6 +75,41 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       expect((await sink.stats()).chunks).toBe(2);
     });
 
+    it('commits documents written at once: rows, stale rows and records of each', async () => {
+      await open();
+      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:b.md', 0, 'b0'), row('docs:b.md', 1, 'b1')]);
+      const a1 = 'docs:a.md#sec/1';
+      await Promise.all([
+        sink.commitDocument({ rows: [row('docs:a.md', 0, 'ONE')], staleIds: [a1], record: record('docs:a.md', 1) }),
+        sink.commitDocument({ rows: [row('docs:b.md', 0, 'B0')], staleIds: ['docs:b.md#sec/1'], record: record('docs:b.md', 1) }),
+        sink.commitDocument({ rows: [row('docs:c.md', 0, 'c0')], staleIds: [], record: record('docs:c.md', 1) }),
+      ]);
+      // The same document again (its file changed back): the row the first change dropped returns.
+      await sink.commitDocument({ rows: [row('docs:a.md', 0, 'ONE'), row('docs:a.md', 1, 'two')], staleIds: [], record: record('docs:a.md', 2) });
+      const ids = async (d: string) => (await sink.listDocChunks(d)).map((r) => `${r.id}=${r.hash}`).sort();
+      expect(await ids('docs:a.md')).toEqual(['docs:a.md#sec/0=h-ONE', 'docs:a.md#sec/1=h-two']);
+      expect(await ids('docs:b.md')).toEqual(['docs:b.md#sec/0=h-B0']);
+      expect(await ids('docs:c.md')).toEqual(['docs:c.md#sec/0=h-c0']);
+      expect((await sink.getDocRecord('docs:a.md'))?.chunkCount).toBe(2);
+      expect((await sink.getDocRecord('docs:c.md'))?.chunkCount).toBe(1);
+      expect(await sink.stats()).toEqual({ docs: 3, chunks: 4 });
+    });
+
+    it('commits no record for a document whose rows could not be written, and still commits the others', async () => {
+      await open();
+      const bad = row('docs:bad.md', 0, 'wrong size', { vector: [1, 0] });
+      const results = await Promise.allSettled([
+        sink.commitDocument({ rows: [row('docs:first.md', 0, 'first')], staleIds: [], record: record('docs:first.md', 1) }),
+        sink.commitDocument({ rows: [bad], staleIds: [], record: record('docs:bad.md', 1) }),
+        sink.commitDocument({ rows: [row('docs:good.md', 0, 'good')], staleIds: [], record: record('docs:good.md', 1) }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await sink.getDocRecord('docs:bad.md')).toBeNull();
+      expect(await sink.listDocChunks('docs:bad.md')).toEqual([]);
+      expect(await sink.getDocRecord('docs:good.md')).not.toBeNull();
+      expect(await sink.listDocChunks('docs:good.md')).toHaveLength(1);
+    });
+
     it('deletes by IDs and ignores absent ones', async () => {
       await open();
       await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:a.md', 2, 'three')]);
