@@ -1,7 +1,6 @@
 // Index throughput and no-op re-index time on a generated Markdown corpus, with the tiny ONNX
 // model through the real Jina CLIP loading path and the embedded LanceDB store.
-//   npm run bench                 # 2 000 files
-//   npm run bench -- --files 500  # another size
+//   node bench/index-throughput.mjs [--files 2000] [--concurrency N]
 // Prints a table and appends it, with date, commit and machine, to bench/RESULTS.md.
 import { execSync } from 'node:child_process';
 import { appendFile, mkdir, rm } from 'node:fs/promises';
@@ -17,7 +16,7 @@ const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 
 const files = arg('files', 2000);
-const concurrency = arg('concurrency', 8);
+const concurrency = arg('concurrency', undefined);
 const work = path.join(root, 'bench', '.work');
 const corpus = path.join(work, `corpus-${files}`);
 const store = path.join(work, `store-${files}`);
@@ -56,7 +55,7 @@ const rows = [
 ];
 const table = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 const header = `\n## Index throughput, ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
-  `Machine: ${machine}. Command: \`npm run bench -- --files ${files} --concurrency ${concurrency}\`. ` +
+  `Machine: ${machine}. Command: \`node bench/index-throughput.mjs --files ${files}${concurrency ? ` --concurrency ${concurrency}` : ''}\`. ` +
   `Embedder: tiny ONNX model (test/fixtures/tiny-clip) through the Jina CLIP path; store: LanceDB. ` +
   `Corpus generation (${(genMs / 1000).toFixed(1)} s) not included.\n\n`;
 console.log(header + table);

@@ -2,7 +2,7 @@
 // batched SDK upsert of the very same rows into a collection of the same schema (the limit):
 // the ratio is the pipeline's overhead (reading, hashing, chunking, embedding with the tiny
 // model, the diff reads, the document records).
-//   node bench/milvus-throughput.mjs [--files 1000] [--concurrency 8] [--batch 1000]
+//   node bench/milvus-throughput.mjs [--files 1000] [--concurrency N] [--batch 1000]
 import { execSync } from 'node:child_process';
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +20,7 @@ const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const files = arg('files', 1000);
-const concurrency = arg('concurrency', 8);
+const concurrency = arg('concurrency', undefined);
 const batch = arg('batch', 1000);
 const work = path.join(root, 'bench', '.work', 'milvus');
 await rm(work, { recursive: true, force: true });
@@ -74,7 +74,7 @@ try {
   ].join('\n');
   const header =
     `\n## Milvus Lite throughput, ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
-    `Machine: ${machine}. Command: \`node bench/milvus-throughput.mjs --files ${files} --concurrency ${concurrency} --batch ${batch}\`. ` +
+    `Machine: ${machine}. Command: \`node bench/milvus-throughput.mjs --files ${files}${concurrency ? ` --concurrency ${concurrency}` : ''} --batch ${batch}\`. ` +
     'Milvus Lite 3.2.2 on loopback; embedder: the tiny ONNX model.\n\n';
   console.log(header + table);
   await appendFile(path.join(root, 'bench', 'RESULTS.md'), `${header}${table}\n`);

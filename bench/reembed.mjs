@@ -1,7 +1,7 @@
 // Re-embedding cost: index a generated Markdown corpus with the tiny model A, then move the store
 // to model B (another dimension) with `reembed` (in-process backfill, verification, swap), then
 // roll back (a catch-up pass with nothing changed, verification, swap), all on LanceDB.
-//   node bench/reembed.mjs [--files 2000] [--concurrency 8]
+//   node bench/reembed.mjs [--files 2000] [--concurrency N]
 // Prints a table and appends it, with date, commit and machine, to bench/RESULTS.md.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +16,7 @@ const { reembed } = await import(path.join(root, 'dist/reembed.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 
 const files = arg('files', 2000);
-const concurrency = arg('concurrency', 8);
+const concurrency = arg('concurrency', undefined);
 const work = path.join(root, 'bench', '.work-reembed');
 const corpus = path.join(work, 'corpus');
 const store = path.join(work, 'store');
@@ -48,7 +48,7 @@ const rows = [
 await report(
   root,
   'Re-embedding',
-  `Command: \`node bench/reembed.mjs --files ${files} --concurrency ${concurrency}\`. ` +
+  `Command: \`node bench/reembed.mjs --files ${files}${concurrency ? ` --concurrency ${concurrency}` : ''}\`. ` +
     'Models: tiny ONNX A (256-d) and B (128-d) through the Jina CLIP path; store: LanceDB; in-process backfill, no daemon.',
   rows,
 );

@@ -428,7 +428,7 @@ function passOptions(cmd: Command, redisHelp: string): Command {
     .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
     .option('--max-file-bytes <n>', 'skip (and report) larger files', int('--max-file-bytes'))
     .option('--chunk-tokens <n>', 'maximum tokens per chunk (capped by the model)', int('--chunk-tokens'))
-    .option('--concurrency <n>', 'documents processed at once', int('--concurrency'))
+    .option('--concurrency <n>', 'documents in flight at once (default 128)', int('--concurrency'))
     .option('--no-progress', 'no progress bar')
     .option('--redis <url>', `${redisHelp}; env RAGSYNC_REDIS_URL`)
     .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')

@@ -3,7 +3,6 @@
 // it persists between runs) and LangChain's Milvus vector store, on the same Milvus server.
 // (LangChain's LanceDB store has no `delete` and ignores ids, so `index()` with cleanup cannot run
 // on LanceDB: the comparison is made on Milvus.)
-import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Document } from '@langchain/core/documents';
@@ -12,6 +11,8 @@ import { index } from '@langchain/core/indexing';
 import { SQLiteRecordManager } from '@langchain/community/indexes/sqlite';
 import { Milvus } from '@langchain/community/vectorstores/milvus';
 import { MarkdownTextSplitter } from '@langchain/textsplitters';
+// The very function ragsync's fixed-cost embedder uses: both tools get equal vectors for equal text.
+import { vectorOf } from '../../dist/embed/fixed.js';
 
 /** The same fixed-cost embedder as ragsync's benchmark one: hash-derived vectors, a sleep per batch. */
 export class FixedCostEmbeddings extends Embeddings {
@@ -31,17 +32,6 @@ export class FixedCostEmbeddings extends Embeddings {
   async embedQuery(text) {
     return vectorOf(Buffer.from(text), this.dim);
   }
-}
-
-function vectorOf(bytes, dim) {
-  const v = [];
-  let block = createHash('sha256').update(bytes).digest();
-  while (v.length < dim) {
-    for (let j = 0; j + 1 < block.length && v.length < dim; j += 2) v.push(block.readInt16LE(j) / 32768);
-    block = createHash('sha256').update(block).digest();
-  }
-  const norm = Math.hypot(...v) || 1;
-  return v.map((x) => x / norm);
 }
 
 async function* walk(dir, root = dir) {

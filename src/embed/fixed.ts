@@ -52,7 +52,8 @@ export class FixedCostEmbedder implements Embedder {
   }
 }
 
-function vectorOf(bytes: Buffer, dim: number): number[] {
+/** The vector of an input: sha-256 blocks read as int16, L2-normalised (equal inputs, equal vectors). */
+export function vectorOf(bytes: Buffer, dim: number): number[] {
   const v: number[] = [];
   let block = createHash('sha256').update(bytes).digest();
   while (v.length < dim) {

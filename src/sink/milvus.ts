@@ -390,14 +390,8 @@ export class MilvusSink implements Sink {
     return out;
   }
 
-  async findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    const wanted = [...new Set(hashes)];
-    const vectors = await this.vectors.load(wanted);
-    const found = new Map<string, number[]>();
-    wanted.forEach((h, i) => {
-      if (vectors[i]) found.set(h, vectors[i]!);
-    });
-    return found;
+  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
+    return this.vectors.loadFound(hashes);
   }
 
   private async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {

@@ -66,6 +66,17 @@ export class BusyBatcher<K, R> {
     });
   }
 
+  /** The values the store has for these keys, by key (keys it lacks are absent). */
+  async loadFound(keys: K[]): Promise<Map<K, NonNullable<R>>> {
+    const unique = [...new Set(keys)];
+    const values = await this.load(unique);
+    const found = new Map<K, NonNullable<R>>();
+    unique.forEach((k, i) => {
+      if (values[i] !== undefined && values[i] !== null) found.set(k, values[i]!);
+    });
+    return found;
+  }
+
   private async pump(): Promise<void> {
     if (this.busy || this.queue.length === 0) return;
     this.busy = true;
