@@ -99,6 +99,13 @@ export interface Embedder {
   embedImages?(images: Buffer[]): Promise<number[][]>;
 }
 
+/** One document's writes: its changed rows, the IDs of its rows that are gone, its new record. */
+export interface DocChange {
+  rows: ChunkRow[];
+  staleIds: string[];
+  record: DocRecord;
+}
+
 /** One stored chunk row. */
 export interface ChunkRow {
   id: string;
@@ -258,7 +265,7 @@ export interface Sink {
    * stale rows deleted, then its record (the commit marker), the record only if the rows were
    * written. A sink may write several documents' changes together, in that order per step.
    */
-  commitDocument(change: { rows: ChunkRow[]; staleIds: string[]; record: DocRecord }): Promise<void>;
+  commitDocument(change: DocChange): Promise<void>;
   search(query: SearchQuery): Promise<SearchHit[]>;
   stats(): Promise<{ docs: number; chunks: number }>;
   /** Compacts storage and refreshes indexes; safe to call at any time. */

@@ -8,10 +8,10 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
+import type { ChunkRow, CollectionInfo, DocChange, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
 import { checkDims, checkPending, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { acquireLease, fileLease } from './lease.js';
-import { recordToRow, rowToRecord } from './records.js';
+import { addChunksByDoc, recordToRow, rowToRecord } from './records.js';
 import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
 import { sqlEq, sqlIn } from './sql.js';
 
@@ -25,8 +25,6 @@ const IN_BATCH = 500;
 const COMPACT_EVERY = 64;
 const INDEX_CACHE_BYTES = 32n << 20n;
 const METADATA_CACHE_BYTES = 16n << 20n;
-
-type DocChange = { rows: ChunkRow[]; staleIds: string[]; record: DocRecord };
 
 interface Manifest {
   version: 1;
@@ -187,10 +185,15 @@ export class LanceDbSink implements Sink {
   }
 
   async deleteIds(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.writer.run(() => this.deleteRows(ids));
+  }
+
+  /** Deletes rows by ID, `IN_BATCH` a commit; runs inside the write chain. */
+  private async deleteRows(ids: string[]): Promise<void> {
     const table = this.chunkTable();
     for (let i = 0; i < ids.length; i += IN_BATCH) {
       const batch = ids.slice(i, i + IN_BATCH);
-      await this.writer.run(() => this.commit('delete rows', () => table.delete(sqlIn('id', batch))));
+      await this.commit('delete rows', () => table.delete(sqlIn('id', batch)));
     }
   }
 
@@ -212,11 +215,7 @@ export class LanceDbSink implements Sink {
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const batch = docIds.slice(i, i + IN_BATCH);
       const rows = await guard('list chunks', () => table.query().where(sqlIn('doc_id', batch)).select(['id', 'hash', 'doc_id']).toArray());
-      for (const r of rows) {
-        const doc = String(r.doc_id);
-        if (!out.has(doc)) out.set(doc, []);
-        out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
-      }
+      addChunksByDoc(out, rows);
     }
     return out;
   }
@@ -292,12 +291,7 @@ export class LanceDbSink implements Sink {
       for (const r of c.rows) last.set(r.id, 'row');
       for (const id of c.staleIds) last.set(id, 'stale');
     }
-    const stale = [...last].filter(([, what]) => what === 'stale').map(([id]) => id);
-    const table = this.chunkTable();
-    for (let i = 0; i < stale.length; i += IN_BATCH) {
-      const batch = stale.slice(i, i + IN_BATCH);
-      await this.commit('delete rows', () => table.delete(sqlIn('id', batch)));
-    }
+    await this.deleteRows([...last].filter(([, what]) => what === 'stale').map(([id]) => id));
     await this.mergeRecords(changes.map((c) => c.record));
   }
 

@@ -8,12 +8,12 @@
 import type { ConsistencyLevelEnum, MilvusClient, RowData } from '@zilliz/milvus2-sdk-node';
 import { sizedBatches } from '../core/batches.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { ChunkRow, CollectionInfo, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
+import type { ChunkRow, CollectionInfo, DocChange, DocRecord, Fingerprint, Lease, SearchFilter, SearchHit, SearchQuery, Sink, StoreLayout } from '../core/types.js';
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES, boundId, sha256 } from '../ids/index.js';
 import { checkDims, checkPending, fingerprintKey, fingerprintMismatch, physicalName } from './fingerprint.js';
 import { type LeaseBackend, type LeaseRecord, acquireLease } from './lease.js';
 import { type MilvusFilter, and, filter, render } from './milvus-filter.js';
-import { recordToRow, rowToRecord } from './records.js';
+import { addChunksByDoc, recordToRow, rowToRecord } from './records.js';
 import { BusyBatcher, Coalescer, SerialWriter } from './serial.js';
 
 export interface MilvusOptions {
@@ -381,11 +381,7 @@ export class MilvusSink implements Sink {
     const out = new Map<string, Array<{ id: string; hash: string }>>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
-      for (const r of await this.queryAll(this.chunks, f, ['id', 'hash', 'doc_id'])) {
-        const doc = String(r.doc_id);
-        if (!out.has(doc)) out.set(doc, []);
-        out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
-      }
+      addChunksByDoc(out, await this.queryAll(this.chunks, f, ['id', 'hash', 'doc_id']));
     }
     return out;
   }
@@ -452,7 +448,7 @@ export class MilvusSink implements Sink {
     return this.recordWrites.add([record]);
   }
 
-  async commitDocument(change: { rows: ChunkRow[]; staleIds: string[]; record: DocRecord }): Promise<void> {
+  async commitDocument(change: DocChange): Promise<void> {
     // Rows and records have writers of their own, each batching across documents already.
     await this.upsert(change.rows);
     await this.deleteIds(change.staleIds);

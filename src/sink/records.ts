@@ -32,3 +32,12 @@ export function rowToRecord(r: Record<string, unknown>): DocRecord {
     updatedAt: Number(r.updated_at),
   };
 }
+
+/** Adds rows read back with `doc_id`, `id` and `hash` to a map of each document's `{id, hash}`. */
+export function addChunksByDoc(out: Map<string, Array<{ id: string; hash: string }>>, rows: Iterable<Record<string, unknown>>): void {
+  for (const r of rows) {
+    const doc = String(r.doc_id);
+    if (!out.has(doc)) out.set(doc, []);
+    out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
+  }
+}
