@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { type AuditReport, auditSource } from './core/audit.js';
 import { RagsyncError, errorMessage } from './core/errors.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './core/sync-source.js';
 import { type DocSyncResult, type SyncDeps, syncDocument } from './core/sync.js';
@@ -126,6 +127,44 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, targe
     await worker?.close();
     await queue.close();
     conn.disconnect();
+  }
+}
+
+export interface AuditResult {
+  report: AuditReport;
+  /** With `repair`: the report before the repair, and the repair pass's summary. */
+  before?: AuditReport;
+  repair?: SyncSummary;
+}
+
+/**
+ * Audits the index of a directory against its files; with `repair`, fixes the drift through the
+ * normal sync path (documents with duplicate or foreign row IDs are first cleared) and audits
+ * again.
+ */
+export async function auditDirectory(config: Config, dir: string, opts: { repair?: boolean; hooks?: IndexHooks } = {}): Promise<AuditResult> {
+  const first = await auditOnce(config, dir);
+  if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
+  const rt = await openRuntime(config, dir);
+  try {
+    const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
+    for (const id of clear) await rt.sink.deleteDoc(id);
+  } finally {
+    await rt.close();
+  }
+  const repair = await indexDirectory(config, dir, opts.hooks);
+  return { before: first, repair, report: await auditOnce(config, dir) };
+}
+
+async function auditOnce(config: Config, dir: string): Promise<AuditReport> {
+  const rt = await openRuntime(config, dir);
+  const targets = new SyncTargets(config, rt.deps);
+  try {
+    const { live } = await targets.current();
+    return await auditSource(live);
+  } finally {
+    await targets.close();
+    await rt.close();
   }
 }
 

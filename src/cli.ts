@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
-import { defaultSourceName, indexDirectory, search, status } from './app.js';
+import { auditDirectory, defaultSourceName, indexDirectory, search, status } from './app.js';
 import { abortReembed, dropOld, reembed } from './reembed.js';
 import { type Daemon, runWatch, runWorker } from './workers/daemon.js';
 import { jobsReport } from './workers/jobs.js';
@@ -201,6 +201,32 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
     );
   }
   return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
+}
+
+async function runAudit(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
+  const config = configFrom(flags);
+  const log = createLogger(config.logLevel);
+  const result = await auditDirectory(config, dir, { repair: flags.repair === true, hooks: { log } });
+  const { report } = result;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    if (result.before) {
+      const b = result.before;
+      process.stdout.write(`before repair: ${b.drift.length} drift findings; repair pass: ${result.repair!.docs.changed} changed, ${result.repair!.docs.deleted} deleted, ${result.repair!.docs.failed} failed\n`);
+    }
+    for (const d of report.drift.slice(0, MAX_FAILURE_LINES)) process.stdout.write(`${d.kind}: ${d.path}: ${d.detail}\n`);
+    if (report.drift.length > MAX_FAILURE_LINES) process.stdout.write(`... and ${report.drift.length - MAX_FAILURE_LINES} more (--json lists them all)\n`);
+    for (const u of report.unchecked) process.stderr.write(`error: ${u.path}: ${u.error}\n`);
+    const kinds = new Map<string, number>();
+    for (const d of report.drift) kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
+    const detail = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
+    process.stdout.write(
+      `${report.documents} documents, ${report.rows} rows: ${report.drift.length === 0 ? 'no drift' : `drift in ${new Set(report.drift.map((d) => d.docId)).size} documents (${detail})`}` +
+        `${report.unchecked.length > 0 ? `; ${report.unchecked.length} could not be checked` : ''}; ${(report.durationMs / 1000).toFixed(1)} s\n`,
+    );
+  }
+  return report.drift.length === 0 && report.unchecked.length === 0 ? EXIT.ok : EXIT.failures;
 }
 
 async function runReembed(dir: string | undefined, flags: CommonFlags & Record<string, unknown>): Promise<number> {
@@ -442,6 +468,9 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .exitOverride();
   passOptions(common(program.command('index <dir>').description('index a directory once: add, update and delete what changed')), 'run through the Redis job queue (its own worker and any others)')
     .action((dir: string, flags) => run(runIndex(dir, flags)));
+  common(program.command('audit <dir>').description('compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)'))
+    .option('--repair', 'fix the drift through the normal sync path, then audit again')
+    .action((dir, flags) => run(runAudit(dir, flags)));
   daemonOptions(common(program.command('watch <dir>').description('keep the index in sync with a directory: watch, reconcile, enqueue, work')))
     .option('--no-worker', 'only enqueue; workers elsewhere do the work')
     .option('--reconcile-seconds <s>', 'full scan against the store every so often, for missed events (default 300; 0: only at start)', int('--reconcile-seconds'))
