@@ -1,0 +1,92 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { auditSource, belongsTo } from '../../src/core/audit.js';
+import { syncSource } from '../../src/core/sync-source.js';
+import { chunkId, docId } from '../../src/ids/index.js';
+import * as lancedb from '@lancedb/lancedb';
+import { physicalName } from '../../src/sink/fingerprint.js';
+import { LanceDbSink } from '../../src/sink/lancedb.js';
+import { sqlEq } from '../../src/sink/sql.js';
+import { SINKS, type SinkMaker, realDeps as baseDeps, tempDir } from '../helpers.js';
+
+async function write(root: string, rel: string, content: string): Promise<void> {
+  await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+  await writeFile(path.join(root, rel), content);
+}
+
+const note = (n: number) => `# Note ${n}\n\n## Part one\n\nFirst part of note ${n}.\n\n## Part two\n\nSecond part of note ${n}.\n`;
+
+describe.each(SINKS)('audit on real files and a real %s store', (_name: string, makeSink: SinkMaker) => {
+  it('reports no drift after an index, each kind of drift after it is made, and none after a re-sync', async () => {
+    const root = await tempDir();
+    for (let i = 0; i < 6; i++) await write(root, `n${i}.md`, note(i));
+    const { deps, sink } = await baseDeps(root, { makeSink });
+    await syncSource(deps, { concurrency: 4 });
+    const clean = await auditSource(deps);
+    expect(clean.drift).toEqual([]);
+    expect(clean).toMatchObject({ documents: 6, rows: 12 });
+
+    const id = (n: number) => docId('docs', `n${n}.md`);
+    await write(root, 'new.md', note(9)); // missing
+    await rm(path.join(root, 'n0.md')); // orphaned
+    await write(root, 'n1.md', note(1).replace('First', 'Edited')); // stale
+    const r2 = (await sink.getDocRecord(id(2)))!;
+    await sink.putDocRecord({ ...r2, fingerprint: 'other/model' }); // wrong fingerprint
+    await sink.deleteIds([(await sink.listDocChunks(id(3)))[0]!.id]); // a row lost
+    // A row of n4 whose ID is another document's.
+    const [own] = await sink.listDocChunks(id(4));
+    const vector = (await sink.findVectorsByHash([own!.hash])).get(own!.hash)!;
+    await sink.upsert([{ id: chunkId(id(5), 'x', 0), docId: id(4), source: 'docs', path: 'n4.md', section: 'x', chunkIndex: 0, modality: 'text', hash: own!.hash, text: 't', vector, metadata: '{}', updatedAt: 1 }]);
+    const r4 = (await sink.getDocRecord(id(4)))!;
+    await sink.putDocRecord({ ...r4, chunkCount: r4.chunkCount + 1 });
+
+    const report = await auditSource(deps);
+    const found = report.drift.map((d) => `${d.kind} ${d.path}`).sort();
+    expect(found).toEqual(['fingerprint n2.md', 'malformed-id n4.md', 'missing new.md', 'orphaned n0.md', 'rows n3.md', 'stale n1.md']);
+    expect(report.drift.find((d) => d.kind === 'rows')!.detail).toBe('1 rows, the record says 2');
+
+    // The repair path: clear documents with foreign row IDs, sync, audit again.
+    await sink.deleteDoc(id(4));
+    await syncSource(deps, { concurrency: 4 });
+    const after = await auditSource(deps);
+    expect(after.drift).toEqual([]);
+    expect(after).toMatchObject({ documents: 6, rows: 12 });
+  });
+});
+
+describe('audit on LanceDB (no primary key constraint)', () => {
+  it('reports rows that share an ID, and a repair (clear the document, sync) leaves one of each', async () => {
+    const root = await tempDir();
+    for (let i = 0; i < 3; i++) await write(root, `n${i}.md`, note(i));
+    const { deps, sink } = await baseDeps(root);
+    await syncSource(deps, { concurrency: 4 });
+    const db = await lancedb.connect((sink as LanceDbSink).location);
+    const table = await db.openTable(`chunks_${physicalName(deps.embedder.fingerprint)}`);
+    const copy = await table.query().where(sqlEq('doc_id', docId('docs', 'n1.md'))).limit(1).toArrow();
+    await table.add(copy);
+    const report = await auditSource(deps);
+    expect(report.drift.map((d) => `${d.kind} ${d.path}`).sort()).toEqual(['duplicate-id n1.md', 'rows n1.md']);
+    expect(report.drift.find((d) => d.kind === 'duplicate-id')!.detail).toMatch(/#note-1\/part-one\/0 x2$|x2$/);
+    await sink.deleteDoc(docId('docs', 'n1.md'));
+    await syncSource(deps, { concurrency: 4 });
+    expect((await auditSource(deps)).drift).toEqual([]);
+    table.close();
+    db.close();
+  });
+});
+
+describe('belongsTo', () => {
+  it("accepts the IDs chunkId makes for a document, bounded ones too, and refuses another document's", () => {
+    const doc = docId('docs', 'a.md');
+    expect(belongsTo(chunkId(doc, 'intro', 0), doc)).toBe(true);
+    expect(belongsTo(chunkId(doc, '', 3), doc)).toBe(true);
+    expect(belongsTo(chunkId(doc, 'x'.repeat(900), 0), doc)).toBe(true);
+    expect(belongsTo(chunkId(docId('docs', 'b.md'), 'intro', 0), doc)).toBe(false);
+    expect(belongsTo(`${doc}#`, doc)).toBe(false);
+    expect(belongsTo(`docs:a.md2#intro/0`, doc)).toBe(false);
+    const long = docId('docs', `${'d'.repeat(700)}.md`);
+    expect(belongsTo(chunkId(long, 's', 0), long)).toBe(true);
+    expect(belongsTo(chunkId(long, 's', 0), docId('docs', 'short.md'))).toBe(false);
+  });
+});
