@@ -68,14 +68,17 @@ export async function auditSource(deps: SyncDeps, opts: { concurrency?: number }
     if (record.fingerprint !== fp) add(entry.docId, entry.path, 'fingerprint', `indexed with ${record.fingerprint}, the collection is ${fp}`);
     const rows = counts.get(entry.docId) ?? 0;
     if (rows !== record.chunkCount) add(entry.docId, entry.path, 'rows', `${rows} rows, the record says ${record.chunkCount}`);
-    if (record.size === entry.size && record.mtimeMs === entry.mtimeMs) continue;
-    // Size or mtime moved: only the content decides (a touched file is not stale).
+    // Every file is hashed: an audit proves the content, it does not trust size and mtime (a
+    // file rewritten within one mtime tick keeps both). A touched file is not stale.
+    const statSame = record.size === entry.size && record.mtimeMs === entry.mtimeMs;
     checks.push(
       limit(async () => {
         try {
           const doc = await source.read(entry);
           if (!doc) return;
-          if (sha256(doc.bytes) !== record.fileHash) add(entry.docId, entry.path, 'stale', 'the file changed since it was indexed');
+          if (sha256(doc.bytes) !== record.fileHash) {
+            add(entry.docId, entry.path, 'stale', `the file changed since it was indexed${statSame ? ' (size and mtime unchanged)' : ''}`);
+          }
         } catch (err) {
           unchecked.push({ path: entry.path, error: errorMessage(err) });
         }
