@@ -24,6 +24,34 @@ async function ragsync(args: string[], opts: { cwd?: string; env?: Record<string
 const model = ['--model-dir', TINY_MODEL];
 
 describe('ragsync CLI (child process)', () => {
+  it('audit: exit 0 with no drift; exit 1 listing each drifted file; --repair --json fixes it and reports before and after', async () => {
+    const store = await tempDir();
+    const dir = await tempDir();
+    await cp(path.join(ROOT, 'examples', 'corpus'), dir, { recursive: true });
+    expect((await ragsync(['index', dir, '--store', store, ...model])).code).toBe(0);
+    const clean = await ragsync(['audit', dir, '--store', store, ...model]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^7 documents, \d+ rows: no drift; /m);
+
+    await writeFile(path.join(dir, 'new.md'), '# New\n\nA new note.\n');
+    await writeFile(path.join(dir, 'sourdough-bread.md'), '# Sourdough bread\n\nRewritten.\n');
+    await rm(path.join(dir, 'meeting-notes.txt'));
+    const drift = await ragsync(['audit', dir, '--store', store, ...model]);
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain('missing: new.md: not indexed');
+    expect(drift.stdout).toContain('stale: sourdough-bread.md: the file changed since it was indexed');
+    expect(drift.stdout).toMatch(/^orphaned: meeting-notes\.txt: \d+ rows and a record, no file$/m);
+    expect(drift.stdout).toMatch(/^\d+ documents, \d+ rows: drift in 3 documents \(1 orphaned, 1 missing, 1 stale\); /m);
+
+    const repaired = await ragsync(['audit', dir, '--store', store, ...model, '--repair', '--json']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const out = JSON.parse(repaired.stdout);
+    expect(out.before.drift.map((d: { kind: string }) => d.kind).sort()).toEqual(['missing', 'orphaned', 'stale']);
+    expect(out.repair.docs).toMatchObject({ changed: 2, deleted: 1, failed: 0 });
+    expect(out.report.drift).toEqual([]);
+    expect((await ragsync(['audit', dir, '--store', store, ...model])).code).toBe(0);
+  });
+
   it('index --json prints exactly the summary keys; a re-run is a no-op; exit 0', async () => {
     const store = await tempDir();
     const first = await ragsync(['index', 'examples/corpus', '--store', store, ...model, '--json']);
