@@ -12,7 +12,7 @@ import { type DocSyncResult, type SyncDeps, syncDocument } from './core/sync.js'
 import type { CollectionInfo, Embedder, Fingerprint, SearchFilter, SearchHit, SearchMode, Sink } from './core/types.js';
 import { type Logger, createLogger } from './log.js';
 import { SyncQueue } from './workers/queue.js';
-import { redisConnection } from './workers/redis.js';
+import { checkRedis, redisConnection } from './workers/redis.js';
 import { startWorker } from './workers/worker.js';
 import { chunkLimits, createEmbedder, embedderDescriptor } from './embed/index.js';
 import { SyncTargets, embedderFor } from './targets.js';
@@ -105,6 +105,12 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
 async function indexThroughQueue(config: Config, url: string, rt: Runtime, targets: SyncTargets, hooks: IndexHooks): Promise<SyncSummary> {
   const log = hooks.log ?? createLogger('silent');
   const conn = redisConnection(url, log, 'ragsync-index');
+  try {
+    await checkRedis(conn, url);
+  } catch (err) {
+    conn.disconnect();
+    throw err;
+  }
   const queue = new SyncQueue(rt.source.name, conn, config.redis.prefix, config.worker.attempts);
   const worker = hooks.noWorker
     ? undefined

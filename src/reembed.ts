@@ -24,7 +24,7 @@ import { createSink } from './sink/index.js';
 import type { FilesystemSource } from './sources/filesystem.js';
 import { LAYOUT_REFRESH_MS, SyncTargets, embedderFor } from './targets.js';
 import { SyncQueue } from './workers/queue.js';
-import { redisConnection } from './workers/redis.js';
+import { checkRedis, redisConnection } from './workers/redis.js';
 import { type JobResult, startWorker } from './workers/worker.js';
 
 export type ReembedPhase = 'backfill' | 'verify' | 'repair' | 'swap';
@@ -177,6 +177,12 @@ async function backfillPass(
   // Through the queue: the same sync jobs as the daemon's; every worker writes live and pending.
   const source = deps.source as FilesystemSource;
   const conn = redisConnection(config.redis.url, log, 'ragsync-reembed');
+  try {
+    await checkRedis(conn, config.redis.url);
+  } catch (err) {
+    conn.disconnect();
+    throw err;
+  }
   const queue = new SyncQueue(source.name, conn, config.redis.prefix, config.worker.attempts);
   let targets: SyncTargets | undefined;
   let worker: ReturnType<typeof startWorker> | undefined;

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { copyFile, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +25,19 @@ async function ragsync(args: string[], opts: { cwd?: string; env?: Record<string
 const model = ['--model-dir', TINY_MODEL];
 
 describe('ragsync CLI (child process)', () => {
+  it('index --redis with Redis unreachable: one clear line without the password, exit 3, no raw stacks', async () => {
+    const store = await tempDir();
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const res = await ragsync(['index', 'examples/corpus', '--store', store, ...model, '--redis', `redis://user:S3CRET-pw@127.0.0.1:${port}`]);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain(`ragsync: cannot reach Redis at redis://[redacted]@127.0.0.1:${port}: connect ECONNREFUSED`);
+    expect(res.stdout + res.stderr).not.toContain('S3CRET');
+    expect(res.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('audit: exit 0 with no drift; exit 1 listing each drifted file; --repair --json fixes it and reports before and after', async () => {
     const store = await tempDir();
     const dir = await tempDir();

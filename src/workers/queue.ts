@@ -46,6 +46,9 @@ export class SyncQueue {
     private readonly attempts: number,
   ) {
     this.queue = new Queue<SyncJobData>(queueName(source), { connection, prefix });
+    // Connection errors are logged by the connection itself (redis.ts); without a listener here
+    // BullMQ prints each one as a raw stack on stderr.
+    this.queue.on('error', () => undefined);
     // Every job waited for (waitUntilFinished) listens for the queue closing: many at once is normal.
     this.queue.setMaxListeners(0);
   }
@@ -66,6 +69,7 @@ export class SyncQueue {
     if (!this.events) {
       this.eventsConn = duplicateConnection(this.connection);
       this.events = new QueueEvents(queueName(this.source), { connection: this.eventsConn, prefix: this.prefix });
+      this.events.on('error', () => undefined);
     }
     await this.events.waitUntilReady();
     const byEvent = job.waitUntilFinished(this.events) as Promise<T>;

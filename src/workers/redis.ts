@@ -1,5 +1,6 @@
 /** Redis connections for BullMQ, and error messages without credentials. */
 import { Redis } from 'ioredis';
+import { RagsyncError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -30,4 +31,29 @@ export function redactRedis(text: string): string {
 /** The URL with its credentials replaced, for logs and messages. */
 export function safeRedisUrl(url: string): string {
   return redactRedis(url);
+}
+
+/**
+ * Resolves once Redis answers a PING; a one-shot command calls it first, so that an unreachable or
+ * refusing server is one clear error (credentials hidden) instead of a run that waits forever.
+ * Daemons do not: they keep retrying while Redis restarts.
+ */
+export async function checkRedis(conn: Redis, url: string, timeoutMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  const onError = (err: Error) => (last = err.message);
+  conn.on('error', onError);
+  try {
+    await Promise.race([
+      conn.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(last || `no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    throw new RagsyncError('SINK', `cannot reach Redis at ${safeRedisUrl(url)}: ${redactRedis((err as Error).message)}`, { stage: 'sink', cause: err });
+  } finally {
+    clearTimeout(timer);
+    conn.off('error', onError);
+  }
 }
