@@ -25,7 +25,7 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     const { deps, sink } = await realDeps(root);
     const res = await syncSource(deps, { concurrency: 4 });
     // A link that does not resolve to a file inside the folder is skipped (README: "What gets
-    // indexed"); a loop never resolves. (Reporting it instead is on the issue 7 list.)
+    // indexed"); a loop never resolves.
     expect(res.failures.map((f) => f.path)).toEqual(['truncated.pdf']);
     expect(res.docs.scanned).toBe(3);
     expect(res.failures.find((f) => f.path === 'truncated.pdf')!.error).toMatch(/^truncated\.pdf: /);
