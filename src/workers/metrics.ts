@@ -38,7 +38,7 @@ export class Metrics {
 export async function serveMetrics(
   metrics: Metrics,
   opts: { port: number; host: string; healthy: () => Promise<boolean>; refresh?: () => Promise<void> },
-): Promise<{ port: number; close: () => Promise<void> }> {
+): Promise<{ port: number; address: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     void (async () => {
       try {
@@ -62,6 +62,7 @@ export async function serveMetrics(
   });
   return {
     port: (server.address() as AddressInfo).port,
+    address: (server.address() as AddressInfo).address,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
