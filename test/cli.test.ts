@@ -25,6 +25,25 @@ async function ragsync(args: string[], opts: { cwd?: string; env?: Record<string
 const model = ['--model-dir', TINY_MODEL];
 
 describe('ragsync CLI (child process)', () => {
+  it('secrets given to Milvus (flags or environment) appear in no output, log or --json, also on failure', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const milvus = ['--milvus-address', `127.0.0.1:${port}`, '--milvus-user', 'me', '--log-level', 'debug'];
+    const runs = [
+      await ragsync(['index', 'examples/corpus', ...model, ...milvus, '--milvus-token', 'TOKEN-S3CRET', '--milvus-password', 'PW-S3CRET', '--json']),
+      await ragsync(['status', ...milvus, '--json'], { env: { RAGSYNC_MILVUS_TOKEN: 'TOKEN-S3CRET', RAGSYNC_MILVUS_PASSWORD: 'PW-S3CRET' } }),
+      await ragsync(['search', 'bread', ...milvus, '--json'], { env: { RAGSYNC_MILVUS_TOKEN: 'TOKEN-S3CRET' } }),
+      await ragsync(['audit', 'examples/corpus', ...model, ...milvus, '--json'], { env: { RAGSYNC_MILVUS_PASSWORD: 'PW-S3CRET' } }),
+    ];
+    for (const r of runs) {
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`cannot reach Milvus at 127\\.0\\.0\\.1:${port}`));
+      expect(r.stdout + r.stderr).not.toMatch(/S3CRET/);
+    }
+  });
+
   it('index --redis with Redis unreachable: one clear line without the password, exit 3, no raw stacks', async () => {
     const store = await tempDir();
     const server = net.createServer();
