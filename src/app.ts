@@ -91,7 +91,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
             return result;
           },
         });
-    if (summary.docs.changed + summary.docs.deleted > 0) {
+    if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted) {
       // Compaction only makes later reads faster; a failure here loses nothing.
       await rt.sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
     }

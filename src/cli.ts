@@ -4,6 +4,7 @@
  * indexed); 2 usage or configuration error; 3 could not run (model, store or source unavailable).
  */
 import { readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -169,10 +170,12 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
   const log = createLogger(config.logLevel);
   const bar = progressBar(flags, 'indexing');
   bar?.start(0, 0, { file: '' });
+  const interrupt = onInterrupt('the documents in progress finish, nothing is deleted');
   let summary: SyncSummary;
   try {
     summary = await indexDirectory(config, dir, {
       log,
+      signal: interrupt.signal,
       noWorker: flags.worker === false,
       onProgress: (done, found, last) => {
         bar?.setTotal(found);
@@ -184,6 +187,7 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
     });
   } finally {
     bar?.stop();
+    interrupt.dispose();
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -199,8 +203,37 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
         `chunks: ${chunks.upserted} written, ${chunks.deleted} deleted, ${chunks.unchanged} unchanged; ` +
         `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${(summary.durationMs / 1000).toFixed(1)} s\n`,
     );
+    if (summary.interrupted) process.stdout.write(`interrupted by ${interrupt.received}: the files not reached and deletions wait for the next run\n`);
   }
+  if (summary.interrupted) return interrupt.exitCode;
   return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
+}
+
+/**
+ * SIGINT/SIGTERM during a one-shot command: the first asks it to stop cleanly (`signal` fires),
+ * a second ends the process at once. Either way the exit code is 128 + the signal's number.
+ */
+function onInterrupt(what: string) {
+  const controller = new AbortController();
+  const state = { signal: controller.signal, received: '', exitCode: 130, dispose: () => undefined as void };
+  const handler = (sig: NodeJS.Signals) => {
+    const code = 128 + (os.constants.signals[sig] ?? 2);
+    if (controller.signal.aborted) {
+      process.stderr.write(`ragsync: ${sig} again: stopping now (a document cut short is synced again next run)\n`);
+      process.exit(code);
+    }
+    state.received = sig;
+    state.exitCode = code;
+    process.stderr.write(`ragsync: ${sig}: stopping (${what}); send it again to stop at once\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  state.dispose = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+  return state;
 }
 
 async function runAudit(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {

@@ -14,6 +14,11 @@ export interface SyncSummary {
   embeddings: { computed: number; reused: number };
   failures: Array<{ path: string; error: string }>;
   durationMs: number;
+  /**
+   * Set when the pass was stopped (`signal`) before it saw every file: documents not reached are
+   * not counted, and nothing was deleted (an unfinished scan cannot tell a gone file from an unseen one).
+   */
+  interrupted?: true;
 }
 
 export interface SyncSourceOptions {
@@ -29,6 +34,11 @@ export interface SyncSourceOptions {
    * in-process). The queue mode enqueues a job and resolves with its result.
    */
   execute?: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
+  /**
+   * Stops the pass: no document starts after it fires, documents already started finish (their
+   * record is written after their rows, so even a hard stop loses nothing), no deletion runs.
+   */
+  signal?: AbortSignal;
 }
 
 export function emptySummary(): SyncSummary {
@@ -95,8 +105,24 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
     opts.onProgress?.(++done, sum.docs.scanned, null);
   };
 
+  const stopped = () => opts.signal?.aborted === true;
+  const onAbort = () => {
+    wake?.();
+    wake = null;
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // A document queued in the pool but not started when the pass is stopped is skipped, uncounted.
+  const start = (entry: DocRef, record: DocRecord | null) => async () => {
+    if (stopped()) {
+      sum.docs.scanned--;
+      return;
+    }
+    await execute(entry, record).then(finish, (err) => fail(entry.path, err));
+  };
+
   try {
     for await (const entry of source.scan()) {
+      if (stopped()) break;
       sum.docs.scanned++;
       seen.add(entry.docId);
       const record = records.get(entry.docId) ?? null;
@@ -104,12 +130,20 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
         finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
         continue;
       }
-      while (active >= ahead) await new Promise<void>((resolve) => (wake = resolve));
-      track(limit(() => execute(entry, record).then(finish, (err) => fail(entry.path, err))));
+      while (active >= ahead && !stopped()) await new Promise<void>((resolve) => (wake = resolve));
+      if (stopped()) break;
+      track(limit(start(entry, record)));
     }
   } finally {
     // Documents already started finish (or fail) before anything else happens, even on a throw.
     await Promise.all(running);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (stopped()) {
+    sum.interrupted = true;
+    sum.failures.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    sum.durationMs = Math.round(performance.now() - started);
+    return sum;
   }
 
   const unreadable = source.unreadable();

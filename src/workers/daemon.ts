@@ -103,9 +103,16 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     },
   });
 
+  let stopping: Promise<void> | undefined;
   let reconciling: Promise<void> | undefined;
-  const reconcile = () => {
-    reconciling ??= (async () => {
+  // A reconcile asked for while one runs (Redis came back mid-pass) runs once more after it.
+  let again = false;
+  const reconcile = (): Promise<void> => {
+    if (reconciling) {
+      again = true;
+      return reconciling;
+    }
+    reconciling = (async () => {
       let queued = 0;
       const summary = await syncSource((await c.targets.current()).live, {
         concurrency: 64,
@@ -118,14 +125,30 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       log.info({ stage: 'reconcile', scanned: summary.docs.scanned, queued, failed: summary.docs.failed }, 'reconcile done');
     })()
       .catch((err: unknown) => log.warn({ stage: 'reconcile' }, `reconcile failed: ${errorMessage(err)}`))
-      .finally(() => (reconciling = undefined));
+      .finally(() => {
+        reconciling = undefined;
+        if (again && !stopping) {
+          again = false;
+          void reconcile();
+        }
+      });
     return reconciling;
   };
   await reconcile();
+  // Jobs live in Redis: a Redis that restarted without persistence (or failed over and lost
+  // writes) lost the changes queued in it. When the connection comes back, a reconcile
+  // enqueues again every file the store does not match, so no change made around the outage is lost.
+  let down = false;
+  c.conn.on('close', () => (down = true));
+  c.conn.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({ stage: 'reconcile' }, 'Redis is reachable again: reconciling');
+    void reconcile();
+  });
   const timer = config.watch.reconcileSeconds > 0 ? setInterval(() => void reconcile(), config.watch.reconcileSeconds * 1000) : undefined;
   log.info({ stage: 'watch', dir: rt.source.location, source, worker: opts.worker, metricsPort: c.server?.port }, 'watching');
 
-  let stopping: Promise<void> | undefined;
   return {
     metricsPort: c.server?.port,
     stop: () =>
