@@ -1,11 +1,16 @@
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { auditSource } from '../../src/core/audit.js';
 import { syncSource } from '../../src/core/sync-source.js';
 import { syncDocument } from '../../src/core/sync.js';
 import { MAX_DOC_ID_BYTES, docId } from '../../src/ids/index.js';
-import { FIXTURES, realDeps, tempDir } from '../helpers.js';
+import { FIXTURES, ROOT, TINY_MODEL, realDeps, tempDir } from '../helpers.js';
+
+const exec = promisify(execFile);
+const BIN = path.join(ROOT, 'bin', 'ragsync.js');
 
 const note = (n: number) => `# Note ${n}\n\nA note, number ${n}.\n`;
 
@@ -53,3 +58,62 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     expect(await sink.listDocChunks(docId('docs', 'b.md'))).toHaveLength(1);
   });
 });
+
+describe('an unreadable file (mode 000)', () => {
+  // Root reads any file whatever its mode: as root, the CLI runs as `nobody` for this test.
+  const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const run = async (args: string[], home: string) => {
+    try {
+      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { ...asUser, env: { PATH: process.env.PATH ?? '', HOME: home } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  it('is a clear error naming the file; its indexed rows stay; the other files are indexed; audit says it could not be checked', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'good.md'), '# Good\n\nthe word alpenglow is here\n');
+    await writeFile(path.join(dir, 'secret.md'), '# Secret\n\nthe word brambleberry is here\n');
+    if ('uid' in asUser) await chownTree(work, asUser.uid, asUser.gid);
+    const store = ['--store', path.join(work, 'store'), '--model-dir', TINY_MODEL];
+    expect((await run(['index', dir, ...store], work)).code).toBe(0);
+
+    await writeFile(path.join(dir, 'secret.md'), '# Secret\n\nthe word cloudberry replaced it\n');
+    await writeFile(path.join(dir, 'locked.md'), '# Locked\n\nnever readable\n');
+    await writeFile(path.join(dir, 'new.md'), '# New\n\nthe word driftwood is new\n');
+    for (const f of ['secret.md', 'locked.md']) await chmod(path.join(dir, f), 0o000);
+    if ('uid' in asUser) await chownTree(work, asUser.uid, asUser.gid);
+
+    const res = await run(['index', dir, ...store], work);
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/^error: locked\.md: .*permission denied/im);
+    expect(res.stderr).toMatch(/^error: secret\.md: .*permission denied/im);
+    expect(res.stdout).toMatch(/1 changed, 1 unchanged, 0 deleted, 2 failed/);
+    const search = async (word: string) => JSON.parse((await run(['search', word, '--mode', 'keyword', '--json', ...store], work)).stdout).map((h: { path: string }) => h.path);
+    // The unreadable file keeps the rows it had; nothing of its new content got in.
+    expect(await search('brambleberry')).toEqual(['secret.md']);
+    expect(await search('cloudberry')).toEqual([]);
+    expect(await search('driftwood')).toEqual(['new.md']);
+    expect(await search('alpenglow')).toEqual(['good.md']);
+
+    const audit = await run(['audit', dir, '--json', ...store], work);
+    expect(audit.code).toBe(1);
+    const report = JSON.parse(audit.stdout).report;
+    // Indexed before, unreadable now: its hash cannot be checked. Never indexed: missing.
+    expect(report.unchecked).toEqual([{ path: 'secret.md', error: expect.stringMatching(/permission denied/i) }]);
+    expect(report.drift.map((d: { kind: string; path: string }) => `${d.kind} ${d.path}`)).toEqual(['missing locked.md']);
+  });
+});
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await chownTree(p, uid, gid);
+    else await chown(p, uid, gid);
+  }
+}
