@@ -70,39 +70,47 @@ export class FilesystemSource implements Source {
   }
 
   async read(ref: DocRef): Promise<Document | null> {
-    const entry = await this.stat(ref);
-    if (!entry) return null;
-    const id = entry.docId;
-    if (entry.size > this.opts.maxFileBytes) {
-      throw new RagsyncError('TOO_LARGE', `${entry.path}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {
-        stage: 'source',
-        docId: id,
-      });
-    }
-    let bytes: Buffer;
-    let size: number;
-    let mtimeMs: number;
-    try {
-      // Size and mtime from the same open file as the bytes, so the record matches what was read.
-      const fh = await open(path.join(this.root, entry.path), 'r');
+    const rel = normalizeRelPath(ref.path);
+    if (!this.included(rel)) return null;
+    const abs = path.join(this.root, rel);
+    const id = docId(this.name, rel);
+    // An editor's atomic save can replace the file between the check and the open: check again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const checked = await this.fileStat(abs);
+      if (!checked) return null;
+      const entry = this.entry(rel, checked);
+      if (entry.size > this.opts.maxFileBytes) {
+        throw new RagsyncError('TOO_LARGE', `${entry.path}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {
+          stage: 'source',
+          docId: id,
+        });
+      }
+      let fh;
       try {
+        fh = await open(abs, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
+      }
+      try {
+        // Size and mtime from the same open file as the bytes, so the record matches what was read.
         const st = await fh.stat();
-        bytes = await fh.readFile();
-        size = bytes.length;
-        mtimeMs = st.mtimeMs;
+        // Only the file checked to be inside the root is read: a path swapped (for a link, say)
+        // between the check and the open is checked again.
+        if (st.dev !== checked.dev || st.ino !== checked.ino) continue;
+        const bytes = await fh.readFile();
+        const mismatch = contentMismatch(entry.contentType, bytes, entry.path);
+        if (mismatch) throw new RagsyncError('PARSE', `${entry.path}: ${mismatch}`, { stage: 'parse', docId: id });
+        return { source: this.name, path: entry.path, docId: id, contentType: entry.contentType, bytes, size: bytes.length, mtimeMs: st.mtimeMs };
+      } catch (err) {
+        if (err instanceof RagsyncError) throw err;
+        throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
       } finally {
         await fh.close();
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
     }
-    const contentType = entry.contentType;
-    const mismatch = contentMismatch(contentType, bytes, entry.path);
-    if (mismatch) throw new RagsyncError('PARSE', `${entry.path}: ${mismatch}`, { stage: 'parse', docId: id });
-    return { source: this.name, path: entry.path, docId: id, contentType, bytes, size, mtimeMs };
+    throw new RagsyncError('IO', `${rel}: kept changing while being read`, { stage: 'source', docId: id, retryable: true });
   }
-
   private async *walk(relDir: string): AsyncGenerator<SourceEntry> {
     let entries;
     try {
@@ -144,15 +152,20 @@ export class FilesystemSource implements Source {
     return this.excludedDir(`${rel}/x`);
   }
 
-  /** Stat of a regular file, following a symlink only when its target is inside the root. */
-  private async fileStat(abs: string): Promise<{ size: number; mtimeMs: number } | null> {
+  /**
+   * Stat of a regular file whose real path is inside the root. A symbolic link is followed only
+   * when its target is inside; so is a path through a linked directory (`link/file` where `link`
+   * points outside is not a file of this source, even when it reached us from a queued job or a
+   * stored record rather than from the scan, which skips such links).
+   */
+  private async fileStat(abs: string): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
     try {
       const l = await lstat(abs);
-      if (l.isFile()) return l;
-      if (!l.isSymbolicLink()) return null;
+      if (!l.isFile() && !l.isSymbolicLink()) return null;
       const target = await realpath(abs);
       this.rootReal ??= await realpath(this.root);
       if (!target.startsWith(this.rootReal + path.sep)) return null;
+      if (l.isFile() && target === abs) return l;
       const st = await stat(target);
       return st.isFile() ? st : null;
     } catch (err) {

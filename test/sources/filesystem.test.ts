@@ -1,4 +1,4 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesystemSource } from '../../src/sources/filesystem.js';
@@ -56,6 +56,35 @@ describe('filesystem source', () => {
     const src = new FilesystemSource(opts(root));
     expect(await scanned(src)).toEqual(['alias.md', 'real.md']);
     expect(await src.read({ source: 'docs', path: 'escape.md' })).toBeNull();
+    // A path through the linked directory never comes from the scan, but a queued job or a stored
+    // record can carry one: it is not a file of this source (this read /outside/dir/x.md before).
+    expect(await src.stat({ source: 'docs', path: 'linked-dir/x.md' })).toBeNull();
+    expect(await src.read({ source: 'docs', path: 'linked-dir/x.md' })).toBeNull();
+    for (const bad of ['../outside.md', `${outside}/secret.md`, 'a/../../secret.md', './real.md']) {
+      await expect(src.read({ source: 'docs', path: bad })).rejects.toThrow(/not a relative path|not allowed/);
+    }
+  });
+
+  it('does not read a file swapped for a link to outside the root between the check and the open', async () => {
+    const root = await tempDir();
+    const outside = await tempDir();
+    await tree(root, { 'doc.md': 'inside' });
+    await tree(outside, { 'secret.md': 'outside secret' });
+    const src = new FilesystemSource(opts(root));
+    // Swap the file for a link as soon as the source has checked it (lstat + realpath), before its open.
+    const real = (src as unknown as { fileStat: (abs: string) => Promise<unknown> }).fileStat.bind(src);
+    let swapped = false;
+    (src as unknown as { fileStat: (abs: string) => Promise<unknown> }).fileStat = async (abs: string) => {
+      const st = await real(abs);
+      if (!swapped) {
+        swapped = true;
+        await rm(path.join(root, 'doc.md'));
+        await symlink(path.join(outside, 'secret.md'), path.join(root, 'doc.md'));
+      }
+      return st;
+    };
+    expect(await src.read({ source: 'docs', path: 'doc.md' })).toBeNull();
+    expect(swapped).toBe(true);
   });
 
   it('reports a file it cannot stat and goes on with the rest of the tree', async () => {
