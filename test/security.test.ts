@@ -11,11 +11,12 @@ import { search } from '../src/app.js';
 import { resolveConfig } from '../src/config.js';
 import type { SearchMode } from '../src/core/types.js';
 import { docId } from '../src/ids/index.js';
+import { API_KEY, startEmbeddingApi } from './embedding-api-server.js';
 import { TINY_MODEL, TINY_MODEL_B, tempDir } from './helpers.js';
 import { inject } from 'vitest';
-import { type SinkKind, children } from './workers/children.js';
+import { type SinkKind, children, until } from './workers/children.js';
 
-const { cli, hits, status, setup } = children();
+const { cli, daemon, hits, status, setup } = children();
 
 const HOSTILE = [
   `q" or id != ".md`,
@@ -119,4 +120,45 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('hostile names on %s', (kind
     expect((await cli(['audit', dir, ...e.sink, ...A])).code).toBe(0);
     expect(await hits(e, 'bystander')).toHaveLength(1);
   }, 240_000);
+});
+
+describe('API keys', () => {
+  it('appear in no output, debug log, error or --json of index, search, status, audit, jobs or the daemon', async () => {
+    const api = await startEmbeddingApi();
+    try {
+      const work = await tempDir();
+      const dir = path.join(work, 'docs');
+      await mkdir(dir);
+      await writeFile(path.join(dir, 'a.md'), '# A\n\nthe word keystone is here\n');
+      const e = setup('LanceDB', path.join(work, 'store'));
+      const apiArgs = ['--embedder', 'jina-api', '--embedder-url', api.url, '--dimensions', '128', '--log-level', 'debug'];
+      const key = { JINA_API_KEY: API_KEY };
+      const outputs: string[] = [];
+      const keep = (r: { code: number; stdout: string; stderr: string }) => (outputs.push(r.stdout + r.stderr), r);
+
+      expect(keep(await cli(['index', dir, ...e.sink, ...apiArgs, '--json'], key)).code).toBe(0);
+      expect(keep(await cli(['search', 'keystone', '--mode', 'hybrid', '--json', ...e.sink, ...apiArgs], key)).code).toBe(0);
+      expect(keep(await cli(['status', '--json', ...e.sink, ...apiArgs], key)).code).toBe(0);
+      expect(keep(await cli(['audit', dir, '--json', ...e.sink, ...apiArgs], key)).code).toBe(0);
+      // The key given in the environment variable RAGSYNC_EMBEDDER_API_KEY, and a refused one.
+      const wrong = keep(await cli(['search', 'keystone', '--mode', 'dense', ...e.sink, ...apiArgs], { RAGSYNC_EMBEDDER_API_KEY: 'wrong-S3CRET-key' }));
+      expect(wrong.code).toBe(3);
+      expect(wrong.stderr).toMatch(/401|unauthori[sz]ed|refused the key/i);
+      await writeFile(path.join(dir, 'b.md'), '# B\n\nthe word lodestar is new\n');
+      const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...apiArgs], undefined, { RAGSYNC_EMBEDDER_API_KEY: API_KEY });
+      await until(async () => (await hits(e, 'lodestar')).length === 1, 30_000);
+      keep(await cli(['jobs', dir, ...e.queue, '--json']));
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+      outputs.push(d.output());
+      expect(api.requests.every((r) => r.auth === `Bearer ${API_KEY}` || r.auth === 'Bearer wrong-S3CRET-key')).toBe(true);
+      for (const out of outputs) {
+        expect(out).not.toContain(API_KEY);
+        expect(out).not.toContain('S3CRET');
+      }
+      expect(outputs.join('\n')).toMatch(/document synced/);
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
 });
