@@ -239,7 +239,7 @@ function onInterrupt(what: string) {
 async function runAudit(dir: string, flags: CommonFlags & Record<string, unknown>): Promise<number> {
   const config = configFrom(flags);
   const log = createLogger(config.logLevel);
-  const result = await auditDirectory(config, dir, { repair: flags.repair === true, hooks: { log } });
+  const result = await auditDirectory(config, dir, { repair: flags.repair === true, hooks: { log, noWorker: flags.worker === false } });
   const { report } = result;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -501,7 +501,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .exitOverride();
   passOptions(common(program.command('index <dir>').description('index a directory once: add, update and delete what changed')), 'run through the Redis job queue (its own worker and any others)')
     .action((dir: string, flags) => run(runIndex(dir, flags)));
-  common(program.command('audit <dir>').description('compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)'))
+  passOptions(common(program.command('audit <dir>').description('compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)')), 'with --repair: repair through the Redis job queue')
     .option('--repair', 'fix the drift through the normal sync path, then audit again')
     .action((dir, flags) => run(runAudit(dir, flags)));
   daemonOptions(common(program.command('watch <dir>').description('keep the index in sync with a directory: watch, reconcile, enqueue, work')))

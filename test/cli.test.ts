@@ -83,6 +83,16 @@ describe('ragsync CLI (child process)', () => {
     expect(out.repair.docs).toMatchObject({ changed: 2, deleted: 1, failed: 0 });
     expect(out.report.drift).toEqual([]);
     expect((await ragsync(['audit', dir, '--store', store, ...model])).code).toBe(0);
+
+    // The same source options as index: what --include/--exclude left out is not drift.
+    const narrow = await tempDir();
+    const only = ['--include', '**/*.md', '--exclude', 'sourdough-bread.md'];
+    expect((await ragsync(['index', dir, '--store', narrow, ...model, ...only])).code).toBe(0);
+    const same = await ragsync(['audit', dir, '--store', narrow, ...model, ...only]);
+    expect(same.code, same.stdout).toBe(0);
+    const wider = await ragsync(['audit', dir, '--store', narrow, ...model]);
+    expect(wider.code).toBe(1);
+    expect(wider.stdout).toContain('missing: sourdough-bread.md: not indexed');
   });
 
   it('index --json prints exactly the summary keys; a re-run is a no-op; exit 0', async () => {

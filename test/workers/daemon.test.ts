@@ -146,6 +146,28 @@ describe('the queue', () => {
     expect(await w2.exited).toBe(0);
   }, 180_000);
 
+  it('audit --repair --redis repairs through the queue: a worker elsewhere does the work', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    const files: string[] = await writeCorpus(ROOT, dir, 30, 9);
+    const e = setup('Milvus Lite', path.join(work, 'store'));
+    expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
+    await writeFile(path.join(dir, files[0]!), '# Changed\n\nthe word pemmican is new\n');
+    await rm(path.join(dir, files[1]!));
+    await writeFile(path.join(dir, 'added.md'), '# Added\n\nthe word tamarack is new\n');
+    const w = await daemon(['worker', dir, ...e.sink, ...e.queue, ...e.model, '--log-level', 'debug']);
+    const res = await cli(['audit', dir, ...e.sink, ...e.queue, ...e.model, '--repair', '--no-worker', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out.before.drift.map((d: { kind: string; path: string }) => `${d.kind} ${d.path}`).sort()).toEqual([`missing added.md`, `orphaned ${files[1]}`, `stale ${files[0]}`]);
+    expect(out.repair.docs).toMatchObject({ changed: 2, deleted: 1, failed: 0 });
+    expect(out.report.drift).toEqual([]);
+    await until(() => (w.output().match(/document synced/g) ?? []).length === 3, 10_000).catch(() => { throw new Error(w.output()); });
+    expect((await hits(e, 'tamarack')).map((h) => h.path)).toEqual(['added.md']);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+
   it('jobs lists a failed document with its reason and retries it', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
