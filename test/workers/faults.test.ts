@@ -164,7 +164,8 @@ describe('faults', () => {
     const killed = await change(dir, files, 'sigkill');
 
     const second = await daemon(['index', dir, ...e.sink, ...e.model, '--json', '--concurrency', '8', '--log-level', 'debug'], /document synced/);
-    await until(() => synced(second.output()) >= 20, 60_000);
+    // Documents the first run committed come back unchanged; wait for some the second run changed.
+    await until(() => (second.output().match(/"status":"changed"/g) ?? []).length >= 5, 60_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(143);
     const out = second.output();
