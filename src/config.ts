@@ -127,9 +127,9 @@ const Config = z.strictObject({
       concurrency: z.number().default(32),
       lockMs: z.number().default(30_000),
       drainSeconds: z.number().default(30),
-      attempts: z.number().default(8),
+      attempts: z.number().default(12),
     })
-    .default({ concurrency: 32, lockMs: 30_000, drainSeconds: 30, attempts: 8 }),
+    .default({ concurrency: 32, lockMs: 30_000, drainSeconds: 30, attempts: 12 }),
   metrics: z.strictObject({ port: z.number().optional(), host: z.string().default('127.0.0.1') }).default({ host: '127.0.0.1' }),
   embedder: z.discriminatedUnion('kind', [
     z.strictObject({

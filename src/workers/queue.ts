@@ -23,12 +23,28 @@ export function queueName(source: string): string {
   return `sync.${source}`;
 }
 
-/** Retries with exponential backoff and jitter; finished jobs kept, bounded, for inspection. */
+/** The retry backoff of sync jobs (the workers' `settings.backoffStrategy` computes it). */
+export const BACKOFF = 'ragsync-capped';
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30_000;
+
+/**
+ * The delay before retry number `attemptsMade`: doubling from 1 s, capped at 30 s, minus up to a
+ * quarter at random (so jobs failed together do not retry together). The cap keeps retrying
+ * through a long store or model outage without waiting minutes once it is over: with the default
+ * 12 attempts a job rides out about 3 minutes and starts again at most 30 s after the store is back.
+ */
+export function retryDelay(attemptsMade: number, random = Math.random()): number {
+  const full = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(full * (1 - 0.25 * random));
+}
+
+/** Retries with capped exponential backoff and jitter; finished jobs kept, bounded, for inspection. */
 export function jobOptions(ref: DocRef, attempts: number): JobsOptions {
   return {
     deduplication: { id: docId(ref.source, ref.path), keepLastIfActive: true },
     attempts,
-    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    backoff: { type: BACKOFF },
     removeOnComplete: { count: 1000, age: 24 * 3600 },
     removeOnFail: { count: 10_000 },
   };

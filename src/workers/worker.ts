@@ -9,7 +9,7 @@ import { type DocSyncResult, syncDocument } from '../core/sync.js';
 import type { TargetProvider } from '../targets.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
-import { type SyncJobData, queueName } from './queue.js';
+import { type SyncJobData, queueName, retryDelay } from './queue.js';
 import { duplicateConnection, redactRedis } from './redis.js';
 
 export interface WorkerOptions {
@@ -66,6 +66,7 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, JobResult> {
     stalledInterval: o.lockMs,
     maxStalledCount: 3,
     autorun: true,
+    settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade) },
   });
   worker.on('error', (err) => o.log.warn({ stage: 'queue' }, `worker: ${redactRedis(err.message)}`));
   worker.on('closed', () => connection.disconnect());
