@@ -29,7 +29,6 @@ export class FilesystemSource implements Source {
   private readonly root: string;
   /** True when a relative POSIX path is a document of this source (patterns and type). */
   readonly included: (p: string) => boolean;
-  private rootReal: string | undefined;
   private readonly excludedDir: (p: string) => boolean;
   private failed: Array<{ path: string; error: string }> = [];
 
@@ -58,14 +57,14 @@ export class FilesystemSource implements Source {
     if (!rootStat.isDirectory()) {
       throw new RagsyncError('IO', `source ${this.root} is not a directory`, { stage: 'source' });
     }
-    yield* this.walk('');
+    yield* this.walk('', this.realRoot());
   }
 
   async stat(ref: DocRef): Promise<SourceEntry | null> {
     const rel = normalizeRelPath(ref.path);
     if (!this.included(rel)) return null;
     const abs = path.join(this.root, rel);
-    const st = await this.fileStat(abs);
+    const st = await this.fileStat(abs, this.realRoot());
     return st ? this.entry(rel, st) : null;
   }
 
@@ -76,7 +75,7 @@ export class FilesystemSource implements Source {
     const id = docId(this.name, rel);
     // An editor's atomic save can replace the file between the check and the open: check again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const checked = await this.fileStat(abs);
+      const checked = await this.fileStat(abs, this.realRoot());
       if (!checked) return null;
       const entry = this.entry(rel, checked);
       if (entry.size > this.opts.maxFileBytes) {
@@ -111,7 +110,7 @@ export class FilesystemSource implements Source {
     }
     throw new RagsyncError('IO', `${rel}: kept changing while being read`, { stage: 'source', docId: id, retryable: true });
   }
-  private async *walk(relDir: string): AsyncGenerator<SourceEntry> {
+  private async *walk(relDir: string, root: () => Promise<string>): AsyncGenerator<SourceEntry> {
     let entries;
     try {
       entries = await readdir(path.join(this.root, relDir), { withFileTypes: true });
@@ -125,7 +124,7 @@ export class FilesystemSource implements Source {
       const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
       if (ent.isDirectory()) {
         if (this.dirExcluded(rel)) continue;
-        yield* this.walk(rel);
+        yield* this.walk(rel, root);
         continue;
       }
       if (!(ent.isFile() || ent.isSymbolicLink())) continue;
@@ -133,7 +132,7 @@ export class FilesystemSource implements Source {
       if (!this.included(norm)) continue;
       let st;
       try {
-        st = await this.fileStat(path.join(this.root, rel));
+        st = await this.fileStat(path.join(this.root, rel), root, ent.isFile());
       } catch (err) {
         this.failed.push({ path: norm, error: `cannot read: ${errorMessage(err)}` });
         continue;
@@ -156,15 +155,18 @@ export class FilesystemSource implements Source {
    * Stat of a regular file whose real path is inside the root. A symbolic link is followed only
    * when its target is inside; so is a path through a linked directory (`link/file` where `link`
    * points outside is not a file of this source, even when it reached us from a queued job or a
-   * stored record rather than from the scan, which skips such links).
+   * stored record rather than from the scan, which skips such links). `walked`: a regular file
+   * the scan reached without following any link, inside by construction (no realpath needed;
+   * `read` checks it fully before opening).
    */
-  private async fileStat(abs: string): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
+  private async fileStat(abs: string, root: () => Promise<string>, walked = false): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
     try {
       const l = await lstat(abs);
       if (!l.isFile() && !l.isSymbolicLink()) return null;
+      if (walked && l.isFile()) return l;
       const target = await realpath(abs);
-      this.rootReal ??= await realpath(this.root);
-      if (!target.startsWith(this.rootReal + path.sep)) return null;
+      const rootReal = await root();
+      if (!target.startsWith(rootReal.endsWith(path.sep) ? rootReal : rootReal + path.sep)) return null;
       if (l.isFile() && target === abs) return l;
       const st = await stat(target);
       return st.isFile() ? st : null;
@@ -173,5 +175,15 @@ export class FilesystemSource implements Source {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
       throw err;
     }
+  }
+
+  /**
+   * The root's real path, resolved at most once per scan or single-file check, and again for the
+   * next one: a root reached through a link that is later retargeted (a deploy's
+   * `current -> release-N`) is followed, never held stale.
+   */
+  private realRoot(): () => Promise<string> {
+    let resolved: Promise<string> | undefined;
+    return () => (resolved ??= realpath(this.root));
   }
 }

@@ -72,10 +72,11 @@ describe('filesystem source', () => {
     await tree(outside, { 'secret.md': 'outside secret' });
     const src = new FilesystemSource(opts(root));
     // Swap the file for a link as soon as the source has checked it (lstat + realpath), before its open.
-    const real = (src as unknown as { fileStat: (abs: string) => Promise<unknown> }).fileStat.bind(src);
+    type FileStat = (...args: unknown[]) => Promise<unknown>;
+    const real = (src as unknown as { fileStat: FileStat }).fileStat.bind(src);
     let swapped = false;
-    (src as unknown as { fileStat: (abs: string) => Promise<unknown> }).fileStat = async (abs: string) => {
-      const st = await real(abs);
+    (src as unknown as { fileStat: FileStat }).fileStat = async (...args: unknown[]) => {
+      const st = await real(...args);
       if (!swapped) {
         swapped = true;
         await rm(path.join(root, 'doc.md'));
@@ -85,6 +86,27 @@ describe('filesystem source', () => {
     };
     expect(await src.read({ source: 'docs', path: 'doc.md' })).toBeNull();
     expect(swapped).toBe(true);
+  });
+
+  it('works through a root given as a link, follows the link when it is retargeted, and under the root /', async () => {
+    const base = await tempDir();
+    await tree(path.join(base, 'release-1'), { 'a.md': 'one', 'sub/b.md': 'one' });
+    await tree(path.join(base, 'release-2'), { 'c.md': 'two' });
+    await symlink(path.join(base, 'release-1'), path.join(base, 'current'));
+    const src = new FilesystemSource(opts(path.join(base, 'current')));
+    expect(await scanned(src)).toEqual(['a.md', 'sub/b.md']);
+    expect((await src.read({ source: 'docs', path: 'a.md' }))?.bytes.toString()).toBe('one');
+    // A deploy switches the link: the same source (a running daemon's) sees the new release.
+    await rm(path.join(base, 'current'));
+    await symlink(path.join(base, 'release-2'), path.join(base, 'current'));
+    expect(await scanned(src)).toEqual(['c.md']);
+    expect((await src.read({ source: 'docs', path: 'c.md' }))?.bytes.toString()).toBe('two');
+    expect(await src.read({ source: 'docs', path: 'a.md' })).toBeNull();
+    // Every path is under "/": a file there is inside the root (stat and read only: no scan of /).
+    const slash = new FilesystemSource(opts('/'));
+    const rel = path.join(base, 'release-1', 'a.md').slice(1);
+    expect(await slash.stat({ source: 'docs', path: rel })).toMatchObject({ path: rel, size: 3 });
+    expect((await slash.read({ source: 'docs', path: rel }))?.bytes.toString()).toBe('one');
   });
 
   it('reports a file it cannot stat and goes on with the rest of the tree', async () => {
