@@ -91,7 +91,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
             return result;
           },
         });
-    if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted) {
+    if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
       // Compaction only makes later reads faster; a failure here loses nothing.
       await rt.sink.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
     }
@@ -123,7 +123,9 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, targe
         // A job whose result was removed before it was read is simply run again (a no-op then).
         for (;;) {
           const job = await queue.enqueue(ref);
-          const result = await queue.waitFor<DocSyncResult>(job);
+          // Stopped (SIGINT/SIGTERM): waiting ends; the job stays queued and workers do it (this
+          // process's own worker finishes its active jobs when it closes).
+          const result = await queue.waitFor<DocSyncResult>(job, hooks.signal);
           if (result) return result;
           log.warn({ stage: 'queue', path: ref.path, job: job.id }, 'the result of a finished job was removed before it was read: running it again');
         }

@@ -170,7 +170,10 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
   const log = createLogger(config.logLevel);
   const bar = progressBar(flags, 'indexing');
   bar?.start(0, 0, { file: '' });
-  const interrupt = onInterrupt('the documents in progress finish, nothing is deleted');
+  const interrupt = onInterrupt(
+    config.redis.url ? 'nothing more is queued; jobs already queued stay for the workers' : 'the documents in progress finish; nothing new starts',
+    () => bar?.stop(),
+  );
   let summary: SyncSummary;
   try {
     summary = await indexDirectory(config, dir, {
@@ -213,12 +216,13 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
  * SIGINT/SIGTERM during a one-shot command: the first asks it to stop cleanly (`signal` fires),
  * a second ends the process at once. Either way the exit code is 128 + the signal's number.
  */
-function onInterrupt(what: string) {
+function onInterrupt(what: string, beforeExit: () => void = () => undefined) {
   const controller = new AbortController();
   const state = { signal: controller.signal, received: '', exitCode: 130, dispose: () => undefined as void };
   const handler = (sig: NodeJS.Signals) => {
     const code = 128 + (os.constants.signals[sig] ?? 2);
     if (controller.signal.aborted) {
+      beforeExit();
       process.stderr.write(`ragsync: ${sig} again: stopping now (a document cut short is synced again next run)\n`);
       process.exit(code);
     }

@@ -117,7 +117,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
       sum.docs.scanned--;
       return;
     }
-    await execute(entry, record).then(finish, (err) => fail(entry.path, err));
+    await execute(entry, record).then(finish, (err) => (stopped() && isAbort(err) ? void sum.docs.scanned-- : fail(entry.path, err)));
   };
 
   try {
@@ -139,12 +139,7 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
     await Promise.all(running);
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  if (stopped()) {
-    sum.interrupted = true;
-    sum.failures.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    sum.durationMs = Math.round(performance.now() - started);
-    return sum;
-  }
+  if (stopped()) return ended(sum, started, true);
 
   const unreadable = source.unreadable();
   for (const u of unreadable) fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
@@ -154,16 +149,28 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   await Promise.all(
     gone.map((id) =>
       limit(async () => {
+        // The scan was complete: stopping here leaves the deletions not yet started to the next run.
+        if (stopped()) return;
         const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
         if (blocked.some((p) => p === '' || p === path || path.startsWith(`${p}/`))) return;
         const run = opts.execute ? opts.execute({ source: source.name, path }, records.get(id) ?? null) : deleteDocument(id, path, deps);
-        await run.then(finish, (err) => fail(path, err));
+        await run.then(finish, (err) => (stopped() && isAbort(err) ? undefined : fail(path, err)));
       }),
     ),
   );
+  return ended(sum, started, stopped());
+}
+
+function ended(sum: SyncSummary, started: number, interrupted: boolean): SyncSummary {
+  if (interrupted) sum.interrupted = true;
   sum.failures.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   sum.durationMs = Math.round(performance.now() - started);
   return sum;
+}
+
+/** An `execute` that gave up waiting because the pass was stopped (its work may still be done elsewhere). */
+function isAbort(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'AbortError';
 }
 
 /**

@@ -81,7 +81,8 @@ export class SyncQueue {
    * busy: the job was completed, the waiter never heard). Resolves `undefined` when the job is gone
    * (removed after completion) and its result with it: callers enqueue the document again.
    */
-  async waitFor<T>(job: Job<SyncJobData>): Promise<T | undefined> {
+  async waitFor<T>(job: Job<SyncJobData>, signal?: AbortSignal): Promise<T | undefined> {
+    signal?.throwIfAborted();
     if (!this.events) {
       this.eventsConn = duplicateConnection(this.connection);
       this.events = new QueueEvents(queueName(this.source), { connection: this.eventsConn, prefix: this.prefix });
@@ -91,6 +92,8 @@ export class SyncQueue {
     const byEvent = job.waitUntilFinished(this.events) as Promise<T>;
     byEvent.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
+    // Set once this wait is over: a poll in flight at that moment must not schedule another.
+    let over = false;
     const byPoll = new Promise<T | undefined>((resolve, reject) => {
       const poll = async () => {
         try {
@@ -105,14 +108,22 @@ export class SyncQueue {
         } catch {
           // Redis hiccup: the next poll (or the event) decides.
         }
-        timer = setTimeout(() => void poll(), POLL_MS);
+        if (!over) timer = setTimeout(() => void poll(), POLL_MS);
       };
       timer = setTimeout(() => void poll(), POLL_MS);
     });
+    // Stopped: give up waiting (the job stays queued for the workers) and stop polling.
+    let onAbort: (() => void) | undefined;
+    const byAbort = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await Promise.race([byEvent, byPoll]);
+      return await Promise.race([byEvent, byPoll, byAbort]);
     } finally {
+      over = true;
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -59,6 +59,39 @@ describe('bad input the run survives (LanceDB, real files)', () => {
   });
 });
 
+describe('a pass stopped by its signal', () => {
+  it('during the scan deletes nothing; during the deletions stops starting them; both say interrupted', async () => {
+    const root = await tempDir();
+    for (let i = 0; i < 6; i++) await writeFile(path.join(root, `n${i}.md`), note(i));
+    const { deps, sink } = await realDeps(root);
+    expect((await syncSource(deps, { concurrency: 2 })).docs.changed).toBe(6);
+    for (let i = 0; i < 3; i++) await rm(path.join(root, `n${i}.md`));
+    await writeFile(path.join(root, 'n5.md'), note(55));
+
+    // Stopped at once: the scan sees nothing, so nothing is deleted or synced.
+    const early = new AbortController();
+    early.abort();
+    const none = await syncSource(deps, { concurrency: 2, signal: early.signal });
+    expect(none).toMatchObject({ interrupted: true, docs: { scanned: 0, changed: 0, deleted: 0 } });
+    expect((await sink.stats()).docs).toBe(6);
+
+    // Stopped after the first deletion: the other two wait for the next run.
+    const late = new AbortController();
+    const some = await syncSource(deps, {
+      concurrency: 1,
+      signal: late.signal,
+      onProgress: (_d, _f, last) => {
+        if (last?.status === 'deleted') late.abort();
+      },
+    });
+    expect(some).toMatchObject({ interrupted: true, docs: { changed: 1, deleted: 1, failed: 0 } });
+    expect((await sink.stats()).docs).toBe(5);
+    const rest = await syncSource(deps, { concurrency: 2 });
+    expect(rest.interrupted).toBeUndefined();
+    expect(rest.docs).toMatchObject({ deleted: 2, changed: 0 });
+  });
+});
+
 describe('an unreadable file (mode 000)', () => {
   // Root reads any file whatever its mode: as root, the CLI runs as `nobody` for this test.
   const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};

@@ -146,6 +146,26 @@ describe('the queue', () => {
     expect(await w2.exited).toBe(0);
   }, 180_000);
 
+  it('index --redis stopped by SIGTERM stops waiting at once; the jobs it queued stay and a worker does them', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await writeCorpus(ROOT, dir, 40, 12);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    // No worker anywhere: every job waits.
+    const indexing = await daemon(['index', dir, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json'], /(?:)/);
+    const counts = async () => JSON.parse((await cli(['jobs', dir, ...e.queue, '--json'])).stdout).counts as Record<string, number>;
+    await until(async () => (await counts()).waiting + (await counts()).prioritized === 40, 30_000);
+    indexing.child.kill('SIGTERM');
+    expect(await indexing.exited).toBe(143);
+    const summary = JSON.parse(indexing.output().split('\n').find((l) => l.startsWith('{"docs"'))!);
+    expect(summary).toMatchObject({ interrupted: true, docs: { scanned: 0, changed: 0, failed: 0 } });
+    const w = await daemon(['worker', dir, ...e.sink, ...e.queue, ...e.model]);
+    await until(async () => (await status(e)).docs === 40, 60_000);
+    expect((await cli(['audit', dir, ...e.sink, ...e.model])).code).toBe(0);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+
   it('audit --repair --redis repairs through the queue: a worker elsewhere does the work', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
