@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { watchSource } from '../sources/watcher.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { SyncQueue } from './queue.js';
-import { redisConnection, safeRedisUrl } from './redis.js';
+import { epochKey, redisConnection, redisEpoch, safeRedisUrl } from './redis.js';
 import { startWorker } from './worker.js';
 
 export interface Daemon {
@@ -105,11 +105,12 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
 
   let stopping: Promise<void> | undefined;
   let reconciling: Promise<void> | undefined;
-  // A reconcile asked for while one runs (Redis came back mid-pass) runs once more after it.
+  // `rerun`: a reconcile asked for after a Redis data loss while one runs (whose enqueues may
+  // have been lost) runs once more after it; a periodic tick that finds one running is skipped.
   let again = false;
-  const reconcile = (): Promise<void> => {
+  const reconcile = (rerun = false): Promise<void> => {
     if (reconciling) {
-      again = true;
+      again ||= rerun;
       return reconciling;
     }
     reconciling = (async () => {
@@ -129,24 +130,35 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
         reconciling = undefined;
         if (again && !stopping) {
           again = false;
-          void reconcile();
+          void reconcile(true);
         }
       });
     return reconciling;
   };
-  await reconcile();
   // Jobs live in Redis: a Redis that restarted without persistence (or failed over and lost
-  // writes) lost the changes queued in it. When the connection comes back, a reconcile
-  // enqueues again every file the store does not match, so no change made around the outage is lost.
+  // writes) lost the changes queued in it. A marker key tells: when the connection comes back and
+  // the marker is gone, a reconcile enqueues again every file the store does not match. (An idle
+  // timeout or a restart that kept its data keeps the marker: no full scan for those.) Listening
+  // starts before the first reconcile: a loss during it must not go unnoticed.
+  let epoch = await redisEpoch(c.conn, config.redis.prefix);
   let down = false;
-  c.conn.on('close', () => (down = true));
-  c.conn.on('ready', () => {
-    if (!down) return;
+  const onClose = () => (down = true);
+  const onReady = () => {
+    if (!down || stopping) return;
     down = false;
-    log.info({ stage: 'reconcile' }, 'Redis is reachable again: reconciling');
-    void reconcile();
-  });
-  const timer = config.watch.reconcileSeconds > 0 ? setInterval(() => void reconcile(), config.watch.reconcileSeconds * 1000) : undefined;
+    void (async () => {
+      const now = await c.conn.get(epochKey(config.redis.prefix)).catch(() => null);
+      if (now !== null && now === epoch) return log.info({ stage: 'queue' }, 'Redis is reachable again, its data intact');
+      epoch = await redisEpoch(c.conn, config.redis.prefix).catch(() => epoch);
+      if (stopping) return;
+      log.info({ stage: 'reconcile' }, 'Redis is reachable again but lost its data: reconciling');
+      void reconcile(true);
+    })();
+  };
+  c.conn.on('close', onClose);
+  c.conn.on('ready', onReady);
+  await reconcile();
+  const timer = config.watch.reconcileSeconds > 0 ? setInterval(() => void reconcile(false), config.watch.reconcileSeconds * 1000) : undefined;
   log.info({ stage: 'watch', dir: rt.source.location, source, worker: opts.worker, metricsPort: c.server?.port }, 'watching');
 
   return {
@@ -154,6 +166,8 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     stop: () =>
       (stopping ??= (async () => {
         if (timer) clearInterval(timer);
+        c.conn.off('close', onClose);
+        c.conn.off('ready', onReady);
         await watcher.close();
         await reconciling;
         await drain(c.worker, config.worker.drainSeconds, log);

@@ -1,4 +1,5 @@
 /** Redis connections for BullMQ, and error messages without credentials. */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RagsyncError } from '../core/errors.js';
 import type { Logger } from '../log.js';
@@ -56,4 +57,19 @@ export async function checkRedis(conn: Redis, url: string, timeoutMs = 5000): Pr
     clearTimeout(timer);
     conn.off('error', onError);
   }
+}
+
+/** The key of the marker that tells whether Redis kept its data (see `redisEpoch`). */
+export function epochKey(prefix: string): string {
+  return `${prefix}:ragsync:epoch`;
+}
+
+/**
+ * The marker of this Redis's data: set once (by the first daemon to ask) and read back. A later
+ * read that finds it gone, or different, means Redis lost its data (restarted empty, failed over
+ * to a replica that had not caught up): the jobs queued in it are gone too.
+ */
+export async function redisEpoch(conn: Redis, prefix: string): Promise<string> {
+  await conn.set(epochKey(prefix), randomUUID(), 'NX');
+  return (await conn.get(epochKey(prefix))) ?? '';
 }
