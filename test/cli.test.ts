@@ -93,6 +93,17 @@ describe('ragsync CLI (child process)', () => {
     const wider = await ragsync(['audit', dir, '--store', narrow, ...model]);
     expect(wider.code).toBe(1);
     expect(wider.stdout).toContain('missing: sourdough-bread.md: not indexed');
+
+    // A file over --max-file-bytes: index reports it, audit says why it is not indexed.
+    await writeFile(path.join(dir, 'big.md'), `# Big
+
+${'word '.repeat(400)}
+`);
+    const limit = ['--max-file-bytes', '1000'];
+    expect((await ragsync(['index', dir, '--store', store, ...model, ...limit])).stderr).toContain('error: big.md: 2008 bytes is over the limit of 1000 (maxFileBytes)');
+    const big = await ragsync(['audit', dir, '--store', store, ...model, ...limit]);
+    expect(big.code).toBe(1);
+    expect(big.stdout).toContain('missing: big.md: not indexed: 2008 bytes is over the limit of 1000 (maxFileBytes)');
   });
 
   it('index --json prints exactly the summary keys; a re-run is a no-op; exit 0', async () => {

@@ -62,7 +62,10 @@ export async function auditSource(deps: SyncDeps, opts: { concurrency?: number }
     seen.add(entry.docId);
     const record = records.get(entry.docId);
     if (!record) {
-      add(entry.docId, entry.path, 'missing', counts.has(entry.docId) ? `${counts.get(entry.docId)} rows but no record` : 'not indexed');
+      // A file over the size limit is never indexed: say so, or a repair looks like it failed.
+      const max = source.maxFileBytes;
+      const why = max !== undefined && entry.size > max ? `not indexed: ${entry.size} bytes is over the limit of ${max} (maxFileBytes)` : 'not indexed';
+      add(entry.docId, entry.path, 'missing', counts.has(entry.docId) ? `${counts.get(entry.docId)} rows but no record` : why);
       continue;
     }
     if (record.fingerprint !== fp) add(entry.docId, entry.path, 'fingerprint', `indexed with ${record.fingerprint}, the collection is ${fp}`);

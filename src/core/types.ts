@@ -287,6 +287,8 @@ export interface Source {
   readonly name: string;
   /** Human-readable location (a directory). */
   readonly location: string;
+  /** Documents larger than this many bytes are not read (a failure of the document), when set. */
+  readonly maxFileBytes?: number;
   /**
    * Yields every document the source holds now, each once, in no particular order. Files that
    * vanish mid-scan are skipped. Throws `RagsyncError` (stage `source`) only when the source as a

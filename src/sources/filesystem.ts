@@ -26,6 +26,9 @@ export const DEFAULT_EXCLUDE = ['**/.git/**', '**/node_modules/**', '**/.ragsync
 export class FilesystemSource implements Source {
   readonly name: string;
   readonly location: string;
+  get maxFileBytes(): number {
+    return this.opts.maxFileBytes;
+  }
   private readonly root: string;
   /** True when a relative POSIX path is a document of this source (patterns and type). */
   readonly included: (p: string) => boolean;
