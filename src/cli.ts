@@ -498,9 +498,15 @@ function passOptions(cmd: Command, redisHelp: string): Command {
     .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work');
 }
 
+function packageVersion(): string {
+  const file = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(run: (p: Promise<number>) => void): Command {
   const program = new Command('ragsync')
     .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   passOptions(common(program.command('index <dir>').description('index a directory once: add, update and delete what changed')), 'run through the Redis job queue (its own worker and any others)')
