@@ -3,6 +3,7 @@
  * arguments, calls these and prints. Every function closes what it opened.
  */
 import { existsSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { type AuditReport, auditSource } from './core/audit.js';
@@ -115,6 +116,8 @@ async function indexThroughQueue(config: Config, url: string, rt: Runtime, targe
   const worker = hooks.noWorker
     ? undefined
     : startWorker({ source: rt.source.name, targets, connection: conn, prefix: config.redis.prefix, concurrency: config.worker.concurrency, lockMs: config.worker.lockMs, log });
+  // Every job waited for listens for the stop: a thousand at once is normal, not a leak.
+  if (hooks.signal) setMaxListeners(0, hooks.signal);
   try {
     return await syncSource(rt.deps, {
       ...hooks,

@@ -206,7 +206,10 @@ async function runIndex(dir: string, flags: CommonFlags & Record<string, unknown
         `chunks: ${chunks.upserted} written, ${chunks.deleted} deleted, ${chunks.unchanged} unchanged; ` +
         `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${(summary.durationMs / 1000).toFixed(1)} s\n`,
     );
-    if (summary.interrupted) process.stdout.write(`interrupted by ${interrupt.received}: the files not reached and deletions wait for the next run\n`);
+    if (summary.interrupted) {
+      const queued = config.redis.url ? 'jobs already queued stay for the workers; ' : '';
+      process.stdout.write(`interrupted by ${interrupt.received}: ${queued}the files not reached and the deletions not started wait for the next run\n`);
+    }
   }
   if (summary.interrupted) return interrupt.exitCode;
   return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;

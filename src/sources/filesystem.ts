@@ -4,6 +4,7 @@
  * Symbolic links are followed only when they point at a file inside the root; directory links
  * are never followed (no cycles, no escape from the root).
  */
+import { constants } from 'node:fs';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -89,7 +90,9 @@ export class FilesystemSource implements Source {
       }
       let fh;
       try {
-        fh = await open(abs, 'r');
+        // Non-blocking: a FIFO swapped in after the check must not hang the open (the dev/ino
+        // comparison below then refuses it).
+        fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
@@ -121,6 +124,13 @@ export class FilesystemSource implements Source {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') this.failed.push({ path: relDir, error: `cannot read directory: ${errorMessage(err)}` });
       return;
+    }
+    // The files of this directory skip the realpath check (`walked`): the directory itself must be
+    // inside, which a directory swapped for a link after its parent was read would not be.
+    if (relDir !== '') {
+      const real = await realpath(path.join(this.root, relDir)).catch(() => null);
+      const rootReal = await root();
+      if (real === null || !under(rootReal, real)) return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const ent of entries) {
@@ -169,7 +179,7 @@ export class FilesystemSource implements Source {
       if (walked && l.isFile()) return l;
       const target = await realpath(abs);
       const rootReal = await root();
-      if (!target.startsWith(rootReal.endsWith(path.sep) ? rootReal : rootReal + path.sep)) return null;
+      if (!under(rootReal, target)) return null;
       if (l.isFile() && target === abs) return l;
       const st = await stat(target);
       return st.isFile() ? st : null;
@@ -189,4 +199,9 @@ export class FilesystemSource implements Source {
     let resolved: Promise<string> | undefined;
     return () => (resolved ??= realpath(this.root));
   }
+}
+
+/** True when a real path is below a real directory (`/` included). */
+function under(dir: string, target: string): boolean {
+  return target.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }

@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { watchSource } from '../sources/watcher.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { SyncQueue } from './queue.js';
-import { epochKey, redisConnection, redisEpoch, safeRedisUrl } from './redis.js';
+import { redactRedis, redisConnection, redisEpoch, safeRedisUrl } from './redis.js';
 import { startWorker } from './worker.js';
 
 export interface Daemon {
@@ -135,23 +135,29 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       });
     return reconciling;
   };
-  // Jobs live in Redis: a Redis that restarted without persistence (or failed over and lost
-  // writes) lost the changes queued in it. A marker key tells: when the connection comes back and
-  // the marker is gone, a reconcile enqueues again every file the store does not match. (An idle
-  // timeout or a restart that kept its data keeps the marker: no full scan for those.) Listening
-  // starts before the first reconcile: a loss during it must not go unnoticed.
-  let epoch = await redisEpoch(c.conn, config.redis.prefix);
+  // Jobs live in Redis: a Redis that restarted (without persistence, from an older snapshot) or
+  // failed over may have lost the changes queued in it. When the connection comes back and
+  // `redisEpoch` changed, a reconcile enqueues again every file the store does not match. (A
+  // dropped connection to the same server, an idle timeout, costs no scan.) Listening starts
+  // before the first reconcile: a loss during it must not go unnoticed. When the epoch cannot be
+  // read, the next reconnect reconciles.
+  const readEpoch = () =>
+    redisEpoch(c.conn, config.redis.prefix).catch((err: unknown) => {
+      log.warn({ stage: 'queue' }, `cannot read Redis's epoch marker: ${redactRedis(errorMessage(err))}`);
+      return '';
+    });
+  let epoch = await readEpoch();
   let down = false;
   const onClose = () => (down = true);
   const onReady = () => {
     if (!down || stopping) return;
     down = false;
     void (async () => {
-      const now = await c.conn.get(epochKey(config.redis.prefix)).catch(() => null);
-      if (now !== null && now === epoch) return log.info({ stage: 'queue' }, 'Redis is reachable again, its data intact');
-      epoch = await redisEpoch(c.conn, config.redis.prefix).catch(() => epoch);
+      const now = await readEpoch();
+      if (now !== '' && now === epoch) return log.info({ stage: 'queue' }, 'Redis is reachable again, the same server with its data');
+      epoch = now;
       if (stopping) return;
-      log.info({ stage: 'reconcile' }, 'Redis is reachable again but lost its data: reconciling');
+      log.info({ stage: 'reconcile' }, 'Redis is reachable again but restarted or lost its data: reconciling');
       void reconcile(true);
     })();
   };

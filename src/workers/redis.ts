@@ -65,11 +65,16 @@ export function epochKey(prefix: string): string {
 }
 
 /**
- * The marker of this Redis's data: set once (by the first daemon to ask) and read back. A later
- * read that finds it gone, or different, means Redis lost its data (restarted empty, failed over
- * to a replica that had not caught up): the jobs queued in it are gone too.
+ * What changes when Redis may have lost queued jobs: a marker key set once (by the first daemon
+ * to ask) and the server's `run_id`, which is new after every restart and on a failover to a
+ * replica. A marker that is gone means the data went (restarted empty, flushed); a new `run_id`
+ * with the marker kept means it came back from a snapshot or a replica that may be behind (the
+ * last writes lost). Either way the jobs queued lately may be gone; a dropped connection to the
+ * same running server changes neither.
  */
 export async function redisEpoch(conn: Redis, prefix: string): Promise<string> {
   await conn.set(epochKey(prefix), randomUUID(), 'NX');
-  return (await conn.get(epochKey(prefix))) ?? '';
+  const marker = (await conn.get(epochKey(prefix))) ?? '';
+  const runId = /^run_id:(\w+)/m.exec(await conn.info('server'))?.[1] ?? '';
+  return `${marker}/${runId}`;
 }

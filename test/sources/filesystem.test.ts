@@ -88,6 +88,22 @@ describe('filesystem source', () => {
     expect(swapped).toBe(true);
   });
 
+  it('lists nothing of a directory swapped for a link to outside the root during the scan', async () => {
+    const root = await tempDir();
+    const outside = await tempDir();
+    await tree(root, { 'a.md': 'a', 'sub/b.md': 'b' });
+    await tree(outside, { 'secret.md': 'outside' });
+    const src = new FilesystemSource(opts(root));
+    const walk = src.scan()[Symbol.asyncIterator]();
+    expect((await walk.next()).value?.path).toBe('a.md');
+    // The root was read ('a.md', 'sub'); 'sub' is not yet: make it a link to the outside.
+    await rm(path.join(root, 'sub'), { recursive: true });
+    await symlink(outside, path.join(root, 'sub'));
+    const rest = [];
+    for (let r = await walk.next(); !r.done; r = await walk.next()) rest.push(r.value.path);
+    expect(rest).toEqual([]);
+  });
+
   it('works through a root given as a link, follows the link when it is retargeted, and under the root /', async () => {
     const base = await tempDir();
     await tree(path.join(base, 'release-1'), { 'a.md': 'one', 'sub/b.md': 'one' });
