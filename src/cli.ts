@@ -253,7 +253,7 @@ async function runAudit(dir: string, flags: CommonFlags & Record<string, unknown
   } else {
     if (result.before) {
       const b = result.before;
-      process.stdout.write(`before repair: ${b.drift.length} drift findings; repair pass: ${result.repair!.docs.changed} changed, ${result.repair!.docs.deleted} deleted, ${result.repair!.docs.failed} failed\n`);
+      process.stdout.write(`before repair: ${plural(b.drift.length, 'drift finding')}; repair pass: ${result.repair!.docs.changed} changed, ${result.repair!.docs.deleted} deleted, ${result.repair!.docs.failed} failed\n`);
     }
     for (const d of report.drift.slice(0, MAX_FAILURE_LINES)) process.stdout.write(`${d.kind}: ${d.path}: ${d.detail}\n`);
     if (report.drift.length > MAX_FAILURE_LINES) process.stdout.write(`... and ${report.drift.length - MAX_FAILURE_LINES} more (--json lists them all)\n`);
@@ -262,7 +262,7 @@ async function runAudit(dir: string, flags: CommonFlags & Record<string, unknown
     for (const d of report.drift) kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
     const detail = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
     process.stdout.write(
-      `${report.documents} documents, ${report.rows} rows: ${report.drift.length === 0 ? 'no drift' : `drift in ${new Set(report.drift.map((d) => d.docId)).size} documents (${detail})`}` +
+      `${report.documents} documents, ${report.rows} rows: ${report.drift.length === 0 ? 'no drift' : `drift in ${plural(new Set(report.drift.map((d) => d.docId)).size, 'document')} (${detail})`}` +
         `${report.unchecked.length > 0 ? `; ${report.unchecked.length} could not be checked` : ''}; ${(report.durationMs / 1000).toFixed(1)} s\n`,
     );
   }
@@ -499,6 +499,10 @@ function passOptions(cmd: Command, redisHelp: string): Command {
     .option('--redis <url>', `${redisHelp}; env RAGSYNC_REDIS_URL`)
     .option('--redis-prefix <prefix>', 'key prefix of this project in Redis (default ragsync)')
     .option('--no-worker', 'with --redis: only enqueue and wait, other workers do the work');
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function packageVersion(): string {
