@@ -15,8 +15,9 @@ export interface SyncSummary {
   failures: Array<{ path: string; error: string }>;
   durationMs: number;
   /**
-   * Set when the pass was stopped (`signal`) before it saw every file: documents not reached are
-   * not counted, and nothing was deleted (an unfinished scan cannot tell a gone file from an unseen one).
+   * Set when the pass was stopped (`signal`): documents not reached are not counted; stopped
+   * during the scan, nothing was deleted (an unfinished scan cannot tell a gone file from an unseen
+   * one); stopped after it, the deletions not started were left for the next run.
    */
   interrupted?: true;
 }
@@ -35,8 +36,9 @@ export interface SyncSourceOptions {
    */
   execute?: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
   /**
-   * Stops the pass: no document starts after it fires, documents already started finish (their
-   * record is written after their rows, so even a hard stop loses nothing), no deletion runs.
+   * Stops the pass: no document or deletion starts after it fires, those already started finish
+   * (a record is written after its rows, so even a hard stop loses nothing), and no deletion runs
+   * at all when it fires during the scan.
    */
   signal?: AbortSignal;
 }

@@ -64,26 +64,32 @@ export class FilesystemSource implements Source {
     yield* this.walk('', this.realRoot());
   }
 
-  async stat(ref: DocRef): Promise<SourceEntry | null> {
+  /** The checked relative path and absolute path of a reference, or null when it is not a document of this source. */
+  private locate(ref: DocRef): { rel: string; abs: string } | null {
     const rel = normalizeRelPath(ref.path);
-    if (!this.included(rel)) return null;
-    const abs = path.join(this.root, rel);
-    const st = await this.fileStat(abs, this.realRoot());
-    return st ? this.entry(rel, st) : null;
+    return this.included(rel) ? { rel, abs: path.join(this.root, rel) } : null;
+  }
+
+  async stat(ref: DocRef): Promise<SourceEntry | null> {
+    const at = this.locate(ref);
+    if (!at) return null;
+    const st = await this.fileStat(at.abs, this.realRoot());
+    return st ? this.entry(at.rel, st) : null;
   }
 
   async read(ref: DocRef): Promise<Document | null> {
-    const rel = normalizeRelPath(ref.path);
-    if (!this.included(rel)) return null;
-    const abs = path.join(this.root, rel);
+    const at = this.locate(ref);
+    if (!at) return null;
+    const { rel, abs } = at;
     const id = docId(this.name, rel);
+    const cannotRead = (err: unknown) => new RagsyncError('IO', `${rel}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
     // An editor's atomic save can replace the file between the check and the open: check again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const checked = await this.fileStat(abs, this.realRoot());
       if (!checked) return null;
       const entry = this.entry(rel, checked);
       if (entry.size > this.opts.maxFileBytes) {
-        throw new RagsyncError('TOO_LARGE', `${entry.path}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {
+        throw new RagsyncError('TOO_LARGE', `${rel}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {
           stage: 'source',
           docId: id,
         });
@@ -95,7 +101,7 @@ export class FilesystemSource implements Source {
         fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
+        throw cannotRead(err);
       }
       try {
         // Size and mtime from the same open file as the bytes, so the record matches what was read.
@@ -108,14 +114,14 @@ export class FilesystemSource implements Source {
         if (mismatch) throw new RagsyncError('PARSE', `${entry.path}: ${mismatch}`, { stage: 'parse', docId: id });
         return { source: this.name, path: entry.path, docId: id, contentType: entry.contentType, bytes, size: bytes.length, mtimeMs: st.mtimeMs };
       } catch (err) {
-        if (err instanceof RagsyncError) throw err;
-        throw new RagsyncError('IO', `${entry.path}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
+        throw err instanceof RagsyncError ? err : cannotRead(err);
       } finally {
         await fh.close();
       }
     }
     throw new RagsyncError('IO', `${rel}: kept changing while being read`, { stage: 'source', docId: id, retryable: true });
   }
+
   private async *walk(relDir: string, root: () => Promise<string>): AsyncGenerator<SourceEntry> {
     let entries;
     try {

@@ -60,7 +60,7 @@ export async function checkRedis(conn: Redis, url: string, timeoutMs = 5000): Pr
 }
 
 /** The key of the marker that tells whether Redis kept its data (see `redisEpoch`). */
-export function epochKey(prefix: string): string {
+function epochKey(prefix: string): string {
   return `${prefix}:ragsync:epoch`;
 }
 
