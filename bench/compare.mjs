@@ -23,10 +23,10 @@ if (!existsSync(path.join(peerDir, 'node_modules', '@langchain', 'core'))) {
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: peerDir, stdio: 'inherit' });
 }
 const { openLangChain, FixedCostEmbeddings } = await import('./peer/langchain.mjs');
-const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
-const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
-const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
-const { LanceDbSink } = await import(path.join(root, 'dist/sink/lancedb.js'));
+const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
+const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
+const { milvusStore } = await import(path.join(root, 'dist/sink/index.js'));
+const { lanceDbStore } = await import(path.join(root, 'dist/sink/index.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const full = process.argv.includes('--full');
@@ -145,8 +145,8 @@ async function rawUpsert(expected) {
   const meanChars = text.reduce((n, r) => n + r.text.length, 0) / text.length;
   const desc = await client.describeCollection({ collection_name: 'rs0_chunks' });
   const fingerprint = JSON.parse(desc.properties.find((p) => p.key === 'ragsync.fingerprint').value);
-  const twin = new MilvusSink({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
-  await twin.open(fingerprint);
+  const twin = milvusStore({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
+  await twin.openLive(fingerprint);
   await twin.close();
   const t0 = performance.now();
   for (let i = 0; i < data.length; i += 1000) {
@@ -165,8 +165,8 @@ async function rawLanceUpsert(store, expected) {
   const data = await source.query().toArrow();
   if (data.numRows !== expected) throw new Error(`read back ${data.numRows} rows, indexed ${expected}`);
   const twinStore = path.join(work, 'raw-store');
-  const twin = new LanceDbSink(twinStore);
-  await twin.open(manifest.collections[manifest.live].fingerprint);
+  const twin = lanceDbStore(twinStore);
+  await twin.openLive(manifest.collections[manifest.live].fingerprint);
   await twin.close();
   const tdb = await lancedb.connect(twinStore);
   const table = await tdb.openTable(`chunks_${manifest.live}`);

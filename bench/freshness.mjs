@@ -13,7 +13,7 @@ import { startRedis } from '../scripts/redis-server.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { LanceDbSink } = await import(path.join(root, 'dist/sink/lancedb.js'));
+const { lanceDbStore } = await import(path.join(root, 'dist/sink/index.js'));
 const seconds = arg('seconds', 10);
 const settleMs = arg('settle-ms', 50);
 const delayMs = arg('delay-ms', 10);
@@ -37,8 +37,12 @@ while (!/ragsync: watching/.test(out)) {
   if (daemon.exitCode !== null) throw new Error(out);
   await sleep(50);
 }
-const sink = new LanceDbSink(store);
-await sink.openExisting();
+const opened = lanceDbStore(store);
+let sink = await opened.live();
+while (!sink) {
+  await sleep(200);
+  sink = await opened.live();
+}
 while ((await sink.stats()).docs < FILES) await sleep(200);
 
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -78,7 +82,7 @@ for (const rate of [10, 100]) {
 }
 daemon.kill('SIGTERM');
 await new Promise((r) => daemon.once('exit', r));
-await sink.close();
+await opened.close();
 await redis.stop();
 
 const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();

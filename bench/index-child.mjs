@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
-const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
+const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
+const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
 const [dir, store, delayMs] = process.argv.slice(2);
 const config = resolveConfig({ flags: { sink: { path: store }, embedder: { kind: 'fixed', dim: 64, delayMs: Number(delayMs) } } });
 const sum = await indexDirectory(config, dir);

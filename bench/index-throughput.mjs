@@ -12,8 +12,8 @@ import { writeCorpus } from './corpus.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
-const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
+const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
+const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
 
 const files = arg('files', 2000);
 const concurrency = arg('concurrency', undefined);

@@ -14,9 +14,9 @@ import { startMilvusLite } from '../scripts/milvus-lite.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { indexDirectory } = await import(path.join(root, 'dist/app.js'));
-const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
-const { MilvusSink } = await import(path.join(root, 'dist/sink/milvus.js'));
+const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
+const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
+const { milvusStore } = await import(path.join(root, 'dist/sink/index.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const files = arg('files', 1000);
@@ -48,8 +48,8 @@ try {
   const { fingerprint } = await client.describeCollection({ collection_name: 'bench_chunks' }).then((d) => ({
     fingerprint: JSON.parse(d.properties.find((p) => p.key === 'ragsync.fingerprint').value),
   }));
-  const twin = new MilvusSink({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
-  await twin.open(fingerprint);
+  const twin = milvusStore({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
+  await twin.openLive(fingerprint);
   await twin.close();
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i += batch) {

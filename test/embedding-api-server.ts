@@ -36,6 +36,8 @@ export interface EmbeddingApiServer {
   dropHeld(): void;
   /** Resolves once a request is being held. */
   holding(): Promise<void>;
+  /** Answers with vectors of this dimension whatever was asked for (an endpoint that ignores `dimensions`). */
+  ignoreDimensions(dim: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
   let budget = Infinity;
   const held: Array<() => void> = [];
   let onHold: Array<() => void> = [];
+  let forcedDim: number | undefined;
   const state = {
     embedded: 0,
     requests: [] as EmbeddingApiServer['requests'],
@@ -83,8 +86,9 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
       const input = body.input;
       if (!Array.isArray(input) || input.length === 0) return fail(422, 'input: a non-empty list is required');
       if (input.length > MAX_INPUTS) return fail(422, `input: at most ${MAX_INPUTS} items per request`);
-      const dims = body.dimensions === undefined ? FULL_DIM : Number(body.dimensions);
-      if (!Number.isInteger(dims) || dims < 64 || dims > FULL_DIM) return fail(422, `dimensions: must be between 64 and ${FULL_DIM}`);
+      const asked = body.dimensions === undefined ? FULL_DIM : Number(body.dimensions);
+      if (!Number.isInteger(asked) || asked < 64 || asked > FULL_DIM) return fail(422, `dimensions: must be between 64 and ${FULL_DIM}`);
+      const dims = forcedDim ?? asked;
       if (!openai && body.embedding_type !== undefined && body.embedding_type !== 'float') return fail(422, 'embedding_type: only float here');
       const vectors: number[][] = [];
       for (const item of input as unknown[]) {
@@ -142,6 +146,7 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
       budget = Infinity;
       held.length = 0;
     },
+    ignoreDimensions: (dim) => void (forcedDim = dim),
     holding: () => (held.length > 0 ? Promise.resolve() : new Promise((resolve) => onHold.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {

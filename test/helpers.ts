@@ -3,13 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, inject } from 'vitest';
-import type { SyncDeps } from '../src/core/sync.js';
-import type { Embedder } from '../src/core/types.js';
-import { chunkLimits } from '../src/embed/index.js';
+import * as lancedb from '@lancedb/lancedb';
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { chunkLimits } from '../src/app/embedders.js';
+import { chunking } from '../src/chunking/index.js';
+import type { Collection, Store } from '../src/core/store.js';
+import type { SyncDeps } from '../src/core/sync-document.js';
+import type { DocChange, Embedder } from '../src/core/types.js';
 import { loadJinaClip } from '../src/embed/jina-clip.js';
-import type { Sink } from '../src/core/types.js';
-import { LanceDbSink } from '../src/sink/lancedb.js';
-import { MilvusSink } from '../src/sink/milvus.js';
+import { lanceDbStore } from '../src/sink/lancedb/index.js';
+import { sqlEq } from '../src/sink/lancedb/sql.js';
+import { milvusLiteral } from '../src/sink/milvus/filter.js';
+import { type MilvusOptions, milvusStore } from '../src/sink/milvus/index.js';
 import { FilesystemSource } from '../src/sources/filesystem.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,26 +70,62 @@ export function countingEmbedder(inner: Embedder): Embedder & { texts: number; i
 
 let collections = 0;
 
-/** A Milvus sink on the test run's Milvus Lite server, in collections of its own. */
-export function milvusSink(collection = `t${process.pid}_${Date.now().toString(36)}_${collections++}`, address = inject('milvusAddress')): MilvusSink {
-  return new MilvusSink({ address, collection, partitionKey: collections % 2 === 0, timeoutMs: 15_000 });
+/** Options of a Milvus store on the test run's Milvus Lite server, in collections of its own. */
+export function milvusOptions(collection = `t${process.pid}_${Date.now().toString(36)}_${collections++}`, address = inject('milvusAddress')): MilvusOptions {
+  return { address, collection, partitionKey: collections % 2 === 0, timeoutMs: 15_000 };
+}
+
+/** A Milvus store on the test run's Milvus Lite server (see `milvusOptions`). */
+export function milvusTestStore(collection?: string, address?: string): Store {
+  return milvusStore(milvusOptions(collection, address));
 }
 
 /** Makes a fresh, empty store of one kind; called again in a test, it makes another. */
-export type SinkMaker = () => Promise<Sink>;
+export type StoreMaker = () => Promise<Store>;
 
-/** Both real sinks, for suites that must pass on each. */
-export const SINKS: Array<[string, SinkMaker]> = [
-  ['LanceDB', async () => new LanceDbSink(await tempDir('ragsync-store-'))],
-  ['Milvus Lite', async () => milvusSink()],
+/** Both real backends, for suites that must pass on each. */
+export const STORES: Array<[string, StoreMaker]> = [
+  ['LanceDB', async () => lanceDbStore(await tempDir('ragsync-store-'))],
+  ['Milvus Lite', async () => milvusTestStore()],
 ];
 
-/** Real source, a real store (LanceDB unless `makeSink` says otherwise), tiny model. */
-export async function realDeps(root: string, opts: { makeSink?: SinkMaker; chunkTokens?: number; source?: string } = {}) {
+/** Real source, a real store (LanceDB unless `makeStore` says otherwise), tiny model. */
+export async function realDeps(root: string, opts: { makeStore?: StoreMaker; chunkTokens?: number; source?: string } = {}) {
   const embedder = countingEmbedder(await tinyEmbedder());
-  const sink = opts.makeSink ? await opts.makeSink() : new LanceDbSink(await tempDir('ragsync-store-'));
-  await sink.open(embedder.fingerprint);
+  const store = opts.makeStore ? await opts.makeStore() : lanceDbStore(await tempDir('ragsync-store-'));
+  const collection = await store.openLive(embedder.fingerprint);
   const source = new FilesystemSource({ name: opts.source ?? 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 10 * 1024 * 1024 });
-  const deps: SyncDeps = { source, sink, embedder, limits: chunkLimits(embedder, opts.chunkTokens ?? 512) };
-  return { deps, embedder, sink, source };
+  const deps: SyncDeps = { source, collection, embedder, limits: chunkLimits(embedder, opts.chunkTokens ?? 512), chunking };
+  return { deps, embedder, store, collection, source };
+}
+
+/** A collection that commits with `commit` and is otherwise `c` (a seam for fault tests). */
+export function withCommit(c: Collection, commit: (change: DocChange) => Promise<void>): Collection {
+  return new Proxy(c, {
+    get(target, prop) {
+      if (prop === 'commitDocument') return commit;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Deletes a document's record from the store's live collection with the backend's own client,
+ * leaving its rows: what a crash between a commit's rows and its record leaves.
+ */
+export async function loseRecord(store: Store, docId: string): Promise<void> {
+  const name = (await store.live())!.info.name;
+  if (store.kind === 'lancedb') {
+    const db = await lancedb.connect(store.location);
+    const docs = await db.openTable(`docs_${name}`);
+    await docs.delete(sqlEq('doc_id', docId));
+    docs.close();
+    db.close();
+    return;
+  }
+  const prefix = store.location.split('/').pop()!.replace(/_chunks$/, '');
+  const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+  await client.delete({ collection_name: `${prefix}_docs_${name}`, filter: `doc_id == ${milvusLiteral(docId)}` });
+  await client.closeConnection();
 }

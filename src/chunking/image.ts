@@ -6,7 +6,6 @@ import { chunkId, contentHash } from '../ids/index.js';
 const VERSION = 'image@1';
 
 export const imageChunker: Chunker = {
-  name: 'image',
   version: VERSION,
   supports: (type) => type === 'image',
   async chunk(doc: Document) {

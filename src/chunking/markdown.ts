@@ -33,7 +33,6 @@ interface Frame {
 }
 
 export const markdownChunker: Chunker = {
-  name: 'markdown',
   version: VERSION,
   supports: (type) => type === 'markdown',
   async chunk(doc: Document, limits: ChunkLimits) {

@@ -119,8 +119,3 @@ function cutWords(text: string, limits: ChunkLimits, room: number): Array<{ text
   if (cur.trim() !== '') out.push({ text: cur.trim(), tokens: used });
   return out;
 }
-
-/** A rough token count (about four characters a token) for when no tokenizer is loaded. */
-export function approximateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}

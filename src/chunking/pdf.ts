@@ -7,7 +7,6 @@ import { paragraphChunks } from './text.js';
 const VERSION = 'pdf@1';
 
 export const pdfChunker: Chunker = {
-  name: 'pdf',
   version: VERSION,
   supports: (type) => type === 'pdf',
   async chunk(doc: Document, limits: ChunkLimits) {

@@ -7,7 +7,6 @@ import { packBlocks } from './pack.js';
 const VERSION = 'text@1';
 
 export const textChunker: Chunker = {
-  name: 'text',
   version: VERSION,
   supports: (type) => type === 'text',
   async chunk(doc: Document, limits: ChunkLimits) {

@@ -3,10 +3,11 @@
  * a bounded pool), and delete the documents of this source that no longer exist. This is the
  * one-shot `ragsync index` and the daemon's reconcile.
  */
-import pLimit from 'p-limit';
+import pMap from 'p-map';
+import { checkRows, isUnder } from './compare.js';
 import { errorMessage, RagsyncError } from './errors.js';
-import type { DocRecord, DocRef } from './types.js';
-import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync.js';
+import type { DocRecord, DocRef, SourceEntry } from './types.js';
+import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync-document.js';
 
 export interface SyncSummary {
   docs: { scanned: number; changed: number; unchanged: number; deleted: number; failed: number };
@@ -68,99 +69,107 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
 /**
  * Syncs every document of the source. A document that fails is counted and listed in
  * `failures` and keeps its rows; the pass goes on. Throws only when the source itself cannot be
- * read, before anything was deleted.
+ * read, after the documents already started have finished and before anything was deleted.
  */
 export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
   const started = performance.now();
-  const sum = emptySummary();
-  const { source } = deps;
+  const pass = new Pass(deps, opts);
   const { records, orphans } = await checkedRecords(deps, opts);
-  const limit = pLimit(Math.max(1, opts.concurrency));
-  const execute = opts.execute ?? ((ref: DocRef, record: DocRecord | null) => syncDocument(ref, deps, record));
-  const seen = new Set<string>();
-  // The scan runs at most a pool's worth ahead of the work: a tree of 100 000 files must not
-  // become 100 000 queued tasks (and their entries) in memory.
-  const ahead = 2 * Math.max(1, opts.concurrency);
-  let active = 0;
-  let wake: (() => void) | null = null;
-  const running = new Set<Promise<void>>();
-  const track = (task: Promise<void>): void => {
-    active++;
-    running.add(task);
-    void task.then(() => {
-      active--;
-      running.delete(task);
-      wake?.();
-      wake = null;
-    });
-  };
-  let done = 0;
-  const finish = (r: DocSyncResult | null): void => {
-    if (r) addResult(sum, r);
-    opts.onProgress?.(++done, sum.docs.scanned, r);
-  };
-  const fail = (path: string, err: unknown): void => {
-    const e = err instanceof RagsyncError ? err : new RagsyncError('IO', errorMessage(err), { stage: 'source', cause: err });
-    sum.docs.failed++;
-    sum.failures.push({ path, error: e.message.startsWith(path) ? e.message : `${path}: ${e.message}` });
-    opts.onFailure?.(path, e);
-    opts.onProgress?.(++done, sum.docs.scanned, null);
-  };
+  // p-map pulls the next entry only when a slot is free: the scan runs at most a pool ahead of
+  // the work (a tree of 100 000 files does not become 100 000 queued tasks), and after a stop
+  // nothing new starts while the documents in flight finish.
+  let scanError: unknown;
+  const entries = pass.untilStopped(deps.source.scan(), (err) => (scanError = err));
+  const concurrency = Math.max(1, opts.concurrency);
+  await pMap(entries, (entry) => pass.document(entry, records.get(entry.docId) ?? null), { concurrency });
+  if (scanError !== undefined) throw scanError;
+  if (pass.stopped()) return ended(pass.sum, started, true);
 
-  const stopped = () => opts.signal?.aborted === true;
-  const onAbort = () => {
-    wake?.();
-    wake = null;
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  // A document queued in the pool but not started when the pass is stopped is skipped, uncounted.
-  const start = (entry: DocRef, record: DocRecord | null) => async () => {
-    if (stopped()) {
-      sum.docs.scanned--;
-      return;
-    }
-    await execute(entry, record).then(finish, (err) => (stopped() && isAbort(err) ? void sum.docs.scanned-- : fail(entry.path, err)));
-  };
-
-  try {
-    for await (const entry of source.scan()) {
-      if (stopped()) break;
-      sum.docs.scanned++;
-      seen.add(entry.docId);
-      const record = records.get(entry.docId) ?? null;
-      if (record && isCurrent(record, entry, deps)) {
-        finish({ docId: entry.docId, path: entry.path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: record.chunkCount, embedded: 0, reused: 0 });
-        continue;
-      }
-      while (active >= ahead && !stopped()) await new Promise<void>((resolve) => (wake = resolve));
-      if (stopped()) break;
-      track(limit(start(entry, record)));
-    }
-  } finally {
-    // Documents already started finish (or fail) before anything else happens, even on a throw.
-    await Promise.all(running);
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
-  if (stopped()) return ended(sum, started, true);
-
-  const unreadable = source.unreadable();
-  for (const u of unreadable) fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
-  const blocked = unreadable.map((u) => u.path);
-  const candidates = new Set([...records.keys(), ...orphans]);
-  const gone = [...candidates].filter((id) => !seen.has(id));
-  await Promise.all(
-    gone.map((id) =>
-      limit(async () => {
-        // The scan was complete: stopping here leaves the deletions not yet started to the next run.
-        if (stopped()) return;
-        const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
-        if (blocked.some((p) => p === '' || p === path || path.startsWith(`${p}/`))) return;
-        const run = opts.execute ? opts.execute({ source: source.name, path }, records.get(id) ?? null) : deleteDocument(id, path, deps);
-        await run.then(finish, (err) => (stopped() && isAbort(err) ? undefined : fail(path, err)));
-      }),
-    ),
+  const unreadable = deps.source.unreadable();
+  for (const u of unreadable) pass.fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
+  const gone = [...new Set([...records.keys(), ...orphans])].filter((id) => !pass.seen.has(id));
+  await pMap(
+    gone,
+    async (id) => {
+      // The scan was complete: stopping here leaves the deletions not yet started to the next run.
+      if (pass.stopped()) return;
+      const path = records.get(id)?.path ?? id.slice(deps.source.name.length + 1);
+      if (!isUnder(unreadable, path)) await pass.remove(id, path, records.get(id) ?? null);
+    },
+    { concurrency },
   );
-  return ended(sum, started, stopped());
+  return ended(pass.sum, started, pass.stopped());
+}
+
+/** The running state of one pass: its counts, what the scan saw, and how a document is run. */
+class Pass {
+  readonly sum = emptySummary();
+  readonly seen = new Set<string>();
+  private done = 0;
+  private readonly execute: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly opts: SyncSourceOptions,
+  ) {
+    this.execute = opts.execute ?? ((ref, record) => syncDocument(ref, deps, record));
+  }
+
+  stopped(): boolean {
+    return this.opts.signal?.aborted === true;
+  }
+
+  /** The scan's entries until the pass is stopped; a scan that throws ends, its error kept for later. */
+  async *untilStopped(scan: AsyncIterable<SourceEntry>, onError: (err: unknown) => void): AsyncGenerator<SourceEntry> {
+    try {
+      for await (const entry of scan) {
+        if (this.stopped()) return;
+        this.sum.docs.scanned++;
+        this.seen.add(entry.docId);
+        yield entry;
+      }
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  async document(entry: SourceEntry, record: DocRecord | null): Promise<void> {
+    if (record && isCurrent(record, entry, this.deps)) {
+      return this.finish({ ...noChange(entry.docId, entry.path), unchanged: record.chunkCount });
+    }
+    // An entry taken from the scan just as the pass was stopped is skipped, uncounted.
+    if (this.stopped()) return void this.sum.docs.scanned--;
+    await this.execute(entry, record).then(
+      (r) => this.finish(r),
+      (err) => (this.stopped() && isAbort(err) ? void this.sum.docs.scanned-- : this.fail(entry.path, err)),
+    );
+  }
+
+  async remove(id: string, path: string, record: DocRecord | null): Promise<void> {
+    const run = this.opts.execute ? this.opts.execute({ source: this.deps.source.name, path }, record) : deleteDocument(id, path, this.deps);
+    await run.then(
+      (r) => this.finish(r),
+      (err) => (this.stopped() && isAbort(err) ? undefined : this.fail(path, err)),
+    );
+  }
+
+  finish(r: DocSyncResult): void {
+    addResult(this.sum, r);
+    this.opts.onProgress?.(++this.done, this.sum.docs.scanned, r);
+  }
+
+  fail(path: string, err: unknown): void {
+    const e = err instanceof RagsyncError ? err : new RagsyncError('IO', errorMessage(err), { stage: 'source', cause: err });
+    this.sum.docs.failed++;
+    this.sum.failures.push({ path, error: e.message.startsWith(path) ? e.message : `${path}: ${e.message}` });
+    this.opts.onFailure?.(path, e);
+    this.opts.onProgress?.(++this.done, this.sum.docs.scanned, null);
+  }
+}
+
+/** The result of a document that needed no work. */
+export function noChange(docId: string, path: string): DocSyncResult {
+  return { docId, path, status: 'unchanged', added: 0, updated: 0, deleted: 0, unchanged: 0, embedded: 0, reused: 0 };
 }
 
 function ended(sum: SyncSummary, started: number, interrupted: boolean): SyncSummary {
@@ -176,28 +185,15 @@ function isAbort(err: unknown): boolean {
 }
 
 /**
- * The source's document records, checked against the rows: when the row count differs from the
- * sum of the records' chunk counts (a crash before a record was written, or a store that lost
- * acknowledged writes), rows are counted per document, a record that disagrees with its rows is
- * dropped (the document is synced again), and documents with rows but no record are returned as
- * orphans (deleted unless the scan finds them).
+ * The source's document records, checked against the rows (`checkRows`): a record that
+ * disagrees with its rows is dropped (the document is synced again), and documents with rows but
+ * no record are returned as orphans (deleted unless the scan finds them).
  */
 async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
-  const { sink, source } = deps;
-  const records = await sink.listDocRecords(source.name);
-  const orphans = new Set<string>();
-  const expected = [...records.values()].reduce((n, r) => n + r.chunkCount, 0);
-  if ((await sink.countChunks(source.name)) === expected) return { records, orphans };
-  const counts = await sink.countRowsByDoc(source.name);
-  let dropped = 0;
-  for (const [id, record] of records) {
-    if ((counts.get(id) ?? 0) !== record.chunkCount) {
-      records.delete(id);
-      orphans.add(id);
-      dropped++;
-    }
-  }
-  for (const id of counts.keys()) if (!records.has(id)) orphans.add(id);
-  if (dropped > 0) opts.onWarning?.(`${dropped} document records disagree with the rows in the store: those documents are synced again`);
-  return { records, orphans };
+  const { collection, source } = deps;
+  const records = await collection.listDocRecords(source.name);
+  const { disagree, orphans } = await checkRows(collection, source.name, records);
+  for (const id of disagree) records.delete(id);
+  if (disagree.length > 0) opts.onWarning?.(`${disagree.length} document records disagree with the rows in the store: those documents are synced again`);
+  return { records, orphans: new Set([...orphans, ...disagree]) };
 }

@@ -1,7 +1,7 @@
 /**
  * The contracts every stage of ragsync implements. Sources produce document references, chunkers
  * turn a document into chunks, embedders turn chunk content into vectors, sinks store rows and
- * answer queries. The core (`sync.ts`) composes them; nothing here does I/O.
+ * answer queries (`store.ts`). The core (`sync-document.ts`) composes them; nothing here does I/O.
  */
 
 /** What kind of content a document or a chunk holds. */
@@ -16,14 +16,6 @@ export interface DocRef {
   source: string;
   /** POSIX path relative to the source root, as the file is named on disk (doc IDs are NFC). */
   path: string;
-}
-
-/** A change event from a source. `docId` is derived from the ref with `ids/docId()`. */
-export interface ChangeEvent extends DocRef {
-  kind: 'upsert' | 'delete';
-  docId: string;
-  /** Millisecond timestamp of the change as the source saw it (file mtime or event time). */
-  at: number;
 }
 
 /** A document as read from its source at one moment. */
@@ -65,7 +57,6 @@ export interface ChunkLimits {
 
 /** Turns one document into chunks. Pure: no I/O beyond the document it is given. */
 export interface Chunker {
-  readonly name: string;
   /** Part of every content hash; bump it when the chunks this chunker produces change. */
   readonly version: string;
   supports(contentType: ContentType): boolean;
@@ -74,6 +65,19 @@ export interface Chunker {
    * chunks. Throws a `RagsyncError` with stage `parse` (not retryable) for content it cannot read.
    */
   chunk(doc: Document, limits: ChunkLimits): Promise<{ chunks: Chunk[]; metadata: DocMetadata }>;
+}
+
+/**
+ * Every chunker of a build, behind one face: what the core calls (it imports no chunker itself).
+ */
+export interface Chunking {
+  /** Chunks a document with the chunker for its content type (see `Chunker.chunk`). */
+  chunk(doc: Document, limits: ChunkLimits): Promise<{ chunks: Chunk[]; metadata: DocMetadata }>;
+  /**
+   * What a document's chunks depend on besides its bytes (chunker version, token limit); stored
+   * in its record: when it changes, the document is chunked again.
+   */
+  signature(type: ContentType, limits: ChunkLimits): string;
 }
 
 /** Identifies a vector space: two embedders with equal fingerprints give comparable vectors. */
@@ -201,76 +205,6 @@ export interface SearchHit {
   text: string;
   /** Higher is better. Dense: cosine similarity; keyword: BM25; hybrid: reciprocal rank fusion. */
   score: number;
-}
-
-/**
- * Where rows live. Every method is real on every sink. Writes are idempotent: upserting the same
- * rows twice, or deleting an absent ID, leaves the same state. Errors thrown are `RagsyncError`s
- * with stage `sink`; `retryable` says whether trying again can help.
- */
-export interface Sink {
-  readonly kind: string;
-  /** Human-readable location (directory or address), without credentials. */
-  readonly location: string;
-  /**
-   * Opens the store's live collection for writing with this fingerprint, creating it (and
-   * recording `embedder`) if the store is new. Refuses (error code `FINGERPRINT_MISMATCH`) a
-   * store whose live collection holds another fingerprint.
-   */
-  open(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<void>;
-  /** Opens an existing store's live collection for reading; returns its fingerprint, or null when it is empty. */
-  openExisting(): Promise<Fingerprint | null>;
-  /**
-   * Opens the existing collection of this fingerprint (live, pending or previous) for reading
-   * and writing; the re-embed and its dual writes use it. Throws when there is none.
-   */
-  openCollection(fingerprint: Fingerprint): Promise<void>;
-  /** Which collections are live, pending and previous (needs no open collection). */
-  layout(): Promise<StoreLayout>;
-  /**
-   * Marks the collection of this fingerprint as the pending target of a re-embed, creating it
-   * when absent (an existing one, such as the previous live, is reused as it is). Refuses a
-   * fingerprint that is live, and any while another one is pending.
-   */
-  preparePending(fingerprint: Fingerprint, embedder: Record<string, unknown>): Promise<CollectionInfo>;
-  /** Atomically makes the pending collection live; the old live one becomes `previous`. */
-  promotePending(): Promise<void>;
-  /** Forgets the pending mark; drops the pending collection unless it is the previous one. */
-  abortPending(): Promise<void>;
-  /** Drops a collection that is neither live nor pending. */
-  dropCollection(name: string): Promise<void>;
-  /** Takes the store's re-embed lease (see `lease.ts`). */
-  acquireLease(waitMs?: number): Promise<Lease>;
-  /** Inserts or replaces rows by `id`; the last of duplicate IDs in one call wins. */
-  upsert(rows: ChunkRow[]): Promise<void>;
-  /** Deletes rows by ID; absent IDs are ignored. */
-  deleteIds(ids: string[]): Promise<void>;
-  /** Deletes every row and the record of one document. */
-  deleteDoc(docId: string): Promise<void>;
-  /** The `{id, hash}` of every row of a document, read after all earlier writes of this sink. */
-  listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>>;
-  /** Vectors of rows holding these content hashes (the embedding cache); missing hashes are absent. */
-  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
-  /** Number of rows of a source, read after all earlier writes of this sink. */
-  countChunks(source: string): Promise<number>;
-  /** Rows per doc ID of a source (scans the source's doc IDs: use when `countChunks` disagrees). */
-  countRowsByDoc(source: string): Promise<Map<string, number>>;
-  getDocRecord(docId: string): Promise<DocRecord | null>;
-  /** Records of every document of a source, by doc ID. */
-  listDocRecords(source: string): Promise<Map<string, DocRecord>>;
-  /** Writes the record last, after the rows: it marks the document as committed. */
-  putDocRecord(record: DocRecord): Promise<void>;
-  /**
-   * One document's changes in the order that converges after a crash: its rows upserted, its
-   * stale rows deleted, then its record (the commit marker), the record only if the rows were
-   * written. A sink may write several documents' changes together, in that order per step.
-   */
-  commitDocument(change: DocChange): Promise<void>;
-  search(query: SearchQuery): Promise<SearchHit[]>;
-  stats(): Promise<{ docs: number; chunks: number }>;
-  /** Compacts storage and refreshes indexes; safe to call at any time. */
-  optimize(): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** A document found by a scan, with what `stat` says of it (enough for the no-op check). */

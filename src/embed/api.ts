@@ -32,14 +32,6 @@ export interface ApiEmbedderOptions {
   maxBackoffMs?: number;
 }
 
-/** Where each API embedder kind sends requests by default, and where its key is read from. */
-export const API_DEFAULTS = {
-  'jina-api': { url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'JINA_API_KEY' },
-  openai: { url: 'https://api.openai.com/v1/embeddings', apiKeyEnv: 'OPENAI_API_KEY' },
-} as const;
-
-/** The Jina API's documented limit of inputs per request. */
-export const JINA_MAX_BATCH = 2048;
 /** Request bodies are kept below this (images travel base64-encoded). */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 

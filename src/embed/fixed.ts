@@ -5,7 +5,7 @@
  * one device, it runs one batch at a time: concurrent calls queue, they do not overlap.
  */
 import { createHash } from 'node:crypto';
-import { approximateTokens } from '../chunking/pack.js';
+import { approximateTokens } from '../core/tokens.js';
 import type { Embedder, Fingerprint } from '../core/types.js';
 
 export interface FixedOptions {

@@ -149,3 +149,12 @@ export function contentHash(content: string | Buffer, chunkerVersion: string): s
 export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** True when a chunk ID is one `chunkId(docId, …)` could have made (bounded IDs keep a prefix + `~hash`). */
+export function belongsTo(id: string, docId: string): boolean {
+  if (Buffer.byteLength(id, 'utf8') > MAX_CHUNK_ID_BYTES || /\p{Surrogate}/u.test(id)) return false;
+  const own = `${docId}#`;
+  if (id.startsWith(own)) return id.length > own.length;
+  const bounded = /^(.*)~[0-9a-f]{16}$/s.exec(id);
+  return bounded !== null && own.startsWith(bounded[1]!) && Buffer.byteLength(id, 'utf8') > MAX_CHUNK_ID_BYTES - 64;
+}

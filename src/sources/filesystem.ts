@@ -19,6 +19,11 @@ export interface FilesystemOptions {
   include: string[];
   exclude: string[];
   maxFileBytes: number;
+  /**
+   * Called in `read` after a file passed its checks (inside the root, a regular file) and before
+   * it is opened: the window in which a file can be swapped for a link. A seam for tests.
+   */
+  onChecked?: (abs: string) => Promise<void>;
 }
 
 /** Directories and files never indexed, whatever the patterns say. */
@@ -87,6 +92,7 @@ export class FilesystemSource implements Source {
     for (let attempt = 0; attempt < 3; attempt++) {
       const checked = await this.fileStat(abs, this.realRoot());
       if (!checked) return null;
+      await this.opts.onChecked?.(abs);
       const entry = this.entry(rel, checked);
       if (entry.size > this.opts.maxFileBytes) {
         throw new RagsyncError('TOO_LARGE', `${rel}: ${entry.size} bytes is over the limit of ${this.opts.maxFileBytes} (maxFileBytes)`, {

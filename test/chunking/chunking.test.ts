@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chunkDocument } from '../../src/chunking/index.js';
-import { approximateTokens } from '../../src/chunking/pack.js';
+import { chunking } from '../../src/chunking/index.js';
+import { approximateTokens } from '../../src/core/tokens.js';
 import { RagsyncError } from '../../src/core/errors.js';
 import type { ChunkLimits, ContentType, Document, Embedder } from '../../src/core/types.js';
-import { chunkLimits } from '../../src/embed/index.js';
+import { chunkLimits } from '../../src/app/embedders.js';
 import { docId } from '../../src/ids/index.js';
 import { FIXTURES, tinyEmbedder } from '../helpers.js';
+
+const chunkDocument = (doc: Document, limits: ChunkLimits) => chunking.chunk(doc, limits);
 
 const approx: ChunkLimits = { maxTokens: 40, countTokens: approximateTokens };
 

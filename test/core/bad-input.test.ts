@@ -3,9 +3,9 @@ import { chmod, chown, mkdir, readFile, readdir, rm, symlink, writeFile } from '
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { auditSource } from '../../src/core/audit.js';
+import { auditSource } from '../../src/app/audit.js';
 import { syncSource } from '../../src/core/sync-source.js';
-import { syncDocument } from '../../src/core/sync.js';
+import { syncDocument } from '../../src/core/sync-document.js';
 import { MAX_DOC_ID_BYTES, docId } from '../../src/ids/index.js';
 import { FIXTURES, ROOT, TINY_MODEL, realDeps, tempDir } from '../helpers.js';
 
@@ -27,7 +27,7 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     const pdf = await readFile(path.join(FIXTURES, 'files', 'two-pages.pdf'));
     await writeFile(path.join(root, 'truncated.pdf'), pdf.subarray(0, Math.floor(pdf.length / 2)));
 
-    const { deps, sink } = await realDeps(root);
+    const { deps, collection } = await realDeps(root);
     const res = await syncSource(deps, { concurrency: 4 });
     // A link that does not resolve to a file inside the folder is skipped (README: "What gets
     // indexed"); a loop never resolves.
@@ -36,8 +36,8 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     expect(res.failures.find((f) => f.path === 'truncated.pdf')!.error).toMatch(/^truncated\.pdf: /);
     const long = docId('docs', `${deep}/deep.md`);
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(MAX_DOC_ID_BYTES);
-    expect(await sink.listDocChunks(long)).toHaveLength(1);
-    expect(await sink.listDocChunks(docId('docs', 'good.md'))).toHaveLength(1);
+    expect(await collection.listDocChunks(long)).toHaveLength(1);
+    expect(await collection.listDocChunks(docId('docs', 'good.md'))).toHaveLength(1);
     // The audit finds only the PDF that could not be indexed.
     const audit = await auditSource(deps);
     expect(audit.drift.map((d) => `${d.kind} ${d.path}`)).toEqual(['missing truncated.pdf']);
@@ -47,15 +47,15 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     const root = await tempDir();
     await writeFile(path.join(root, 'a.md'), note(1));
     await writeFile(path.join(root, 'b.md'), note(2));
-    const { deps, sink } = await realDeps(root);
+    const { deps, collection } = await realDeps(root);
     await syncSource(deps, { concurrency: 4 });
     const entries = [];
     for await (const e of deps.source.scan()) entries.push(e);
     await rm(path.join(root, 'a.md'));
     const results = await Promise.all(entries.map((e) => syncDocument(e, deps)));
     expect(results.map((r) => `${r.path} ${r.status}`).sort()).toEqual(['a.md deleted', 'b.md unchanged']);
-    expect(await sink.listDocChunks(docId('docs', 'a.md'))).toEqual([]);
-    expect(await sink.listDocChunks(docId('docs', 'b.md'))).toHaveLength(1);
+    expect(await collection.listDocChunks(docId('docs', 'a.md'))).toEqual([]);
+    expect(await collection.listDocChunks(docId('docs', 'b.md'))).toHaveLength(1);
   });
 });
 
@@ -63,7 +63,7 @@ describe('a pass stopped by its signal', () => {
   it('during the scan deletes nothing; during the deletions stops starting them; both say interrupted', async () => {
     const root = await tempDir();
     for (let i = 0; i < 6; i++) await writeFile(path.join(root, `n${i}.md`), note(i));
-    const { deps, sink } = await realDeps(root);
+    const { deps, collection } = await realDeps(root);
     expect((await syncSource(deps, { concurrency: 2 })).docs.changed).toBe(6);
     for (let i = 0; i < 3; i++) await rm(path.join(root, `n${i}.md`));
     await writeFile(path.join(root, 'n5.md'), note(55));
@@ -73,7 +73,7 @@ describe('a pass stopped by its signal', () => {
     early.abort();
     const none = await syncSource(deps, { concurrency: 2, signal: early.signal });
     expect(none).toMatchObject({ interrupted: true, docs: { scanned: 0, changed: 0, deleted: 0 } });
-    expect((await sink.stats()).docs).toBe(6);
+    expect((await collection.stats()).docs).toBe(6);
 
     // Stopped after the first deletion: the other two wait for the next run.
     const late = new AbortController();
@@ -85,7 +85,7 @@ describe('a pass stopped by its signal', () => {
       },
     });
     expect(some).toMatchObject({ interrupted: true, docs: { changed: 1, deleted: 1, failed: 0 } });
-    expect((await sink.stats()).docs).toBe(5);
+    expect((await collection.stats()).docs).toBe(5);
     const rest = await syncSource(deps, { concurrency: 2 });
     expect(rest.interrupted).toBeUndefined();
     expect(rest.docs).toMatchObject({ deleted: 2, changed: 0 });

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/core/types.js';
 import { BatchingEmbedder } from '../../src/embed/batching.js';
 import { FixedCostEmbedder } from '../../src/embed/fixed.js';
-import { createEmbedder } from '../../src/embed/index.js';
-import { resolveConfig } from '../../src/config.js';
+import { loadEmbedder } from '../../src/app/embedders.js';
+import { resolveConfig } from '../../src/config/index.js';
 import { API_KEY, type EmbeddingApiServer, startEmbeddingApi } from '../embedding-api-server.js';
 
 /** The fixed-cost embedder, recording the batches it is sent; inputs containing `bad` fail theirs. */
@@ -75,7 +75,7 @@ describe('BatchingEmbedder', () => {
   });
 });
 
-describe('createEmbedder batches across documents', () => {
+describe('loadEmbedder batches across documents', () => {
   let api: EmbeddingApiServer;
   beforeAll(async () => {
     api = await startEmbeddingApi();
@@ -84,7 +84,7 @@ describe('createEmbedder batches across documents', () => {
 
   it('sends the texts of 48 concurrent one-chunk documents to an API in a few full requests', async () => {
     const config = resolveConfig({ flags: { embedder: { kind: 'jina-api', url: api.url, apiKey: API_KEY, dimensions: 64, batchSize: 16 } } });
-    const embedder = await createEmbedder(config.embedder);
+    const embedder = await loadEmbedder(config.embedder);
     api.requests.length = 0;
     const out = await Promise.all(Array.from({ length: 48 }, (_, i) => embedder.embedTexts([`document ${i}`])));
     expect(out.every((v) => v.length === 1 && v[0]!.length === 64)).toBe(true);

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RagsyncError } from '../../src/core/errors.js';
 import type { Embedder } from '../../src/core/types.js';
 import { loadJinaClip } from '../../src/embed/jina-clip.js';
-import { fingerprintKey } from '../../src/sink/fingerprint.js';
+import { fingerprintKey } from '../../src/core/fingerprint.js';
 import { FIXTURES, TINY_MODEL, tempDir, tinyEmbedder } from '../helpers.js';
 
 const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markdownChunker } from '../../src/chunking/markdown.js';
-import { approximateTokens } from '../../src/chunking/pack.js';
+import { approximateTokens } from '../../src/core/tokens.js';
 import type { ChunkLimits, Document } from '../../src/core/types.js';
 import {
   MAX_CHUNK_ID_BYTES,

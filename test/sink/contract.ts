@@ -1,9 +1,11 @@
 /**
- * The Sink contract: one suite, run against every real sink (`sinkContract(name, factory)`).
- * Each test gets a fresh, empty store from the factory.
+ * The Store and Collection contract: one suite, run against every real backend
+ * (`storeContract(name, factory)`). Each test gets a fresh, empty store from the factory; called
+ * again in the same test, the factory opens the same store again (another process's view).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChunkRow, DocRecord, Fingerprint, Sink } from '../../src/core/types.js';
+import type { Collection, Store } from '../../src/core/store.js';
+import type { ChunkRow, DocRecord, Fingerprint } from '../../src/core/types.js';
 import { chunkId } from '../../src/ids/index.js';
 
 const DIM = 8;
@@ -33,7 +35,7 @@ export function row(docId: string, n: number, text: string, opts: Partial<ChunkR
   };
 }
 
-function record(docId: string, chunkCount: number): DocRecord {
+export function record(docId: string, chunkCount: number): DocRecord {
   return {
     docId,
     source: docId.slice(0, docId.indexOf(':')),
@@ -49,24 +51,35 @@ function record(docId: string, chunkCount: number): DocRecord {
   };
 }
 
+/** Writes rows through the contract's one write: a commit per document, its record counting the rows given. */
+export async function put(c: Collection, rows: ChunkRow[]): Promise<void> {
+  const byDoc = new Map<string, ChunkRow[]>();
+  for (const r of rows) byDoc.set(r.docId, [...(byDoc.get(r.docId) ?? []), r]);
+  await Promise.all([...byDoc].map(([docId, own]) => c.commitDocument({ rows: own, staleIds: [], record: record(docId, own.length) })));
+}
+
+/** Writes a document's record alone. */
+const putRecord = (c: Collection, r: DocRecord) => c.commitDocument({ rows: [], staleIds: [], record: r });
+
 const NASTY = [`docs:a" or id != "`, `docs:it's.md`, `docs:back\\slash.md`, `docs:new\nline.md`, `docs:%_wild*.md`, `docs:' OR 1=1 --`];
 
-export function sinkContract(name: string, factory: () => Promise<Sink>): void {
-  describe(`Sink contract: ${name}`, () => {
-    let sink: Sink;
+export function storeContract(name: string, factory: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let sink: Collection;
     const open = async () => {
-      sink = await factory();
-      await sink.open(FP);
+      store = await factory();
+      sink = await store.openLive(FP);
       return sink;
     };
     afterEach(async () => {
-      await sink?.close();
+      await store?.close();
     });
 
     it('upserts by ID: a second upsert replaces, the last duplicate in a batch wins', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
-      await sink.upsert([row('docs:a.md', 1, 'TWO'), row('docs:a.md', 1, 'TWO!')]);
+      await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
+      await put(sink, [row('docs:a.md', 1, 'TWO'), row('docs:a.md', 1, 'TWO!')]);
       const rows = await sink.listDocChunks('docs:a.md');
       expect(rows.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
         { id: 'docs:a.md#sec/0', hash: 'h-one' },
@@ -77,7 +90,7 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
 
     it('commits documents written at once: rows, stale rows and records of each', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:b.md', 0, 'b0'), row('docs:b.md', 1, 'b1')]);
+      await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:b.md', 0, 'b0'), row('docs:b.md', 1, 'b1')]);
       const a1 = 'docs:a.md#sec/1';
       await Promise.all([
         sink.commitDocument({ rows: [row('docs:a.md', 0, 'ONE')], staleIds: [a1], record: record('docs:a.md', 1) }),
@@ -112,16 +125,14 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
 
     it('deletes by IDs and ignores absent ones', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:a.md', 2, 'three')]);
-      await sink.deleteIds(['docs:a.md#sec/1', 'docs:absent#0']);
+      await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:a.md', 2, 'three')]);
+      await sink.commitDocument({ rows: [], staleIds: ['docs:a.md#sec/1', 'docs:absent#0'], record: record('docs:a.md', 2) });
       expect((await sink.listDocChunks('docs:a.md')).map((r) => r.id).sort()).toEqual(['docs:a.md#sec/0', 'docs:a.md#sec/2']);
     });
 
     it('deletes a whole document and its record, and nothing else', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:b.md', 0, 'other')]);
-      await sink.putDocRecord(record('docs:a.md', 1));
-      await sink.putDocRecord(record('docs:b.md', 1));
+      await put(sink, [row('docs:a.md', 0, 'one'), row('docs:b.md', 0, 'other')]);
       await sink.deleteDoc('docs:a.md');
       expect(await sink.listDocChunks('docs:a.md')).toEqual([]);
       expect(await sink.getDocRecord('docs:a.md')).toBeNull();
@@ -132,23 +143,23 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
     it('keeps data in filters as data: hostile doc IDs delete only their own rows', async () => {
       await open();
       const rows = NASTY.map((d, i) => row(d, 0, `text ${i}`));
-      await sink.upsert([...rows, row('docs:innocent.md', 0, 'keep me')]);
-      for (const d of NASTY) await sink.putDocRecord(record(d, 1));
+      await put(sink, [...rows, row('docs:innocent.md', 0, 'keep me')]);
       for (const d of NASTY) {
         expect(await sink.listDocChunks(d)).toEqual([{ id: chunkId(d, 'sec', 0), hash: expect.any(String) }]);
         expect((await sink.getDocRecord(d))?.docId).toBe(d);
       }
       await sink.deleteDoc(NASTY[0]!);
-      await sink.deleteIds([chunkId(NASTY[5]!, 'sec', 0)]);
+      await sink.commitDocument({ rows: [], staleIds: [chunkId(NASTY[5]!, 'sec', 0)], record: record(NASTY[5]!, 0) });
       expect((await sink.stats()).chunks).toBe(NASTY.length + 1 - 2);
       expect(await sink.listDocChunks('docs:innocent.md')).toHaveLength(1);
-      expect((await sink.listDocRecords('docs')).size).toBe(NASTY.length - 1);
+      // Every hostile document's record but the deleted one's, and innocent.md's.
+      expect((await sink.listDocRecords('docs')).size).toBe(NASTY.length);
     });
 
     it('finds vectors by content hash (the embedding cache)', async () => {
       await open();
       const r = row('docs:a.md', 0, 'cached');
-      await sink.upsert([r]);
+      await put(sink, [r]);
       const found = await sink.findVectorsByHash(['h-cached', 'h-missing']);
       expect([...found.keys()]).toEqual(['h-cached']);
       found.get('h-cached')!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
@@ -156,9 +167,9 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
 
     it('stores and lists document records by source', async () => {
       await open();
-      await sink.putDocRecord(record('docs:a.md', 3));
-      await sink.putDocRecord(record('other:b.md', 1));
-      await sink.putDocRecord({ ...record('docs:a.md', 4), mtimeMs: 99 });
+      await putRecord(sink, record('docs:a.md', 3));
+      await putRecord(sink, record('other:b.md', 1));
+      await putRecord(sink, { ...record('docs:a.md', 4), mtimeMs: 99 });
       const recs = await sink.listDocRecords('docs');
       expect([...recs.keys()]).toEqual(['docs:a.md']);
       expect(recs.get('docs:a.md')).toMatchObject({ chunkCount: 4, mtimeMs: 99, chunking: 'markdown@1;max=512' });
@@ -167,7 +178,7 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
 
     it('counts the rows of a source, in all and per document', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'x'), row('docs:a.md', 1, 'y'), row('docs:b.md', 0, 'z'), row('other:c.md', 0, 'w')]);
+      await put(sink, [row('docs:a.md', 0, 'x'), row('docs:a.md', 1, 'y'), row('docs:b.md', 0, 'z'), row('other:c.md', 0, 'w')]);
       expect(await sink.countChunks('docs')).toBe(3);
       expect(await sink.countChunks('none')).toBe(0);
       expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:a.md', 2], ['docs:b.md', 1]]);
@@ -181,7 +192,7 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       await open();
       const a = row('docs:bread.md', 0, 'sourdough bread proofing in the fridge');
       const b = row('docs:redis.md', 0, 'redis append only file fsync');
-      await sink.upsert([a, b]);
+      await put(sink, [a, b]);
       const dense = await sink.search({ mode: 'dense', k: 1, vector: b.vector });
       expect(dense[0]).toMatchObject({ id: b.id, docId: 'docs:redis.md', path: 'redis.md', section: 'sec', modality: 'text' });
       expect(dense[0]!.score).toBeCloseTo(1, 4);
@@ -193,20 +204,36 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
 
     it('refuses to open with another fingerprint, naming both', async () => {
       await open();
-      await sink.close();
-      sink = await factory();
+      await store.close();
+      store = await factory();
       const other = { ...FP, model: 'other/model', dim: 4 };
-      const err = await sink.open(other).catch((e) => e);
+      const err = await store.openLive(other).catch((e) => e);
       expect(err.code).toBe('FINGERPRINT_MISMATCH');
       expect(err.message).toContain('test/model@r1');
       expect(err.message).toContain('other/model@r1');
-      expect(await sink.openExisting()).toEqual(FP);
+      expect((await store.live())?.info.fingerprint).toEqual(FP);
+    });
+
+    it('an empty store has no live collection; collection() opens one collection once and refuses an unknown one', async () => {
+      store = await factory();
+      expect(await store.live()).toBeNull();
+      expect((await store.layout()).all).toEqual([]);
+      const unknown = await store.collection(FP).catch((e) => e);
+      expect(unknown.code).toBe('SINK');
+      expect(unknown.message).toContain('test/model@r1');
+      sink = await store.openLive(FP, { kind: 'fixed', dim: DIM });
+      expect(sink.info).toMatchObject({ fingerprint: FP, embedder: { kind: 'fixed', dim: DIM } });
+      expect(await store.collection(FP)).toBe(sink);
+      expect(await store.live()).toBe(sink);
+      expect(await store.openLive(FP)).toBe(sink);
+      const other = await factory();
+      expect((await other.live())?.info).toEqual(sink.info);
+      await other.close();
     });
 
     it('blue/green: a pending collection is written beside the live one, then swapped in at once; the old one is kept', async () => {
       await open();
-      await sink.upsert([row('docs:a.md', 0, 'old model row')]);
-      await sink.putDocRecord(record('docs:a.md', 1));
+      await put(sink, [row('docs:a.md', 0, 'old model row')]);
       const next = { ...FP, model: 'next/model', dim: 4 };
       const admin = await factory();
       expect((await admin.layout()).pending).toBeNull();
@@ -222,18 +249,20 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       expect(third.message).toContain('next/model@r1');
       // Writing the pending collection leaves live untouched.
       const writer = await factory();
-      await writer.openCollection(next);
-      await writer.upsert([{ ...row('docs:a.md', 0, 'new model row'), vector: [1, 0, 0, 0] }]);
-      await writer.putDocRecord({ ...record('docs:a.md', 1), fingerprint: 'next' });
+      const nextRows = await writer.collection(next);
+      const newRow = { ...row('docs:a.md', 0, 'new model row'), vector: [1, 0, 0, 0] };
+      await nextRows.commitDocument({ rows: [newRow], staleIds: [], record: { ...record('docs:a.md', 1), fingerprint: 'next' } });
       expect((await sink.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
       // Writing with the pending fingerprint through open() is still refused: live is FP.
-      const refused = await (await factory()).open(next).catch((e) => e);
+      const another = await factory();
+      const refused = await another.openLive(next).catch((e) => e);
+      await another.close();
       expect(refused.code).toBe('FINGERPRINT_MISMATCH');
       expect(refused.message).toContain('ragsync reembed');
       await admin.promotePending();
       const swapped = await factory();
-      expect(await swapped.openExisting()).toEqual(next);
-      expect((await swapped.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['new model row']);
+      expect((await swapped.live())?.info.fingerprint).toEqual(next);
+      expect((await (await swapped.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['new model row']);
       const after = await admin.layout();
       expect(after.live?.fingerprint).toEqual(next);
       expect(after.previous?.fingerprint).toEqual(FP);
@@ -243,8 +272,8 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
       expect(back.name).toBe(after.previous!.name);
       await admin.promotePending();
       const rolled = await factory();
-      expect(await rolled.openExisting()).toEqual(FP);
-      expect((await rolled.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
+      expect((await rolled.live())?.info.fingerprint).toEqual(FP);
+      expect((await (await rolled.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
       expect((await admin.layout()).previous?.fingerprint).toEqual(next);
       // The old collection can be dropped, the live one cannot.
       expect((await admin.dropCollection((await admin.layout()).live!.name).catch((e) => e)).code).toBe('USAGE');
@@ -270,7 +299,7 @@ export function sinkContract(name: string, factory: () => Promise<Sink>): void {
     it('gives the re-embed lease to one holder at a time, and back after release', async () => {
       await open();
       const other = await factory();
-      const lease = await sink.acquireLease();
+      const lease = await store.acquireLease();
       const busy = await other.acquireLease(1500).catch((e) => e);
       expect(busy.code).toBe('BUSY');
       expect(busy.message).toContain(`pid ${process.pid}`);

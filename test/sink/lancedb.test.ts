@@ -3,13 +3,13 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { physicalName } from '../../src/sink/fingerprint.js';
-import { LanceDbSink } from '../../src/sink/lancedb.js';
-import { sqlEq, sqlIn, sqlString } from '../../src/sink/sql.js';
+import { physicalName } from '../../src/core/fingerprint.js';
+import { lanceDbStore } from '../../src/sink/lancedb/index.js';
+import { sqlEq, sqlIn, sqlString } from '../../src/sink/lancedb/sql.js';
 import { tempDir } from '../helpers.js';
-import { FP, row, sinkContract } from './contract.js';
+import { FP, put, row, storeContract } from './contract.js';
 
-sinkContract('LanceDB', async () => new LanceDbSink(await tempDirOnce()));
+storeContract('LanceDB', async () => lanceDbStore(await tempDirOnce()));
 
 // One directory per test: the factory is called again in the same test to reopen the same store.
 let current: { dir: string; test: string } | undefined;
@@ -21,32 +21,40 @@ async function tempDirOnce(): Promise<string> {
 
 describe('LanceDB sink', () => {
   it('writes documents committed together in one batch; a row dropped by one change and written again by a later one stays', async () => {
-    const sink = new LanceDbSink(await tempDir());
-    await sink.open(FP);
+    const dir = await tempDir();
+    const store = lanceDbStore(dir);
+    const sink = await store.openLive(FP);
     const rec = (docId: string, chunkCount: number) => ({
       docId, source: 'docs', path: docId.slice(5), size: 1, mtimeMs: 1, fileHash: 'f', metaHash: 'm', chunkCount, chunking: 'c', fingerprint: 'fp', updatedAt: 1,
     });
-    await sink.upsert([row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
-    const writes: number[] = [];
-    const counted = sink as unknown as { mergeRecords: (r: unknown[]) => Promise<void> };
-    const real = counted.mergeRecords.bind(sink);
-    counted.mergeRecords = (r) => (writes.push(r.length), real(r));
+    await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
+    // Each commit is a new table version: read them from outside, as another process would.
+    const versions = async () => {
+      const db = await lancedb.connect(dir);
+      const [chunks, docs] = await Promise.all([db.openTable(`chunks_${physicalName(FP)}`), db.openTable(`docs_${physicalName(FP)}`)]);
+      const out = { chunks: await chunks.version(), docs: await docs.version() };
+      db.close();
+      return out;
+    };
+    const before = await versions();
     await Promise.all([
       sink.commitDocument({ rows: [row('docs:x.md', 0, 'first')], staleIds: [], record: rec('docs:x.md', 1) }),
       // The same document twice: the second change writes again the row the first one drops.
       sink.commitDocument({ rows: [row('docs:a.md', 0, 'one')], staleIds: ['docs:a.md#sec/1'], record: rec('docs:a.md', 1) }),
       sink.commitDocument({ rows: [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')], staleIds: [], record: rec('docs:a.md', 2) }),
     ]);
-    expect(writes).toEqual([3]);
+    const after = await versions();
+    // One commit of rows (no delete: the one stale row is written again) and one of records, for all three.
+    expect({ chunks: after.chunks - before.chunks, docs: after.docs - before.docs }).toEqual({ chunks: 1, docs: 1 });
     expect((await sink.listDocChunks('docs:a.md')).map((r) => r.id).sort()).toEqual(['docs:a.md#sec/0', 'docs:a.md#sec/1']);
     expect((await sink.getDocRecord('docs:a.md'))?.chunkCount).toBe(2);
-    await sink.close();
+    await store.close();
   });
 
   it('completes a table pair that an interrupted re-embed left half-made (keyword search needs its index)', async () => {
     const dir = await tempDir();
-    const live = new LanceDbSink(dir);
-    await live.open(FP);
+    const live = lanceDbStore(dir);
+    await live.openLive(FP);
     const next = { ...FP, model: 'next/model', dim: 4 };
     // As if the process had died right after creating the chunk table: no indexes, no docs table.
     const db = await lancedb.connect(dir);
@@ -55,21 +63,20 @@ describe('LanceDB sink', () => {
       return new Schema(fields);
     }));
     await live.preparePending(next, { kind: 'fixed' });
-    const writer = new LanceDbSink(dir);
-    await writer.openCollection(next);
-    await writer.upsert([{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
+    const writer = lanceDbStore(dir);
+    await put(await writer.collection(next), [{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
     await live.promotePending();
-    const reader = new LanceDbSink(dir);
-    expect(await reader.openExisting()).toEqual(next);
-    expect((await reader.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    const reader = lanceDbStore(dir);
+    expect((await reader.live())?.info.fingerprint).toEqual(next);
+    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
     for (const x of [live, writer, reader]) await x.close();
     db.close();
   });
 
   it('notices a lease taken over by another process and refuses to go on', async () => {
     const dir = await tempDir();
-    const sink = new LanceDbSink(dir);
-    const lease = await sink.acquireLease();
+    const store = lanceDbStore(dir);
+    const lease = await store.acquireLease();
     await lease.check();
     await writeFile(path.join(dir, 'reembed.lease'), JSON.stringify({ id: 'other', host: 'elsewhere', pid: 42, startedAt: 'now' }));
     const err = await lease.check().catch((e) => e);
@@ -80,42 +87,41 @@ describe('LanceDB sink', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'reembed.lease'), 'utf8')).id).toBe('other');
   });
 
-  it('merges concurrent upserts and keeps every row', async () => {
-    const sink = new LanceDbSink(await tempDir());
-    await sink.open(FP);
-    await Promise.all(Array.from({ length: 20 }, (_, d) => sink.upsert([row(`docs:${d}.md`, 0, `a${d}`), row(`docs:${d}.md`, 1, `b${d}`)])));
-    expect((await sink.stats()).chunks).toBe(40);
+  it('merges concurrent commits and keeps every row', async () => {
+    const store = lanceDbStore(await tempDir());
+    const sink = await store.openLive(FP);
+    await Promise.all(Array.from({ length: 20 }, (_, d) => put(sink, [row(`docs:${d}.md`, 0, `a${d}`), row(`docs:${d}.md`, 1, `b${d}`)])));
+    expect(await sink.stats()).toEqual({ docs: 20, chunks: 40 });
     await sink.optimize();
-    expect((await sink.stats()).chunks).toBe(40);
-    await sink.close();
+    expect(await sink.stats()).toEqual({ docs: 20, chunks: 40 });
+    await store.close();
   });
 
-  it('fails only the caller whose rows are bad when concurrent upserts were merged', async () => {
-    const sink = new LanceDbSink(await tempDir());
-    await sink.open(FP);
+  it('fails only the caller whose rows are bad when concurrent commits were merged', async () => {
+    const store = lanceDbStore(await tempDir());
+    const sink = await store.openLive(FP);
     const results = await Promise.allSettled([
-      sink.upsert([row('docs:first.md', 0, 'first')]),
-      sink.upsert([row('docs:good.md', 0, 'good')]),
-      sink.upsert([row('docs:bad.md', 0, 'bad', { vector: [1, 2, 3] })]),
-      sink.upsert([row('docs:also-good.md', 0, 'also good')]),
+      put(sink, [row('docs:first.md', 0, 'first')]),
+      put(sink, [row('docs:good.md', 0, 'good')]),
+      put(sink, [row('docs:bad.md', 0, 'bad', { vector: [1, 2, 3] })]),
+      put(sink, [row('docs:also-good.md', 0, 'also good')]),
     ]);
     expect(results.map((r) => r.status), JSON.stringify(results)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((await sink.listDocChunks('docs:good.md')).length).toBe(1);
     expect((await sink.listDocChunks('docs:also-good.md')).length).toBe(1);
     expect(await sink.listDocChunks('docs:bad.md')).toEqual([]);
-    await sink.close();
+    await store.close();
   });
 
   it('reopens an existing store with its fingerprint', async () => {
     const dir = await tempDir();
-    const a = new LanceDbSink(dir);
-    expect(await a.openExisting()).toBeNull();
-    await a.open(FP);
-    await a.upsert([row('docs:a.md', 0, 'x')]);
+    const a = lanceDbStore(dir);
+    expect(await a.live()).toBeNull();
+    await put(await a.openLive(FP), [row('docs:a.md', 0, 'x')]);
     await a.close();
-    const b = new LanceDbSink(dir);
-    expect(await b.openExisting()).toEqual(FP);
-    expect((await b.stats()).chunks).toBe(1);
+    const b = lanceDbStore(dir);
+    expect((await b.live())?.info.fingerprint).toEqual(FP);
+    expect((await (await b.live())!.stats()).chunks).toBe(1);
     await b.close();
   });
 });

@@ -1,21 +1,18 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { describe, expect, inject, it } from 'vitest';
-import { physicalName } from '../../src/sink/fingerprint.js';
+import { physicalName } from '../../src/core/fingerprint.js';
 import { sha256 } from '../../src/ids/index.js';
-import { MilvusSink } from '../../src/sink/milvus.js';
-import { and, filter, milvusLiteral, render } from '../../src/sink/milvus-filter.js';
-import { milvusSink } from '../helpers.js';
-import { FP, row, sinkContract } from './contract.js';
+import { and, filter, milvusLiteral, render } from '../../src/sink/milvus/filter.js';
+import { milvusStore } from '../../src/sink/milvus/index.js';
+import { milvusOptions, milvusTestStore } from '../helpers.js';
+import { FP, put, row, storeContract } from './contract.js';
 
 // One collection prefix per test: the factory is called again in a test to reopen the same store.
-let current: { test: string; sink: () => MilvusSink } | undefined;
-sinkContract('Milvus Lite', async () => {
+let current: { test: string; name: string } | undefined;
+storeContract('Milvus Lite', async () => {
   const test = expect.getState().currentTestName ?? '';
-  if (!current || current.test !== test) {
-    const name = milvusSink().location.split('/').pop()!.replace(/_chunks$/, '');
-    current = { test, sink: () => milvusSink(name) };
-  }
-  return current.sink();
+  if (!current || current.test !== test) current = { test, name: milvusOptions().collection };
+  return milvusTestStore(current.name);
 });
 
 describe('Milvus filters', () => {
@@ -37,24 +34,27 @@ describe('Milvus filters', () => {
   });
 });
 
-describe('Milvus sink', () => {
+describe('Milvus store', () => {
   it('stores the fingerprint in the collection properties and serves reads through the alias', async () => {
     const name = `alias_${Date.now().toString(36)}`;
-    const a = milvusSink(name);
-    await a.open(FP);
-    await a.upsert([row('docs:a.md', 0, 'hello world')]);
+    const a = milvusTestStore(name);
+    await put(await a.openLive(FP), [row('docs:a.md', 0, 'hello world')]);
     await a.close();
-    const b = milvusSink(name);
-    expect(await b.openExisting()).toEqual(FP);
-    expect(await b.stats()).toEqual({ docs: 0, chunks: 1 });
+    const b = milvusTestStore(name);
+    expect((await b.live())?.info.fingerprint).toEqual(FP);
+    expect(await (await b.live())!.stats()).toEqual({ docs: 1, chunks: 1 });
     expect(b.location).toMatch(new RegExp(`/${name}_chunks$`));
+    const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+    const byAlias = await client.query({ collection_name: `${name}_chunks`, filter: 'id != ""', output_fields: ['text'], limit: 10 });
+    expect(byAlias.data.map((r) => r.text)).toEqual(['hello world']);
+    await client.closeConnection();
     await b.close();
   });
 
   it('completes a collection pair that an interrupted re-embed left half-made, and swaps the docs alias before the chunk alias', async () => {
     const name = `half_${Date.now().toString(36)}`;
-    const live = milvusSink(name);
-    await live.open(FP);
+    const live = milvusTestStore(name);
+    await live.openLive(FP);
     const next = { ...FP, model: 'next/model', dim: 4 };
     await live.preparePending(next, { kind: 'fixed' });
     // As if the process had died after creating the chunk collection: no indexes, no docs collection.
@@ -66,22 +66,21 @@ describe('Milvus sink', () => {
     await client.dropCollection({ collection_name: docs });
     // Running the re-embed again completes the pair.
     await live.preparePending(next, { kind: 'fixed' });
-    const writer = milvusSink(name);
-    await writer.openCollection(next);
-    await writer.upsert([{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
+    const writer = milvusTestStore(name);
+    await put(await writer.collection(next), [{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
     await live.promotePending();
     const docAlias = await client.describeAlias({ alias: `${name}_docs`, collection_name: `${name}_docs` });
     expect(docAlias.collection).toBe(docs);
-    const reader = milvusSink(name);
-    expect(await reader.openExisting()).toEqual(next);
-    expect((await reader.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    const reader = milvusTestStore(name);
+    expect((await reader.live())?.info.fingerprint).toEqual(next);
+    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
     for (const x of [live, writer, reader]) await x.close();
     await client.closeConnection();
   });
 
   it('fails fast with one clear line when the server cannot be reached', async () => {
-    const sink = milvusSink('unreachable', '127.0.0.1:9');
-    const err = await sink.open(FP).catch((e) => e);
+    const sink = milvusTestStore('unreachable', '127.0.0.1:9');
+    const err = await sink.openLive(FP).catch((e) => e);
     expect(err.code).toBe('SINK');
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/^cannot reach Milvus at 127\.0\.0\.1:9 \(/);
@@ -91,23 +90,25 @@ describe('Milvus sink', () => {
 
   it('reads every row when a query would return more than its limit, even rows sharing a hash', async () => {
     const name = `split_${Date.now().toString(36)}`;
-    const sink = new MilvusSink({ address: inject('milvusAddress'), collection: name, partitionKey: false, timeoutMs: 15_000, queryLimit: 40 });
-    await sink.open(FP);
+    const store = milvusStore({ address: inject('milvusAddress'), collection: name, partitionKey: false, timeoutMs: 15_000, queryLimit: 40 });
+    const sink = await store.openLive(FP);
     const rows = Array.from({ length: 600 }, (_, i) => row(`docs:d${i % 3}.md`, i, `t${i}`, { hash: i < 300 ? 'same' : sha256(`h${i}`) }));
-    await sink.upsert(rows);
+    await put(sink, rows);
     expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:d0.md', 200], ['docs:d1.md', 200], ['docs:d2.md', 200]]);
     const one = await sink.listDocChunks('docs:d1.md');
     expect(one).toHaveLength(200);
     expect(new Set(one.map((r) => r.id)).size).toBe(200);
-    await sink.close();
+    await store.close();
   });
 
   it('upserts large batches split below the message limit', async () => {
-    const sink = milvusSink();
-    await sink.open(FP);
+    const store = milvusTestStore();
+    const sink = await store.openLive(FP);
     const big = 'x'.repeat(60_000);
-    await sink.upsert(Array.from({ length: 300 }, (_, i) => row(`docs:big${i}.md`, 0, `${big}${i}`, { hash: `big-${i}` })));
+    // One document of 300 rows: one commit, split into several upserts.
+    const rows = Array.from({ length: 300 }, (_, i) => row('docs:big.md', i, `${big}${i}`, { hash: `big-${i}` }));
+    await put(sink, rows);
     expect((await sink.stats()).chunks).toBe(300);
-    await sink.close();
+    await store.close();
   });
 });

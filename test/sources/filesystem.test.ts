@@ -70,20 +70,15 @@ describe('filesystem source', () => {
     const outside = await tempDir();
     await tree(root, { 'doc.md': 'inside' });
     await tree(outside, { 'secret.md': 'outside secret' });
-    const src = new FilesystemSource(opts(root));
     // Swap the file for a link as soon as the source has checked it (lstat + realpath), before its open.
-    type FileStat = (...args: unknown[]) => Promise<unknown>;
-    const real = (src as unknown as { fileStat: FileStat }).fileStat.bind(src);
     let swapped = false;
-    (src as unknown as { fileStat: FileStat }).fileStat = async (...args: unknown[]) => {
-      const st = await real(...args);
-      if (!swapped) {
-        swapped = true;
-        await rm(path.join(root, 'doc.md'));
-        await symlink(path.join(outside, 'secret.md'), path.join(root, 'doc.md'));
-      }
-      return st;
+    const onChecked = async () => {
+      if (swapped) return;
+      swapped = true;
+      await rm(path.join(root, 'doc.md'));
+      await symlink(path.join(outside, 'secret.md'), path.join(root, 'doc.md'));
     };
+    const src = new FilesystemSource({ ...opts(root), onChecked });
     expect(await src.read({ source: 'docs', path: 'doc.md' })).toBeNull();
     expect(swapped).toBe(true);
   });

@@ -1,0 +1,66 @@
+/**
+ * `ragsync audit DIR`: compares a directory with its index, document by document (the one
+ * comparison, `core/compare.ts`, with every file hashed and every row ID read), and with
+ * `--repair` fixes the drift through the normal sync path.
+ */
+import type { Config } from '../config/index.js';
+import { type Drift, compareSource } from '../core/compare.js';
+import type { SyncDeps } from '../core/sync-document.js';
+import type { SyncSummary } from '../core/sync-source.js';
+import { type IndexHooks, indexDirectory } from './index-dir.js';
+import { openRuntime } from './runtime.js';
+
+export type { Drift, DriftKind } from '../core/compare.js';
+
+export interface AuditReport {
+  source: string;
+  documents: number;
+  rows: number;
+  drift: Drift[];
+  /** Documents the audit could not check (unreadable files), with the cause. */
+  unchecked: Array<{ path: string; error: string }>;
+  durationMs: number;
+}
+
+export interface AuditResult {
+  report: AuditReport;
+  /** With `repair`: the report before the repair, and the repair pass's summary. */
+  before?: AuditReport;
+  repair?: SyncSummary;
+}
+
+/** The audit of one source against one collection. */
+export async function auditSource(deps: SyncDeps, opts: { concurrency?: number } = {}): Promise<AuditReport> {
+  const started = performance.now();
+  const c = await compareSource(deps, { hash: 'every-file', rows: 'always', ids: true, concurrency: opts.concurrency });
+  const { documents, drift, unchecked } = c;
+  return { source: deps.source.name, documents, rows: c.rows ?? 0, drift, unchecked, durationMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * Audits the index of a directory against its files; with `repair`, fixes the drift through the
+ * normal sync path (documents with duplicate or foreign row IDs are first cleared) and audits
+ * again.
+ */
+export async function auditDirectory(config: Config, dir: string, opts: { repair?: boolean; hooks?: IndexHooks } = {}): Promise<AuditResult> {
+  const first = await auditOnce(config, dir);
+  if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
+  const rt = await openRuntime(config, dir);
+  try {
+    const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
+    for (const id of clear) await rt.live.collection.deleteDoc(id);
+  } finally {
+    await rt.close();
+  }
+  const repair = await indexDirectory(config, dir, opts.hooks);
+  return { before: first, repair, report: await auditOnce(config, dir) };
+}
+
+async function auditOnce(config: Config, dir: string): Promise<AuditReport> {
+  const rt = await openRuntime(config, dir);
+  try {
+    return await auditSource(rt.live);
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,47 @@
+/** `ragsync index DIR`: one full pass of a directory into the store, in-process or through the queue. */
+import type { Config } from '../config/index.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sync-source.js';
+import { syncToTargets } from '../core/targets.js';
+import { type Runtime, openRuntime } from './runtime.js';
+import { queuePass } from './through-queue.js';
+
+export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute'> & {
+  /** With Redis: only enqueue and wait; other workers do the work. */
+  noWorker?: boolean;
+  log?: Logger;
+};
+
+/**
+ * One full pass of the directory into the store, in-process; or, with a Redis URL, through the
+ * queue (its own worker and any others), waiting for every job. Every change goes to the live
+ * collection and, while a re-embed runs (one may start during the pass), to its collection too.
+ */
+export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary> {
+  const rt = await openRuntime(config, dir, hooks.log);
+  try {
+    const summary = await syncPass(config, rt, hooks);
+    if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
+      // Compaction only makes later reads faster; a failure here loses nothing.
+      await rt.live.collection.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
+    }
+    return summary;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The pass of a writer runtime: in-process, or through the queue when Redis is configured. */
+export function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
+  if (!config.redis.url) {
+    const execute: SyncSourceOptions['execute'] = (ref, record) => syncToTargets(ref, rt.targets, { record, of: rt.live });
+    return syncSource(rt.live, { ...hooks, concurrency: config.concurrency, execute });
+  }
+  return queuePass(config, rt.live, {
+    ...hooks,
+    worker: hooks.noWorker ? undefined : rt.targets,
+    pick: (result) => result,
+    refused: (ref) => new RagsyncError('SINK', `${ref.path}: no job result`, { stage: 'sink', retryable: true }),
+  });
+}

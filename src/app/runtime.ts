@@ -1,0 +1,95 @@
+/**
+ * The parts a command works with, made from a resolved config: the store, the source, the
+ * embedder, and the targets a writer writes (live, and a re-embed's pending collection).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chunking } from '../chunking/index.js';
+import type { Config } from '../config/index.js';
+import { RagsyncError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Collection, Store } from '../core/store.js';
+import type { SyncDeps } from '../core/sync-document.js';
+import { SyncTargets } from '../core/targets.js';
+import type { Embedder, Source } from '../core/types.js';
+import { lanceDbStore, milvusStore } from '../sink/index.js';
+import { FilesystemSource } from '../sources/filesystem.js';
+import { chunkLimits, embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
+
+/** Builds (without connecting) the store the configuration names. */
+export function openStore(config: Config['sink'], cwd = process.cwd()): Store {
+  switch (config.kind) {
+    case 'lancedb':
+      return lanceDbStore(path.resolve(cwd, config.path));
+    case 'milvus':
+      return milvusStore({ ...config, caPath: config.caPath ? path.resolve(cwd, config.caPath) : undefined });
+  }
+}
+
+/** The default source name for a directory: its base name, made a valid source name. */
+export function defaultSourceName(dir: string): string {
+  const base = path.basename(path.resolve(dir)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return base.slice(0, 64) || 'fs';
+}
+
+/** The filesystem source of a directory (the store excluded when it lives inside it). */
+export function openSource(config: Config, dir: string, store: Store): FilesystemSource {
+  if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
+  const { include, exclude, maxFileBytes } = config;
+  const name = config.source ?? defaultSourceName(dir);
+  return new FilesystemSource({ name, root: dir, include, exclude, maxFileBytes }, storeExclude(dir, store.location));
+}
+
+/** What `syncDocument` needs to write one collection with its embedder. */
+export function syncDeps(config: Config, source: Source, collection: Collection, embedder: Embedder): SyncDeps {
+  return { source, collection, embedder, limits: chunkLimits(embedder, config.chunkTokens), chunking };
+}
+
+/** What every command that writes needs. */
+export interface Runtime {
+  source: FilesystemSource;
+  store: Store;
+  /** The live collection with the configured embedder. */
+  live: SyncDeps;
+  /** Live, and a re-embed's pending collection while one runs. */
+  targets: SyncTargets;
+  close(): Promise<void>;
+}
+
+/** Loads the model and opens the store's live collection for writing (refusing another model's store). */
+export async function openRuntime(config: Config, dir: string, log?: Logger): Promise<Runtime> {
+  const store = openStore(config.sink);
+  try {
+    const source = openSource(config, dir, store);
+    const embedder = await loadEmbedder(config.embedder);
+    const collection = await store.openLive(embedder.fingerprint, embedderDescriptor(config.embedder));
+    return writerRuntime(config, store, syncDeps(config, source, collection, embedder), log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** A runtime over an open store and its live deps: its targets open other collections with their own embedders. */
+export function writerRuntime(config: Config, store: Store, live: SyncDeps, log?: Logger): Runtime {
+  const source = live.source;
+  const loaded: Embedder[] = [live.embedder];
+  const targets = new SyncTargets(
+    store,
+    live,
+    async (info) => {
+      const embedder = await embedderFor(info, config, loaded);
+      loaded.push(embedder);
+      return syncDeps(config, source, await store.collection(info.fingerprint), embedder);
+    },
+    log,
+  );
+  return { source: source as FilesystemSource, store, live, targets, close: () => store.close() };
+}
+
+/** A glob that keeps the store out of the scan when it lives inside the indexed directory. */
+function storeExclude(dir: string, store: string): string[] {
+  const rel = path.relative(path.resolve(dir), store);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  return [`${rel.split(path.sep).join('/')}/**`];
+}

@@ -1,0 +1,73 @@
+/**
+ * A re-embed's verification: the new collection against the sources (the one comparison,
+ * `core/compare.ts`: every document present with a record that matches the file now, made by
+ * this embedder and chunking, with as many rows as the record says; nothing the source no longer
+ * has), and no fewer documents of other sources than the live collection holds.
+ */
+import type { Collection } from '../core/store.js';
+import { type Drift, compareSource } from '../core/compare.js';
+import type { RagsyncError } from '../core/errors.js';
+import type { SyncDeps } from '../core/sync-document.js';
+import type { DocRecord } from '../core/types.js';
+
+export interface VerifyReport {
+  /** Source documents checked (stat, content hash, record, row count). */
+  checked: number;
+  chunks: number;
+  /** Drift that blocks the swap. */
+  problems: Array<{ path: string; problem: string }>;
+  /** Documents neither collection holds because they cannot be indexed (bad content). */
+  skipped: Array<{ path: string; reason: string }>;
+}
+
+/** What a drift found by the comparison means for the swap. */
+function problemOf(d: Drift, record: DocRecord | undefined): string {
+  switch (d.kind) {
+    case 'fingerprint':
+      return `written by ${record?.fingerprint}`;
+    case 'chunking':
+      return `chunked as ${record?.chunking}`;
+    case 'changed':
+      return 'changed since it was embedded';
+    case 'stale':
+      return 'content differs from what was embedded';
+    case 'orphaned':
+      return record ? 'indexed, but the source no longer has it' : 'rows without a document record';
+    default:
+      return d.detail;
+  }
+}
+
+/** Verifies the new collection (`deps`) against the source; `failures` are the backfill's, by path. */
+export async function verifyCollection(deps: SyncDeps, live: Collection, failures: Map<string, RagsyncError>): Promise<VerifyReport> {
+  const { source, collection } = deps;
+  const [records, liveRecords] = await Promise.all([collection.listDocRecords(source.name), live.listDocRecords(source.name)]);
+  const c = await compareSource(deps, { records, hash: 'if-stat-agrees', rows: 'if-totals-differ', chunking: true, concurrency: 8 });
+  const report: VerifyReport = { checked: c.documents, chunks: 0, problems: [], skipped: [] };
+  for (const r of records.values()) report.chunks += r.chunkCount;
+  for (const d of c.drift) {
+    if (d.kind !== 'missing') {
+      report.problems.push({ path: d.path, problem: problemOf(d, records.get(d.docId)) });
+      continue;
+    }
+    const failed = failures.get(d.path);
+    if (failed && !failed.retryable && !liveRecords.has(d.docId)) {
+      report.skipped.push({ path: d.path, reason: failed.message });
+      continue;
+    }
+    const hint = failed?.code === 'UNSUPPORTED' ? '; leave such files out (--exclude) or choose a model that embeds them' : '';
+    const why = failed ? `: ${failed.message}` : '';
+    const liveHas = liveRecords.has(d.docId) ? ' (the live collection has it)' : '';
+    report.problems.push({ path: d.path, problem: `missing from the new collection${why}${liveHas}${hint}` });
+  }
+  for (const u of c.unchecked) report.problems.push({ path: u.path, problem: `unreadable: ${u.error}` });
+  const [liveAll, newAll] = await Promise.all([live.stats(), collection.stats()]);
+  const liveOthers = liveAll.docs - liveRecords.size;
+  const newOthers = newAll.docs - records.size;
+  if (newOthers < liveOthers) {
+    const problem = `the live collection holds ${liveOthers} documents of other sources, the new one ${newOthers}: re-embed each source (ragsync reembed DIR --source NAME); the last one swaps`;
+    report.problems.push({ path: '(other sources)', problem });
+  }
+  report.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return report;
+}

@@ -1,0 +1,240 @@
+/**
+ * Each command: its config from the parsed flags, the app function it runs, what it prints and the
+ * exit code it returns. Errors are thrown (`main` maps them to a line and an exit code).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import {
+  abortReembed,
+  auditDirectory,
+  defaultSourceName,
+  dropOld,
+  indexDirectory,
+  jobsReport,
+  reembed,
+  runWatch,
+  runWorker,
+  search,
+  status,
+} from '../app/index.js';
+import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadConfig } from '../config/index.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import type { SearchFilter, SearchMode } from '../core/types.js';
+import { flagsLayer } from './options.js';
+import * as print from './print.js';
+import { onInterrupt, untilSignal } from './signals.js';
+
+/** The exit codes of `ragsync`. */
+export const EXIT = { ok: 0, failures: 1, usage: 2, unavailable: 3 } as const;
+
+/** A command's parsed flags, as commander gives them. */
+export type Flags = Record<string, unknown>;
+
+function configOf(command: CommandName, flags: Flags): Config {
+  return loadConfig(flagsLayer(command, flags), { configFile: flags.config as string | undefined });
+}
+
+function usage(message: string): RagsyncError {
+  return new RagsyncError('USAGE', message, { stage: 'config' });
+}
+
+/** `index DIR`: one pass, with a progress bar; the first signal stops it cleanly. */
+export async function indexCommand(dir: string, flags: Flags): Promise<number> {
+  const config = configOf('index', flags);
+  const log = createLogger(config.logLevel);
+  const queued = Boolean(config.redis.url);
+  const bar = print.progressBar(flags, 'indexing');
+  bar?.start(0, 0, { file: '' });
+  const interrupt = onInterrupt(
+    queued ? 'nothing more is queued; jobs already queued stay for the workers' : 'the documents in progress finish; nothing new starts',
+    () => bar?.stop(),
+  );
+  let summary: Awaited<ReturnType<typeof indexDirectory>>;
+  try {
+    summary = await indexDirectory(config, dir, {
+      log,
+      signal: interrupt.signal,
+      noWorker: flags.worker === false,
+      onProgress: (done, found, last) => {
+        bar?.setTotal(found);
+        bar?.update(done, { file: last?.path ?? '' });
+        if (last)
+          log.debug(
+            { stage: 'sync', docId: last.docId, status: last.status, embedded: last.embedded, reused: last.reused },
+            'document synced',
+          );
+      },
+      onWarning: (message) => log.warn({ stage: 'sink' }, message),
+      onFailure: (p, err) => log.info({ stage: err.stage, docId: err.docId, path: p, err: err.message }, 'document failed'),
+    });
+  } finally {
+    bar?.stop();
+    interrupt.dispose();
+  }
+  if (flags.json) print.printJson(summary);
+  else print.printIndex(summary, { received: interrupt.received, queued });
+  if (summary.interrupted) return interrupt.exitCode;
+  return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
+}
+
+/** `audit DIR [--repair]`: exit 0 only when nothing drifted and everything could be checked. */
+export async function auditCommand(dir: string, flags: Flags): Promise<number> {
+  const config = configOf('audit', flags);
+  const log = createLogger(config.logLevel);
+  const result = await auditDirectory(config, dir, { repair: flags.repair === true, hooks: { log, noWorker: flags.worker === false } });
+  if (flags.json) print.printJson(result);
+  else print.printAudit(result);
+  return result.report.drift.length === 0 && result.report.unchecked.length === 0 ? EXIT.ok : EXIT.failures;
+}
+
+/** `reembed [DIR]`: backfill, verify, swap (exit 1 when not swapped); or `--abort`, `--drop-old`. */
+export async function reembedCommand(dir: string | undefined, flags: Flags): Promise<number> {
+  const config = configOf('reembed', flags);
+  if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
+  if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
+  const log = createLogger(config.logLevel);
+  const out = flags.json ? () => undefined : print.say;
+  const bar = print.progressBar(flags, '{phase}');
+  let report: Awaited<ReturnType<typeof reembed>>;
+  try {
+    report = await reembed(config, dir, {
+      log,
+      rollback: Boolean(flags.rollback),
+      noWorker: flags.worker === false,
+      onStart: (s) => out(print.reembedStartLine(s, path.resolve(dir))),
+      onPhase: (phase) => {
+        if (phase === 'backfill') bar?.start(0, 0, { phase: 'backfill', file: '' });
+        else bar?.stop();
+        const line = print.REEMBED_PHASE_LINES[phase];
+        if (line) out(line);
+      },
+      onProgress: (done, found, file) => {
+        bar?.setTotal(found);
+        bar?.update(done, { phase: 'backfill', file: file ?? '' });
+      },
+      onWarning: (message) => log.warn({ stage: 'reembed' }, message),
+      onFailure: (p, err) => log.info({ stage: err.stage, path: p, err: err.message }, 'document failed'),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (flags.json) print.printJson(report);
+  else print.printReembed(report, dir);
+  return report.swapped ? EXIT.ok : EXIT.failures;
+}
+
+async function reembedAdmin(config: Config, flags: Flags): Promise<number> {
+  if (flags.abort && flags.dropOld) throw usage('give --abort or --drop-old, not both');
+  if (flags.abort) {
+    const aborted = await abortReembed(config);
+    if (flags.json) print.printJson({ aborted });
+    else print.printAborted(aborted);
+    return EXIT.ok;
+  }
+  const dropped = await dropOld(config);
+  if (flags.json) print.printJson({ dropped });
+  else print.printDropped(dropped);
+  return EXIT.ok;
+}
+
+const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
+
+/** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
+function parseFilters(items: string[]): SearchFilter | undefined {
+  if (items.length === 0) return undefined;
+  const out: SearchFilter = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
+    if (eq <= 0 || !(key in FILTER_KEYS)) {
+      throw usage(`--filter ${JSON.stringify(item)}: expected KEY=VALUE with KEY one of ${Object.keys(FILTER_KEYS).join(', ')}`);
+    }
+    const value = item.slice(eq + 1);
+    if (key === 'modality' && value !== 'text' && value !== 'image') throw usage(`--filter modality=${value}: expected text or image`);
+    (out as Record<string, string>)[FILTER_KEYS[key]] = value;
+  }
+  return out;
+}
+
+function readImage(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw usage(`--image: cannot read ${file}: ${errorMessage(err)}`);
+  }
+}
+
+/** `search [QUERY] [--image FILE]`: a search by an image alone is dense unless `--mode` says otherwise. */
+export async function searchCommand(query: string | undefined, flags: Flags, cmd: Command): Promise<number> {
+  const config = configOf('search', flags);
+  const image = flags.image ? readImage(String(flags.image)) : undefined;
+  if (!query && !image) throw usage('give a query text, or --image FILE');
+  const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
+  const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
+  const hits = await search(config, { mode, k: flags.k as number, text: query, image, filter });
+  if (flags.json) print.printJson(hits);
+  else print.printHits(hits);
+  return EXIT.ok;
+}
+
+/** `status`. */
+export async function statusCommand(flags: Flags): Promise<number> {
+  const s = await status(configOf('status', flags));
+  if (flags.json) print.printJson(s);
+  else print.printStatus(s);
+  return EXIT.ok;
+}
+
+/** The config of a command that needs the job queue: a Redis URL is required. */
+function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags): Config {
+  const config = configOf(command, flags);
+  if (!config.redis.url) throw usage(`ragsync ${command} needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL`);
+  return config;
+}
+
+/** Daemons log their life events: at the default level they log at `DAEMON_LOG_LEVEL`. */
+function daemonLogger(config: Config) {
+  return createLogger(config.logLevel === CONFIG_DEFAULTS.logLevel ? DAEMON_LOG_LEVEL : config.logLevel);
+}
+
+/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+export async function watchCommand(dir: string, flags: Flags): Promise<number> {
+  const config = queueConfig('watch', flags);
+  const worker = flags.worker !== false;
+  await untilSignal(
+    () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
+    (d) =>
+      print.daemonLine(`watching ${path.resolve(dir)}`, [`queue ${d.queue}`, ...(worker ? [] : ['no worker'])], {
+        host: config.metrics.host,
+        port: d.metricsPort,
+      }),
+  );
+  return EXIT.ok;
+}
+
+/** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+export async function workerCommand(dir: string, flags: Flags): Promise<number> {
+  const config = queueConfig('worker', flags);
+  await untilSignal(
+    () => runWorker(config, dir, { log: daemonLogger(config) }),
+    (d) =>
+      print.daemonLine(`worker for ${path.resolve(dir)}`, [`queue ${d.queue}`, `concurrency ${config.worker.concurrency}`], {
+        host: config.metrics.host,
+        port: d.metricsPort,
+      }),
+  );
+  return EXIT.ok;
+}
+
+/** `jobs [DIR] [--retry]`: the queue of the directory's source (or `--source`). */
+export async function jobsCommand(dir: string | undefined, flags: Flags): Promise<number> {
+  const config = queueConfig('jobs', flags);
+  const source = config.source ?? (dir ? defaultSourceName(dir) : undefined);
+  if (!source) throw usage('ragsync jobs: give the directory or --source NAME');
+  const report = await jobsReport(config, source, { retry: Boolean(flags.retry) });
+  if (flags.json) print.printJson(report);
+  else print.printJobs(report, Boolean(flags.retry));
+  return EXIT.ok;
+}

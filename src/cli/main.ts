@@ -1,0 +1,116 @@
+/**
+ * The `ragsync` command line: builds the commands from the option table, resolves each one's
+ * config (config file < RAGSYNC_* env < flags), calls the app layer, prints. Exit codes: 0
+ * success; 1 some documents failed (the rest were indexed); 2 usage or configuration error, or a
+ * store of another model; 3 could not run (model, store or source unavailable); 130/143 stopped
+ * by SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { COMMANDS, type CommandName } from '../config/index.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import {
+  EXIT,
+  type Flags,
+  auditCommand,
+  indexCommand,
+  jobsCommand,
+  reembedCommand,
+  searchCommand,
+  statusCommand,
+  watchCommand,
+  workerCommand,
+} from './commands.js';
+import { addOptions, environmentHelp } from './options.js';
+
+interface CommandSpec {
+  usage: string;
+  description: string;
+  run: (arg: string | undefined, flags: Flags, cmd: Command) => Promise<number>;
+}
+
+const SPECS: Record<CommandName, CommandSpec> = {
+  index: {
+    usage: 'index <dir>',
+    description: 'index a directory once: add, update and delete what changed',
+    run: (dir, f) => indexCommand(dir!, f),
+  },
+  audit: {
+    usage: 'audit <dir>',
+    description: 'compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)',
+    run: (dir, f) => auditCommand(dir!, f),
+  },
+  watch: {
+    usage: 'watch <dir>',
+    description: 'keep the index in sync with a directory: watch, reconcile, enqueue, work',
+    run: (dir, f) => watchCommand(dir!, f),
+  },
+  worker: {
+    usage: 'worker <dir>',
+    description: "process sync jobs of the directory's source from the Redis queue",
+    run: (dir, f) => workerCommand(dir!, f),
+  },
+  jobs: { usage: 'jobs [dir]', description: 'queue state of a source: counts, failed jobs, --retry', run: jobsCommand },
+  reembed: {
+    usage: 'reembed [dir]',
+    description: 'move the store to another embedder with no downtime: backfill a new collection, verify, swap',
+    run: reembedCommand,
+  },
+  search: { usage: 'search [query]', description: 'search the index', run: searchCommand },
+  status: { usage: 'status', description: 'show what the store holds', run: (_arg, f) => statusCommand(f) },
+};
+
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command('ragsync')
+    .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText('after', environmentHelp());
+  for (const name of COMMANDS) {
+    const spec = SPECS[name];
+    addOptions(program.command(spec.usage).description(spec.description), name).action((...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      run(spec.run(cmd.processedArgs[0] as string | undefined, cmd.opts(), cmd));
+    });
+  }
+  return program;
+}
+
+/** Exit code and one readable line for an error. */
+function describeError(err: unknown): { code: number; line: string } {
+  if (err instanceof RagsyncError) {
+    // BUSY (another re-embed holds the store) is "could not run": try again later.
+    const code = err.code === 'CONFIG' || err.code === 'USAGE' || err.code === 'FINGERPRINT_MISMATCH' ? EXIT.usage : EXIT.unavailable;
+    return { code, line: `ragsync: ${err.message}` };
+  }
+  return { code: EXIT.unavailable, line: `ragsync: unexpected error: ${errorMessage(err)}` };
+}
+
+/**
+ * Runs `ragsync` with `argv` (as `process.argv`: node, script, then arguments) and returns the
+ * exit code; an error is printed as one line on stderr, never thrown.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((p) => {
+    pending = p;
+  });
+  try {
+    await program.parseAsync(argv);
+    return pending ? await pending : EXIT.ok;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { code, line } = describeError(err);
+    process.stderr.write(`${line}\n`);
+    return code;
+  }
+}

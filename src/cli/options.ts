@@ -1,0 +1,83 @@
+/**
+ * The option table (`config/options.ts`) as commander options: each command gets the rows that
+ * name it, with the default and variable in the help; parsed flags become a config layer.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type CommandName, type ConfigKey, type ConfigLayer, OPTIONS, type OptionRow, describeDefault, setKey } from '../config/index.js';
+import { RagsyncError } from '../core/errors.js';
+
+type FlagRow = OptionRow & { flag: string };
+
+const int = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number`);
+  return Number(value);
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The flags of one command, in table order. */
+function flagRows(command: CommandName): FlagRow[] {
+  return OPTIONS.filter((r): r is FlagRow => r.flag !== undefined && (r.commands?.includes(command) ?? false));
+}
+
+/** What a row means on a command: the setting it sets there, its help, and the default help shows. */
+function onCommand(row: OptionRow, command: CommandName): { key?: ConfigKey; help: string; shown?: string } {
+  const variant = row.on?.[command];
+  const key = variant?.key ?? row.key;
+  const shown = variant?.shownDefault ?? row.shownDefault ?? (key ? describeDefault(key) : undefined);
+  return { key, help: variant?.help ?? row.help, shown: row.type === 'bool' && shown === 'false' ? undefined : shown };
+}
+
+function toOption(row: FlagRow, command: CommandName): Option {
+  const { key, help, shown } = onCommand(row, command);
+  const env = key ? OPTIONS.find((r) => r.key === key && r.env)?.env : row.env;
+  const notes = [shown === undefined ? '' : `default: ${shown}`, env ? `env ${env}` : ''].filter(Boolean).join('; ');
+  const option = new Option(row.flag, notes ? `${help} (${notes})` : help);
+  if (row.type === 'int') option.argParser(int(option.long ?? option.short ?? row.flag));
+  if (row.type === 'list') option.argParser(collect);
+  if (row.choices) option.choices(row.choices);
+  if (row.default !== undefined) option.default(row.default);
+  if (row.hiddenOn?.includes(command)) option.hideHelp();
+  return option;
+}
+
+/** Adds the options the table gives `command`. */
+export function addOptions(cmd: Command, command: CommandName): Command {
+  for (const row of flagRows(command)) cmd.addOption(toOption(row, command));
+  return cmd;
+}
+
+/**
+ * The config layer of a command's parsed flags: each flag given sets its key (or, for a flag with
+ * its own syntax such as `--embedder`, the settings it parses into). Two flags setting one key
+ * are a usage error.
+ */
+export function flagsLayer(command: CommandName, flags: Record<string, unknown>): ConfigLayer {
+  const layer: Record<string, unknown> = {};
+  const setBy = new Map<string, string>();
+  for (const row of flagRows(command)) {
+    const { key } = onCommand(row, command);
+    const option = new Option(row.flag);
+    const value = flags[option.attributeName()];
+    if (!key || value === undefined) continue;
+    const flag = option.long ?? row.flag;
+    const earlier = setBy.get(key);
+    if (earlier) throw new RagsyncError('USAGE', `${earlier} and ${flag} both set ${key}: give one of them`, { stage: 'config' });
+    setBy.set(key, flag);
+    for (const [k, v] of row.parse ? row.parse(String(value)) : [[key, value] as const]) setKey(layer, k, v);
+  }
+  return layer as ConfigLayer;
+}
+
+/** The help section listing every `RAGSYNC_*` variable, the setting it sets and its default. */
+export function environmentHelp(): string {
+  const rows = OPTIONS.filter((r): r is OptionRow & { env: string } => r.env !== undefined);
+  const width = Math.max(...rows.map((r) => r.env.length));
+  const lines = rows.map((r) => {
+    const what = r.flag ? `as ${new Option(r.flag).long ?? r.flag}` : r.help;
+    const shown = r.shownDefault ?? (r.key ? describeDefault(r.key) : undefined);
+    return `  ${r.env.padEnd(width)}  ${r.key ? `${r.key}: ` : ''}${what}${shown === undefined ? '' : ` (default: ${shown})`}`;
+  });
+  const intro =
+    'Environment variables, the config key each sets, and its default (a flag wins over its variable, a variable over the file):';
+  return `\n${intro}\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,206 @@
+/**
+ * The one option table: every command-line flag and `RAGSYNC_*` variable, declared once with the
+ * config key it sets, its value type, help and the commands that take it. The commander options
+ * (`cli/options.ts`), the environment layer (`load.ts`) and the help text all come from here;
+ * defaults come from the schema (`defaults.ts`). It lives in `config/` because `resolveConfig`
+ * reads the environment through it, and config may not import the CLI.
+ */
+import { RagsyncError } from '../core/errors.js';
+import type { SearchMode } from '../core/types.js';
+import { type ConfigLayer, DTYPES, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_KINDS } from './schema.js';
+import { EMBEDDER_DEFAULTS } from './defaults.js';
+
+/** The commands of `ragsync`. */
+export const COMMANDS = ['index', 'audit', 'watch', 'worker', 'jobs', 'reembed', 'search', 'status'] as const;
+/** The name of a command: `index`, `watch`, ... */
+export type CommandName = (typeof COMMANDS)[number];
+
+/** A setting's dotted path in a config layer: `chunkTokens`, `sink.path`, `worker.concurrency`. */
+export type ConfigKey = {
+  [K in keyof ConfigLayer & string]-?: NonNullable<ConfigLayer[K]> extends unknown[]
+    ? K
+    : NonNullable<ConfigLayer[K]> extends object
+      ? `${K}.${keyof NonNullable<ConfigLayer[K]> & string}`
+      : K;
+}[keyof ConfigLayer & string];
+
+/** How a flag's or variable's text becomes a value; `list` flags repeat, `list` variables are comma-separated. */
+export type ValueType = 'string' | 'int' | 'bool' | 'list' | 'choice';
+
+/** What a flag means on one command, where that differs from its row. */
+export interface CommandVariant {
+  /** The setting the flag sets on this command. */
+  key?: ConfigKey;
+  /** Its help on this command. */
+  help?: string;
+  /** The default help shows, when the command applies its own. */
+  shownDefault?: string;
+}
+
+/** One option: a flag, a variable, or both. */
+export interface OptionRow {
+  /** As commander spells it: `--store <dir>`, `--offline`, `--no-progress`, `-k <n>`. None: a variable or file setting only. */
+  flag?: string;
+  /** The `RAGSYNC_*` variable that sets the same setting. */
+  env?: string;
+  /** The setting it sets; none for options of the command itself (`--json`, `--repair`). */
+  key?: ConfigKey;
+  type: ValueType;
+  /** The values a `choice` takes. */
+  choices?: readonly string[];
+  /** What it does, for `--help` (defaults and the variable are added there). */
+  help: string;
+  /** The commands that take the flag. */
+  commands?: readonly CommandName[];
+  /** The default of an option of the command itself (a setting's default is the schema's). */
+  default?: string | number;
+  /** The default help shows, when it is not one value (`the directory name`). */
+  shownDefault?: string;
+  on?: Partial<Record<CommandName, CommandVariant>>;
+  /** Commands that accept the flag but do not list it: they ignore it (scripts that pass it keep working). */
+  hiddenOn?: readonly CommandName[];
+  /** Turns the flag's text into settings, when it is more than one value. */
+  parse?: (value: string) => Array<[ConfigKey, unknown]>;
+}
+
+/** Config files looked for in the working directory, in this order, when none is named. */
+export const CONFIG_FILES = ['ragsync.config.json', 'ragsync.config.yaml', 'ragsync.config.yml'];
+/** Search modes; the first is the default. */
+export const SEARCH_MODES = ['hybrid', 'keyword', 'dense'] as const satisfies readonly SearchMode[];
+/** The level daemons log at when the level is left at its default: their life events are info. */
+export const DAEMON_LOG_LEVEL = 'info';
+
+const ALL = COMMANDS;
+const PASS = ['index', 'audit', 'reembed'] as const;
+const DAEMONS = ['watch', 'worker'] as const;
+const STORE = [...PASS, ...DAEMONS, 'search', 'status'] as const;
+const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
+/** `status` takes the embedder's selection too, unlisted: scripts pass one set of flags to every command. */
+const EMBED_AND_STATUS = [...EMBED, 'status'] as const;
+const SOURCE = [...PASS, ...DAEMONS, 'jobs'] as const;
+const QUEUE = [...PASS, ...DAEMONS, 'jobs'] as const;
+const daemons = (variant: CommandVariant) => ({ watch: variant, worker: variant });
+
+const clip = EMBEDDER_DEFAULTS['jina-clip'];
+const jina = EMBEDDER_DEFAULTS['jina-api'];
+const openai = EMBEDDER_DEFAULTS.openai;
+const EMBEDDER_HELP =
+  `jina-clip[:<hub model id>] runs locally (model ${clip.model}); jina-api[:<model>] is Jina's hosted API (model ${jina.model}, ` +
+  `key in $${jina.apiKeyEnv}); openai[:<model>] is an OpenAI-compatible endpoint (model ${openai.model}, key in ` +
+  `$${openai.apiKeyEnv}); fixed[:<ms per batch>] is for benchmarks`;
+
+/** `--embedder kind[:model]` (`fixed:<ms>`: the delay per batch). */
+function parseEmbedder(value: string): Array<[ConfigKey, unknown]> {
+  const [kind, ...rest] = value.split(':') as [string, ...string[]];
+  if (!EMBEDDER_KINDS.includes(kind as EmbedderKind)) {
+    const known = EMBEDDER_KINDS.join(', ');
+    throw new RagsyncError('USAGE', `--embedder: unknown embedder ${JSON.stringify(kind)} (known: ${known})`, { stage: 'config' });
+  }
+  if (rest.length === 0) return [['embedder.kind', kind]];
+  return [['embedder.kind', kind], kind === 'fixed' ? ['embedder.delayMs', Number(rest[0])] : ['embedder.model', rest.join(':')]];
+}
+
+/** Sets a setting in a layer being built (the layer is validated later). */
+export function setKey(layer: Record<string, unknown>, key: ConfigKey, value: unknown): void {
+  const [head, tail] = key.split('.') as [string, string | undefined];
+  layer[head] = tail === undefined ? value : { ...(layer[head] as object | undefined), [tail]: value };
+}
+
+/** Every option, in the order help lists them; one or two lines a row (prettier would spread a row over six). */
+// prettier-ignore
+export const OPTIONS: readonly OptionRow[] = [
+  { flag: '--config <file>', env: 'RAGSYNC_CONFIG', type: 'string', commands: ALL, help: 'config file, JSON or YAML',
+    shownDefault: `the first of ${CONFIG_FILES.join(', ')} in this directory` },
+  { flag: '--source <name>', key: 'source', env: 'RAGSYNC_SOURCE', type: 'string', commands: SOURCE,
+    help: 'source name, the prefix of doc IDs', shownDefault: 'the directory name' },
+  { flag: '--sink <kind>', key: 'sink.kind', env: 'RAGSYNC_SINK', type: 'choice', choices: SINK_KINDS, commands: STORE,
+    help: 'where rows go' },
+  { flag: '--store <dir>', key: 'sink.path', env: 'RAGSYNC_STORE', type: 'string', commands: STORE, help: 'LanceDB store directory' },
+  { flag: '--milvus-address <host:port>', key: 'sink.address', env: 'RAGSYNC_MILVUS_ADDRESS', type: 'string', commands: STORE,
+    help: 'Milvus address (selects --sink milvus)' },
+  { flag: '--milvus-token <token>', key: 'sink.token', env: 'RAGSYNC_MILVUS_TOKEN', type: 'string', commands: STORE,
+    help: 'Milvus / Zilliz Cloud token (prefer the variable)' },
+  { flag: '--milvus-user <name>', key: 'sink.username', env: 'RAGSYNC_MILVUS_USER', type: 'string', commands: STORE, help: 'Milvus user' },
+  { flag: '--milvus-password <password>', key: 'sink.password', env: 'RAGSYNC_MILVUS_PASSWORD', type: 'string', commands: STORE,
+    help: 'Milvus password (prefer the variable)' },
+  { flag: '--milvus-database <name>', key: 'sink.database', env: 'RAGSYNC_MILVUS_DATABASE', type: 'string', commands: STORE,
+    help: 'Milvus database' },
+  { flag: '--milvus-ssl', key: 'sink.ssl', env: 'RAGSYNC_MILVUS_SSL', type: 'bool', commands: STORE, help: 'connect to Milvus with TLS' },
+  { flag: '--milvus-ca <file>', key: 'sink.caPath', env: 'RAGSYNC_MILVUS_CA', type: 'string', commands: STORE,
+    help: 'CA certificate for TLS (implies --milvus-ssl)' },
+  { flag: '--milvus-collection <prefix>', key: 'sink.collection', env: 'RAGSYNC_MILVUS_COLLECTION', type: 'string', commands: STORE,
+    help: 'collection and alias name prefix' },
+  { flag: '--milvus-partition-key', key: 'sink.partitionKey', env: 'RAGSYNC_MILVUS_PARTITION_KEY', type: 'bool', commands: STORE,
+    help: 'partition key on source, when creating the collection' },
+  { flag: '--embedder <name>', key: 'embedder.kind', env: 'RAGSYNC_EMBEDDER', type: 'string', commands: EMBED_AND_STATUS,
+    hiddenOn: ['status'], parse: parseEmbedder, help: EMBEDDER_HELP },
+  { key: 'embedder.model', env: 'RAGSYNC_MODEL', type: 'string', help: "the model: a hub id for jina-clip, else the API's name" },
+  { flag: '--embedder-url <url>', key: 'embedder.url', env: 'RAGSYNC_EMBEDDER_URL', type: 'string', commands: EMBED_AND_STATUS,
+    hiddenOn: ['status'], help: 'endpoint of an API embedder (e.g. http://127.0.0.1:11434/v1/embeddings for Ollama)' },
+  { flag: '--dimensions <n>', key: 'embedder.dimensions', env: 'RAGSYNC_EMBEDDER_DIMENSIONS', type: 'int', commands: EMBED_AND_STATUS,
+    hiddenOn: ['status'], help: 'API embedders: output dimension (jina-clip-v2: 64 to 1024, Matryoshka)' },
+  { key: 'embedder.apiKey', env: 'RAGSYNC_EMBEDDER_API_KEY', type: 'string', help: 'API key of an API embedder' },
+  { key: 'embedder.apiKeyEnv', env: 'RAGSYNC_EMBEDDER_API_KEY_ENV', type: 'string',
+    help: 'the variable an API embedder reads its key from' },
+  { flag: '--model-dir <dir>', key: 'embedder.modelDir', env: 'RAGSYNC_MODEL_DIR', type: 'string', commands: EMBED,
+    help: 'load the model from this local directory instead of the hub' },
+  { flag: '--dtype <dtype>', key: 'embedder.dtype', env: 'RAGSYNC_DTYPE', type: 'choice', choices: DTYPES, commands: EMBED,
+    help: 'model weights variant' },
+  { key: 'embedder.cacheDir', env: 'RAGSYNC_MODEL_CACHE', type: 'string', help: 'where downloaded models are kept' },
+  { flag: '--offline', key: 'embedder.offline', env: 'RAGSYNC_OFFLINE', type: 'bool', commands: EMBED, help: 'never download a model' },
+  { key: 'embedder.batchSize', env: 'RAGSYNC_BATCH_SIZE', type: 'int', help: 'inputs per embedding call' },
+  { flag: '--include <glob>', key: 'include', env: 'RAGSYNC_INCLUDE', type: 'list', commands: PASS,
+    help: 'only files matching this glob (repeatable; the variable: comma-separated)' },
+  { flag: '--exclude <glob>', key: 'exclude', env: 'RAGSYNC_EXCLUDE', type: 'list', commands: PASS,
+    help: 'skip files matching this glob (repeatable; the variable: comma-separated)' },
+  { flag: '--max-file-bytes <n>', key: 'maxFileBytes', env: 'RAGSYNC_MAX_FILE_BYTES', type: 'int', commands: PASS,
+    help: 'skip (and report) larger files' },
+  { flag: '--chunk-tokens <n>', key: 'chunkTokens', env: 'RAGSYNC_CHUNK_TOKENS', type: 'int', commands: PASS,
+    help: 'maximum tokens per chunk (capped by the model)' },
+  { flag: '--concurrency <n>', key: 'concurrency', env: 'RAGSYNC_CONCURRENCY', type: 'int', commands: [...PASS, ...DAEMONS],
+    help: 'documents in flight at once',
+    on: daemons({ key: 'worker.concurrency', help: 'the same as --worker-concurrency: jobs at once' }) },
+  { flag: '--no-progress', type: 'bool', commands: ['index', 'reembed'],
+    help: 'no progress bar (there is none without a terminal or with --json)' },
+  { flag: '--redis <url>', key: 'redis.url', env: 'RAGSYNC_REDIS_URL', type: 'string', commands: QUEUE,
+    help: 'Redis URL of the job queue (redis://[user:pass@]host:port[/db], rediss:// for TLS)',
+    on: {
+      index: { help: 'run through the Redis job queue at this URL (its own worker and any others)' },
+      audit: { help: 'with --repair: repair through the Redis job queue at this URL' },
+      reembed: { help: "backfill through the Redis job queue at this URL, shared with the daemons' workers" },
+    } },
+  { flag: '--redis-prefix <prefix>', key: 'redis.prefix', env: 'RAGSYNC_REDIS_PREFIX', type: 'string', commands: QUEUE,
+    help: 'key prefix of this project in Redis' },
+  { flag: '--no-worker', type: 'bool', commands: [...PASS, 'watch'], help: 'with --redis: only enqueue and wait, other workers do the work',
+    on: { watch: { help: 'only enqueue; workers elsewhere do the work' } } },
+  { flag: '--worker-concurrency <n>', key: 'worker.concurrency', env: 'RAGSYNC_WORKER_CONCURRENCY', type: 'int', commands: DAEMONS,
+    help: 'jobs this process works on at once' },
+  { flag: '--lock-ms <ms>', key: 'worker.lockMs', env: 'RAGSYNC_LOCK_MS', type: 'int', commands: DAEMONS,
+    help: "job lock; a dead worker's jobs are taken over after about this long" },
+  { flag: '--drain-seconds <s>', key: 'worker.drainSeconds', env: 'RAGSYNC_DRAIN_SECONDS', type: 'int', commands: DAEMONS,
+    help: 'on SIGTERM/SIGINT, how long active jobs may take to finish' },
+  { key: 'worker.attempts', env: 'RAGSYNC_ATTEMPTS', type: 'int', help: 'tries of a job before it counts as failed' },
+  { flag: '--metrics-port <port>', key: 'metrics.port', env: 'RAGSYNC_METRICS_PORT', type: 'int', commands: DAEMONS,
+    help: 'serve /metrics and /healthz on this port (0: any free port)' },
+  { flag: '--metrics-host <host>', key: 'metrics.host', env: 'RAGSYNC_METRICS_HOST', type: 'string', commands: DAEMONS,
+    help: 'address for the metrics server' },
+  { flag: '--reconcile-seconds <s>', key: 'watch.reconcileSeconds', env: 'RAGSYNC_RECONCILE_SECONDS', type: 'int', commands: ['watch'],
+    help: 'full scan against the store every so often, for missed events (0: only at start)' },
+  { flag: '--settle-ms <ms>', key: 'watch.settleMs', env: 'RAGSYNC_SETTLE_MS', type: 'int', commands: ['watch'],
+    help: 'a file counts as written once its size is stable this long' },
+  { flag: '--repair', type: 'bool', commands: ['audit'], help: 'fix the drift through the normal sync path, then audit again' },
+  { flag: '--rollback', type: 'bool', commands: ['reembed'], help: 'return to the previous collection (catching it up first)' },
+  { flag: '--abort', type: 'bool', commands: ['reembed'], help: 'cancel a pending re-embed and drop its collection' },
+  { flag: '--drop-old', type: 'bool', commands: ['reembed'], help: 'drop the collections kept for rollback' },
+  { flag: '--retry', type: 'bool', commands: ['jobs'], help: 'retry every failed job' },
+  { flag: '--mode <mode>', type: 'choice', choices: SEARCH_MODES, default: SEARCH_MODES[0], commands: ['search'],
+    help: 'how hits are found (a search by --image alone is dense unless a mode is given)' },
+  { flag: '-k <n>', type: 'int', default: 5, commands: ['search'], help: 'number of results' },
+  { flag: '--image <file>', type: 'string', commands: ['search'], help: 'search by an image' },
+  { flag: '--filter <key=value>', type: 'list', commands: ['search'],
+    help: 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)' },
+  { flag: '--log-level <level>', key: 'logLevel', env: 'RAGSYNC_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, commands: ALL,
+    on: daemons({ shownDefault: DAEMON_LOG_LEVEL }), help: 'how much to log on stderr' },
+  { flag: '--json', type: 'bool', commands: ['index', 'audit', 'reembed', 'jobs', 'search', 'status'],
+    help: 'print machine-readable JSON' },
+];

@@ -1,0 +1,203 @@
+/**
+ * The configuration's zod schemas: a layer (file, env or flags: every key optional, bounds
+ * checked, unknown keys refused) and the resolved config (every default applied, sinks and
+ * embedders as tagged unions). The defaults are written here and nowhere else.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { isValidSourceName } from '../ids/index.js';
+
+/** Weight variants of a local model. */
+export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'] as const;
+/** Log levels, most severe first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Sink kinds; the first is the default. */
+export const SINK_KINDS = ['lancedb', 'milvus'] as const;
+/** Embedder kinds; the first is the default. */
+export const EMBEDDER_KINDS = ['jina-clip', 'jina-api', 'openai', 'fixed'] as const;
+/** A sink kind: `lancedb` or `milvus`. */
+export type SinkKind = (typeof SINK_KINDS)[number];
+/** An embedder kind: `jina-clip`, `jina-api`, `openai` or `fixed`. */
+export type EmbedderKind = (typeof EMBEDDER_KINDS)[number];
+
+/** Where each API embedder kind sends requests by default, and where its key is read from. */
+export const API_DEFAULTS = {
+  'jina-api': { url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'JINA_API_KEY' },
+  openai: { url: 'https://api.openai.com/v1/embeddings', apiKeyEnv: 'OPENAI_API_KEY' },
+} as const;
+
+/** The Jina API's documented limit of inputs per request. */
+export const JINA_MAX_BATCH = 2048;
+
+const DTYPE = z.enum(DTYPES);
+const LOG_LEVEL = z.enum(LOG_LEVELS);
+const DEFAULT_INCLUDE = ['**/*.{md,markdown,mdx,txt,text,pdf,png,jpg,jpeg,webp}'];
+const text = () => z.string().min(1).optional();
+const int = (min: number, max?: number) => (max === undefined ? z.number().int().min(min) : z.number().int().min(min).max(max)).optional();
+
+const LayerSink = z.strictObject({
+  kind: z.enum(SINK_KINDS).optional(),
+  path: text(),
+  address: text(),
+  token: text(),
+  username: text(),
+  password: text(),
+  database: text(),
+  ssl: z.boolean().optional(),
+  caPath: text(),
+  collection: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'letters, digits and _, starting with a letter or _')
+    .optional(),
+  partitionKey: z.boolean().optional(),
+  timeoutMs: int(100),
+});
+
+const LayerEmbedder = z.strictObject({
+  kind: z.enum(EMBEDDER_KINDS).optional(),
+  model: text(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (u) => !/^https?:\/\/[^/]*@/.test(u),
+      'credentials do not belong in the URL: put the key in apiKey or the variable apiKeyEnv names',
+    )
+    .optional(),
+  dimensions: int(2, 8192),
+  apiKey: text(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
+  timeoutMs: int(100),
+  maxRetries: int(0, 20),
+  maxTokens: int(16),
+  dim: int(2, 8192),
+  delayMs: int(0),
+  modelDir: text(),
+  dtype: DTYPE.optional(),
+  cacheDir: text(),
+  offline: z.boolean().optional(),
+  batchSize: int(1, 1024),
+});
+
+/** One layer (file, env or flags): every key optional, unknown keys refused. */
+export const LayerSchema = z.strictObject({
+  source: z.string().refine(isValidSourceName, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit').optional(),
+  include: z.array(z.string().min(1)).min(1).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
+  maxFileBytes: z.number().int().positive().optional(),
+  chunkTokens: int(16, 8192),
+  concurrency: int(1, 1024),
+  logLevel: LOG_LEVEL.optional(),
+  sink: LayerSink.optional(),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .optional(),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" or "-"')
+        .optional(),
+    })
+    .optional(),
+  watch: z.strictObject({ reconcileSeconds: int(0), settleMs: int(0, 60_000) }).optional(),
+  worker: z.strictObject({ concurrency: int(1, 256), lockMs: int(500), drainSeconds: int(0), attempts: int(1, 100) }).optional(),
+  metrics: z.strictObject({ port: int(0, 65535), host: text() }).optional(),
+  embedder: LayerEmbedder.optional(),
+});
+/** One configuration layer, as written in a config file or built from env and flags. */
+export type ConfigLayer = z.infer<typeof LayerSchema>;
+
+const SinkSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),
+  z.strictObject({
+    kind: z.literal('milvus'),
+    address: z.string().default('127.0.0.1:19530'),
+    token: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    database: z.string().optional(),
+    ssl: z.boolean().default(false),
+    caPath: z.string().optional(),
+    collection: z.string().default('ragsync'),
+    partitionKey: z.boolean().default(false),
+    timeoutMs: z.number().default(15_000),
+  }),
+]);
+
+const EmbedderSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('jina-clip'),
+    model: z.string().default('jinaai/jina-clip-v1'),
+    modelDir: z.string().optional(),
+    dtype: DTYPE.default('fp32'),
+    cacheDir: z.string().default(path.join(os.homedir(), '.cache', 'ragsync', 'models')),
+    offline: z.boolean().default(false),
+    batchSize: z.number().default(16),
+  }),
+  // Jina's hosted embeddings API (text and images); the key from apiKey or $apiKeyEnv.
+  z.strictObject({
+    kind: z.literal('jina-api'),
+    model: z.string().default('jina-clip-v2'),
+    url: z.string().default(API_DEFAULTS['jina-api'].url),
+    dimensions: z.number().min(64).max(1024).default(1024),
+    apiKey: z.string().optional(),
+    apiKeyEnv: z.string().default(API_DEFAULTS['jina-api'].apiKeyEnv),
+    batchSize: z.number().max(JINA_MAX_BATCH).default(64),
+    maxTokens: z.number().default(8192),
+    timeoutMs: z.number().default(60_000),
+    maxRetries: z.number().default(6),
+  }),
+  // Any OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, vLLM): text only.
+  z.strictObject({
+    kind: z.literal('openai'),
+    model: z.string().default('text-embedding-3-small'),
+    url: z.string().default(API_DEFAULTS.openai.url),
+    dimensions: z.number().optional(),
+    apiKey: z.string().optional(),
+    apiKeyEnv: z.string().default(API_DEFAULTS.openai.apiKeyEnv),
+    batchSize: z.number().default(64),
+    maxTokens: z.number().default(2048),
+    timeoutMs: z.number().default(60_000),
+    maxRetries: z.number().default(6),
+  }),
+  // Benchmarks only: hash-derived vectors and a fixed sleep per batch (see embed/fixed.ts).
+  z.strictObject({
+    kind: z.literal('fixed'),
+    dim: z.number().default(64),
+    delayMs: z.number().default(10),
+    batchSize: z.number().default(16),
+  }),
+]);
+
+/** The resolved configuration: every default applied. */
+export const ConfigSchema = z.strictObject({
+  source: z.string().optional(),
+  include: z.array(z.string()).default(DEFAULT_INCLUDE),
+  exclude: z.array(z.string()).default([]),
+  maxFileBytes: z.number().default(50 * 1024 * 1024),
+  chunkTokens: z.number().default(512),
+  concurrency: z.number().default(128),
+  logLevel: LOG_LEVEL.default('warn'),
+  sink: SinkSchema,
+  redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).prefault({}),
+  watch: z.strictObject({ reconcileSeconds: z.number().default(300), settleMs: z.number().default(100) }).prefault({}),
+  worker: z
+    .strictObject({
+      concurrency: z.number().default(32),
+      lockMs: z.number().default(30_000),
+      drainSeconds: z.number().default(30),
+      attempts: z.number().default(12),
+    })
+    .prefault({}),
+  metrics: z.strictObject({ port: z.number().optional(), host: z.string().default('127.0.0.1') }).prefault({}),
+  embedder: EmbedderSchema,
+});
+/** The resolved configuration the commands run with. */
+export type Config = z.infer<typeof ConfigSchema>;
+/** The configuration of one embedder (a tagged union on `kind`). */
+export type EmbedderConfig = Config['embedder'];

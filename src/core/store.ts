@@ -1,0 +1,81 @@
+/**
+ * Where rows live, in two halves. A `Store` is the administration of one storage location (a
+ * LanceDB directory, a Milvus database and prefix): which collections it holds, which is live,
+ * the blue/green moves of a re-embed, and the lease. A `Collection` is one vector space in it
+ * (one embedder's rows and document records): writes, reads and search. Every method is real on
+ * every backend. Errors thrown are `RagsyncError`s with stage `sink`; `retryable` says whether
+ * trying again can help.
+ */
+import type { CollectionInfo, DocChange, DocRecord, Fingerprint, Lease, SearchHit, SearchQuery, StoreLayout } from './types.js';
+
+export interface Store {
+  readonly kind: string;
+  /** Human-readable location (directory or address), without credentials. */
+  readonly location: string;
+  /** Which collections are live, pending and previous. */
+  layout(): Promise<StoreLayout>;
+  /**
+   * The live collection, to be written with this fingerprint; in an empty store it is created
+   * (recording `embedder`, how to load the embedder, without secrets). Refuses (code
+   * `FINGERPRINT_MISMATCH`, naming both) a store whose live collection has another fingerprint.
+   */
+  openLive(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<Collection>;
+  /** The live collection, for reading; null when the store holds none yet. */
+  live(): Promise<Collection | null>;
+  /**
+   * An existing collection (live, pending, previous or unreferenced) by its fingerprint, for
+   * reading and writing: a re-embed and its dual writes use it. Throws when there is none. The
+   * same store returns the same object for the same collection.
+   */
+  collection(fingerprint: Fingerprint): Promise<Collection>;
+  /**
+   * Marks the collection of this fingerprint as the pending target of a re-embed, creating it
+   * when absent (an existing one, such as the previous live, is reused as it is). Refuses a
+   * fingerprint that is live (`USAGE`), and any while another one is pending (`BUSY`).
+   */
+  preparePending(fingerprint: Fingerprint, embedder: Record<string, unknown>): Promise<CollectionInfo>;
+  /** Atomically makes the pending collection live; the old live one becomes `previous`. */
+  promotePending(): Promise<void>;
+  /** Forgets the pending mark; drops the pending collection unless it is the previous one. */
+  abortPending(): Promise<void>;
+  /** Drops a collection that is neither live nor pending (`USAGE` for those). */
+  dropCollection(name: string): Promise<void>;
+  /** Takes the store's re-embed lease, waiting up to `waitMs` for a dead holder (see `sink/lease.ts`). */
+  acquireLease(waitMs?: number): Promise<Lease>;
+  /** Waits for every write of its collections, then closes them and the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * One collection: rows and document records of one embedder. Writes are idempotent: committing
+ * the same change twice, or deleting an absent document, leaves the same state. Reads see every
+ * earlier write of this object.
+ */
+export interface Collection {
+  readonly info: CollectionInfo;
+  /**
+   * One document's changes in the order that converges after a crash: its rows upserted (by ID;
+   * the last of duplicate IDs wins), its stale rows deleted (absent IDs ignored), then its record
+   * (the commit marker), the record only if the rows were written. Changes of several documents
+   * may be written together, in that order per step; one document's bad rows fail only its own
+   * call.
+   */
+  commitDocument(change: DocChange): Promise<void>;
+  /** Deletes every row and the record of one document. */
+  deleteDoc(docId: string): Promise<void>;
+  /** The `{id, hash}` of every row of a document. */
+  listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>>;
+  /** Vectors of rows holding these content hashes (the embedding cache); missing hashes are absent. */
+  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
+  /** Number of rows of a source. */
+  countChunks(source: string): Promise<number>;
+  /** Rows per doc ID of a source (scans the source's doc IDs: use when `countChunks` disagrees). */
+  countRowsByDoc(source: string): Promise<Map<string, number>>;
+  getDocRecord(docId: string): Promise<DocRecord | null>;
+  /** Records of every document of a source, by doc ID. */
+  listDocRecords(source: string): Promise<Map<string, DocRecord>>;
+  search(query: SearchQuery): Promise<SearchHit[]>;
+  stats(): Promise<{ docs: number; chunks: number }>;
+  /** Compacts storage and refreshes indexes; safe to call at any time. */
+  optimize(): Promise<void>;
+}

@@ -1,0 +1,205 @@
+/**
+ * The shared core. `syncDocument` is the unit of work: the CLI runs it over a bounded in-process
+ * pool, queue workers run the very same function. Writes are ordered so that a crash at any
+ * point converges on the next pass: changed rows first, stale rows next, the document record last.
+ */
+import { docId, sha256 } from '../ids/index.js';
+import { fingerprintKey } from './fingerprint.js';
+import { RagsyncError, asRagsyncError } from './errors.js';
+import type { Collection } from './store.js';
+import type { Chunk, ChunkLimits, ChunkRow, Chunking, DocRecord, DocRef, Document, Embedder, Source, SourceEntry } from './types.js';
+
+/** What `syncDocument` works with: one source, one collection and the embedder of that collection. */
+export interface SyncDeps {
+  source: Source;
+  collection: Collection;
+  embedder: Embedder;
+  limits: ChunkLimits;
+  chunking: Chunking;
+  now?: () => number;
+}
+
+export type DocStatus = 'changed' | 'unchanged' | 'deleted';
+
+export interface DocSyncResult {
+  docId: string;
+  path: string;
+  status: DocStatus;
+  added: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  embedded: number;
+  reused: number;
+  /** Size and mtime of the file version this result reflects (absent for a deletion). */
+  seen?: { size: number; mtimeMs: number };
+}
+
+/**
+ * Brings the sink's rows of one document in line with the document as it is now. Idempotent:
+ * a second call with nothing changed reads but writes nothing. A document that no longer exists
+ * loses all its rows. Throws `RagsyncError` (`retryable` false for bad content, true for a sink or
+ * I/O failure); on a throw the document's existing rows are unchanged or partly updated in a way
+ * the next call completes.
+ *
+ * `known` is the caller's copy of the document's record (skips one read); omit it to read it.
+ */
+export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecord | null): Promise<DocSyncResult> {
+  const { source, collection } = deps;
+  const entry = await source.stat(ref);
+  const record = known !== undefined ? known : await collection.getDocRecord(entry?.docId ?? docIdOf(ref, source));
+  if (!entry) return deleteDocument(record?.docId ?? docIdOf(ref, source), ref.path, deps);
+  const base = { ...result(entry.docId, entry.path, 'unchanged'), seen: { size: entry.size, mtimeMs: entry.mtimeMs } };
+  if (record && isCurrent(record, entry, deps)) return { ...base, unchanged: record.chunkCount };
+
+  const doc = await source.read(ref);
+  if (!doc) return deleteDocument(entry.docId, ref.path, deps);
+  const fileHash = sha256(doc.bytes);
+  const signature = deps.chunking.signature(doc.contentType, deps.limits);
+  const fpKey = fingerprintKey(deps.embedder.fingerprint);
+  const now = deps.now?.() ?? Date.now();
+  const newRecord: DocRecord = {
+    docId: doc.docId,
+    source: doc.source,
+    path: doc.path,
+    size: doc.size,
+    mtimeMs: doc.mtimeMs,
+    fileHash,
+    metaHash: '',
+    chunkCount: 0,
+    chunking: signature,
+    fingerprint: fpKey,
+    updatedAt: now,
+  };
+  if (record && record.fileHash === fileHash && record.chunking === signature && record.fingerprint === fpKey) {
+    await collection.commitDocument({ rows: [], staleIds: [], record: { ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount } });
+    return { ...base, unchanged: record.chunkCount };
+  }
+
+  const { chunks, metadata } = await chunk(doc, deps);
+  const meta = JSON.stringify(metadata);
+  const metaHash = sha256(meta);
+  // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
+  // every hash it now has (those of unchanged chunks are simply not used).
+  const [current, cached] = await Promise.all([
+    collection.listDocChunks(doc.docId),
+    collection.findVectorsByHash([...new Set(chunks.map((c) => c.hash))]),
+  ]);
+  const existing = new Map(current.map((r) => [r.id, r.hash]));
+  const wanted = new Set(chunks.map((c) => c.id));
+  // Metadata lives on every row: when it changed (or is unknown), every row is rewritten, with
+  // its vector reused.
+  const metaChanged = !record || record.metaHash !== metaHash;
+  const changed = chunks.filter((c) => metaChanged || existing.get(c.id) !== c.hash);
+  const stale = [...existing.keys()].filter((id) => !wanted.has(id));
+  const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
+  const rows: ChunkRow[] = changed.map((c) => ({
+    id: c.id,
+    docId: doc.docId,
+    source: doc.source,
+    path: doc.path,
+    section: c.section,
+    chunkIndex: c.index,
+    modality: c.modality,
+    hash: c.hash,
+    text: c.text,
+    vector: vectors.get(c.hash)!,
+    metadata: meta,
+    updatedAt: now,
+  }));
+  await collection.commitDocument({ rows, staleIds: stale, record: { ...newRecord, metaHash, chunkCount: chunks.length } });
+  const updated = changed.filter((c) => existing.has(c.id)).length;
+  return {
+    ...base,
+    seen: { size: doc.size, mtimeMs: doc.mtimeMs },
+    status: 'changed',
+    added: changed.length - updated,
+    updated,
+    deleted: stale.length,
+    unchanged: chunks.length - changed.length,
+    embedded,
+    reused,
+  };
+}
+
+/** Deletes every row and the record of a document; returns how many rows it had. */
+export async function deleteDocument(docId: string, path: string, deps: SyncDeps): Promise<DocSyncResult> {
+  const rows = await deps.collection.listDocChunks(docId);
+  const record = await deps.collection.getDocRecord(docId);
+  if (rows.length === 0 && !record) return result(docId, path, 'unchanged');
+  await deps.collection.deleteDoc(docId);
+  return { ...result(docId, path, 'deleted'), deleted: rows.length };
+}
+
+/**
+ * A file modified less than this long before it was read may be modified again within the same
+ * mtime tick without changing size or mtime ("racily clean", as Git calls it): stat alone does
+ * not clear it; its content is hashed again on the next pass.
+ */
+const RACY_MS = 2000;
+
+/** True when stat alone shows the document is as recorded (same size, mtime, chunking, model). */
+export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
+  return (
+    record.updatedAt - record.mtimeMs >= RACY_MS &&
+    record.size === entry.size &&
+    record.mtimeMs === entry.mtimeMs &&
+    record.fingerprint === fingerprintKey(deps.embedder.fingerprint) &&
+    record.chunking === deps.chunking.signature(entry.contentType, deps.limits)
+  );
+}
+
+async function chunk(doc: Document, deps: SyncDeps) {
+  let out;
+  try {
+    out = await deps.chunking.chunk(doc, deps.limits);
+  } catch (err) {
+    throw asRagsyncError(err, 'PARSE', 'parse', doc.docId);
+  }
+  const ids = new Set<string>();
+  for (const c of out.chunks) {
+    if (ids.has(c.id)) throw new RagsyncError('PARSE', `${doc.path}: two chunks got the ID ${c.id}`, { stage: 'parse', docId: doc.docId });
+    ids.add(c.id);
+  }
+  return out;
+}
+
+/** Vectors for the hashes of these chunks: reused from rows that hold the hash, else embedded once. */
+async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps, cached: Map<string, number[]>) {
+  const needed = new Set(chunks.map((c) => c.hash));
+  const vectors = new Map([...cached].filter(([hash, v]) => needed.has(hash) && v.length === deps.embedder.dim));
+  const reused = new Set(chunks.filter((c) => vectors.has(c.hash)).map((c) => c.hash)).size;
+  const todo = new Map<string, Chunk>();
+  for (const c of chunks) if (!vectors.has(c.hash)) todo.set(c.hash, c);
+  const texts = [...todo.values()].filter((c) => c.modality === 'text');
+  const images = [...todo.values()].filter((c) => c.modality === 'image');
+  try {
+    const tv = texts.length > 0 ? await deps.embedder.embedTexts(texts.map((c) => c.text)) : [];
+    texts.forEach((c, i) => vectors.set(c.hash, tv[i]!));
+    if (images.length > 0) {
+      if (!deps.embedder.embedImages) {
+        throw new RagsyncError('UNSUPPORTED', `${doc.path}: the embedder ${deps.embedder.fingerprint.model} cannot embed images`, {
+          stage: 'embed',
+          docId: doc.docId,
+        });
+      }
+      const iv = await deps.embedder.embedImages(images.map((c) => c.image!));
+      images.forEach((c, i) => vectors.set(c.hash, iv[i]!));
+    }
+  } catch (err) {
+    const e = asRagsyncError(err, 'EMBED', 'embed', doc.docId, true);
+    if (e.code === 'PARSE' && !e.message.startsWith(doc.path)) {
+      throw new RagsyncError('PARSE', `${doc.path}: ${e.message}`, { stage: e.stage, docId: doc.docId, cause: err });
+    }
+    throw e;
+  }
+  return { vectors, embedded: todo.size, reused };
+}
+
+function docIdOf(ref: DocRef, source: Source): string {
+  return docId(source.name, ref.path);
+}
+
+function result(docId: string, path: string, status: DocStatus): DocSyncResult {
+  return { docId, path, status, added: 0, updated: 0, deleted: 0, unchanged: 0, embedded: 0, reused: 0 };
+}

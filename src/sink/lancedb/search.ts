@@ -1,0 +1,52 @@
+/** Dense, keyword (full-text, BM25) and hybrid (reciprocal rank fusion) search of a chunk table. */
+import * as lancedb from '@lancedb/lancedb';
+import type { SearchFilter, SearchHit, SearchQuery } from '../../core/types.js';
+import { sqlEq } from './sql.js';
+import { guard } from './tables.js';
+
+const HIT_COLUMNS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+
+export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise<SearchHit[]> {
+  const where = searchWhere(q.filter);
+  const rows = await guard('search', async () => {
+    if (q.mode === 'keyword') {
+      const query = table.query().fullTextSearch(q.text ?? '').select([...HIT_COLUMNS, '_score']).limit(q.k);
+      return (where ? query.where(where) : query).toArray();
+    }
+    if (q.mode === 'dense') {
+      const query = table.vectorSearch(q.vector!).distanceType('cosine').select([...HIT_COLUMNS, '_distance']).limit(q.k);
+      return (where ? query.where(where) : query).toArray();
+    }
+    // Fuse more candidates than asked for, so a hit ranked low by one side can still rise.
+    const reranker = await lancedb.rerankers.RRFReranker.create();
+    const query = table.vectorSearch(q.vector!);
+    return (where ? query.where(where) : query)
+      .distanceType('cosine')
+      .select(HIT_COLUMNS)
+      .fullTextSearch(q.text ?? '')
+      .limit(Math.max(q.k * 4, 20))
+      .rerank(reranker)
+      .toArray();
+  });
+  return rows.slice(0, q.k).map((r) => ({
+    id: String(r.id),
+    docId: String(r.doc_id),
+    path: String(r.path),
+    section: String(r.section),
+    modality: r.modality === 'image' ? 'image' : 'text',
+    text: String(r.text),
+    score: q.mode === 'dense' ? 1 - Number(r._distance) : Number(r._relevance_score ?? r._score),
+  }));
+}
+
+/** The SQL condition of a search filter, every value escaped; undefined for none. */
+function searchWhere(f: SearchFilter | undefined): string | undefined {
+  if (!f) return undefined;
+  const parts = [
+    f.source !== undefined ? sqlEq('source', f.source) : '',
+    f.modality !== undefined ? sqlEq('modality', f.modality) : '',
+    f.docId !== undefined ? sqlEq('doc_id', f.docId) : '',
+    f.path !== undefined ? sqlEq('path', f.path) : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' AND ') : undefined;
+}

@@ -1,0 +1,221 @@
+/**
+ * One collection pair of a Milvus store: rows and records written in size-bounded batches,
+ * reads that decide writes at Strong consistency, concurrent documents sharing round trips.
+ */
+import type { RowData } from '@zilliz/milvus2-sdk-node';
+import { sizedBatches } from '../../core/batches.js';
+import { checkDims } from '../../core/fingerprint.js';
+import type { Collection } from '../../core/store.js';
+import type { ChunkRow, CollectionInfo, DocChange, DocRecord, SearchHit, SearchQuery } from '../../core/types.js';
+import { boundId } from '../../ids/index.js';
+import { BusyBatcher, Coalescer, SerialWriter } from '../batch.js';
+import { addChunksByDoc, recordToRow, rowToRecord } from '../records.js';
+import { type MilvusConnection, QUERY_LIMIT, STRONG, bucketOf } from './client.js';
+import { filter, render } from './filter.js';
+import { SECTION_MAX, TEXT_MAX, physical } from './schema.js';
+import { searchCollection } from './search.js';
+
+const IN_BATCH = 256;
+/** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
+const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+const LITE_FLUSH_ROWS = 4096;
+const DOC_FIELDS = ['doc_id', 'source', 'path', 'size', 'mtime_ms', 'file_hash', 'meta_hash', 'chunk_count', 'chunking', 'fingerprint', 'updated_at'];
+
+type ChunkRefs = Array<{ id: string; hash: string }>;
+
+export class MilvusCollection implements Collection {
+  private readonly chunks: string;
+  private readonly docs: string;
+  private unflushed = 0;
+  // Concurrent documents share round trips: one call of each kind in flight, the rest batched.
+  private readonly docChunks = new BusyBatcher<string, ChunkRefs>((ids) => this.fetchDocChunks(ids), () => []);
+  private readonly vectors = new BusyBatcher<string, number[] | undefined>((hashes) => this.fetchVectors(hashes), () => undefined);
+  private readonly records = new BusyBatcher<string, DocRecord | null>((ids) => this.fetchRecords(ids), () => null);
+  private readonly rowWrites = new Coalescer<ChunkRow>(new SerialWriter(), (rows) => this.writeRows(rows));
+  private readonly recordWrites = new Coalescer<DocRecord>(new SerialWriter(), (recs) => this.writeRecords(recs));
+
+  constructor(
+    private readonly conn: MilvusConnection,
+    readonly info: CollectionInfo,
+  ) {
+    this.chunks = physical(conn.opts.collection, 'chunks', info.name);
+    this.docs = physical(conn.opts.collection, 'docs', info.name);
+  }
+
+  /** Loads the collection pair (and learns whether the server takes filter templates). */
+  async load(): Promise<this> {
+    await this.conn.load(this.chunks, this.docs);
+    return this;
+  }
+
+  async commitDocument(change: DocChange): Promise<void> {
+    // Rows and records have writers of their own, each batching across documents already.
+    await this.rowWrites.add(change.rows);
+    await this.deleteIds(change.staleIds);
+    await this.recordWrites.add([change.record]);
+  }
+
+  async deleteDoc(docId: string): Promise<void> {
+    const f = render(filter('doc_id == {doc}', { doc: docId }), this.conn.templates);
+    await this.conn.call('delete a document', (c) => c.delete({ collection_name: this.chunks, ...f }));
+    await this.conn.call('delete a document record', (c) => c.delete({ collection_name: this.docs, ...f }));
+  }
+
+  async listDocChunks(docId: string): Promise<ChunkRefs> {
+    const [rows] = await this.docChunks.load([docId]);
+    return [...rows!];
+  }
+
+  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
+    return this.vectors.loadFound(hashes);
+  }
+
+  async countChunks(source: string): Promise<number> {
+    // A filtered count(*) scans and materialises every matching row (Milvus Lite: ~300 ms for
+    // 6 000 rows), an unfiltered one reads statistics (~10 ms), and a filtered query with limit 1
+    // stops early: when no row belongs to another source, the total is the answer.
+    const others = render(filter('source != {source}', { source }), this.conn.templates);
+    const [total, other] = await Promise.all([
+      this.conn.count(this.chunks, filter('')),
+      this.conn.call('look for other sources', (c) =>
+        c.query({ collection_name: this.chunks, ...others, output_fields: ['id'], limit: 1, consistency_level: STRONG }),
+      ),
+    ]);
+    return other.data.length === 0 ? total : this.conn.count(this.chunks, filter('source == {source}', { source }));
+  }
+
+  async countRowsByDoc(source: string): Promise<Map<string, number>> {
+    const rows = await this.conn.queryAll(this.chunks, filter('source == {source}', { source }), ['doc_id']);
+    const out = new Map<string, number>();
+    for (const r of rows) out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
+    return out;
+  }
+
+  async getDocRecord(docId: string): Promise<DocRecord | null> {
+    const [record] = await this.records.load([docId]);
+    return record ?? null;
+  }
+
+  async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
+    const rows = await this.conn.queryAll(this.docs, filter('source == {source}', { source }), DOC_FIELDS);
+    return new Map(rows.map((r) => [String(r.doc_id), rowToRecord(r)]));
+  }
+
+  search(q: SearchQuery): Promise<SearchHit[]> {
+    return searchCollection(this.conn, this.chunks, q);
+  }
+
+  async stats(): Promise<{ docs: number; chunks: number }> {
+    return { chunks: await this.conn.count(this.chunks, filter('')), docs: await this.conn.count(this.docs, filter('')) };
+  }
+
+  async optimize(): Promise<void> {
+    await this.conn.call('flush', (c) => c.flush({ collection_names: [this.chunks, this.docs] }));
+  }
+
+  /** Nothing to release: the connection belongs to the store. */
+  async close(): Promise<void> {}
+
+  private async deleteIds(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += IN_BATCH) {
+      const f = render(filter('id in {ids}', { ids: ids.slice(i, i + IN_BATCH) }), this.conn.templates);
+      await this.conn.call('delete rows', (c) => c.delete({ collection_name: this.chunks, ...f }));
+    }
+  }
+
+  private async writeRows(rows: ChunkRow[]): Promise<void> {
+    checkDims(rows, this.info.fingerprint.dim);
+    const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
+    for (const batch of sizedBatches(latest, rowBytes, WRITE_BATCH_BYTES)) {
+      await this.conn.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
+    }
+    await this.flushLite(latest.length);
+  }
+
+  private async writeRecords(records: DocRecord[]): Promise<void> {
+    const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
+    for (let i = 0; i < latest.length; i += 1000) {
+      const data = latest.slice(i, i + 1000).map((r) => ({ ...recordToRow(r), bucket: bucketOf(r.docId), unused_vector: [0, 0] }) as RowData);
+      await this.conn.call('write document records', (c) => c.upsert({ collection_name: this.docs, data }));
+    }
+    await this.flushLite(latest.length);
+  }
+
+  /** On Milvus Lite, flushes after every `LITE_FLUSH_ROWS` rows written (measured: 480 ms queries at 14 000 unflushed rows, 43 ms flushed). */
+  private async flushLite(rows: number): Promise<void> {
+    this.unflushed += rows;
+    if (!this.conn.lite || this.unflushed < LITE_FLUSH_ROWS) return;
+    this.unflushed = 0;
+    await this.optimize();
+  }
+
+  private async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
+    const out = new Map<string, ChunkRefs>();
+    for (let i = 0; i < docIds.length; i += IN_BATCH) {
+      const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
+      addChunksByDoc(out, await this.conn.queryAll(this.chunks, f, ['id', 'hash', 'doc_id']));
+    }
+    return out;
+  }
+
+  private async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+    const found = new Map<string, number[]>();
+    for (let i = 0; i < hashes.length; i += IN_BATCH) {
+      const f = render(filter('hash in {hashes}', { hashes: hashes.slice(i, i + IN_BATCH) }), this.conn.templates);
+      const res = await this.conn.call('find vectors', (c) =>
+        c.query({ collection_name: this.chunks, ...f, output_fields: ['hash', 'vector'], limit: QUERY_LIMIT, consistency_level: STRONG }),
+      );
+      for (const r of res.data) if (!found.has(String(r.hash))) found.set(String(r.hash), (r.vector as number[]).map(Number));
+    }
+    return found;
+  }
+
+  private async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
+    const out = new Map<string, DocRecord>();
+    for (let i = 0; i < docIds.length; i += IN_BATCH) {
+      const f = render(filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) }), this.conn.templates);
+      const res = await this.conn.call('read document records', (c) =>
+        c.query({ collection_name: this.docs, ...f, output_fields: DOC_FIELDS, limit: QUERY_LIMIT, consistency_level: STRONG }),
+      );
+      for (const r of res.data) out.set(String(r.doc_id), rowToRecord(r));
+    }
+    return out;
+  }
+}
+
+/** About how many bytes a row takes in an upsert request. */
+function rowBytes(r: ChunkRow): number {
+  return r.vector.length * 4 + Buffer.byteLength(r.text) + Buffer.byteLength(r.metadata) + 1024;
+}
+
+function toMilvusRow(r: ChunkRow): RowData {
+  return {
+    id: r.id,
+    doc_id: r.docId,
+    source: r.source,
+    path: r.path,
+    section: boundId(r.section, SECTION_MAX),
+    chunk_index: r.chunkIndex,
+    modality: r.modality,
+    hash: r.hash,
+    text: truncateUtf8(r.text, TEXT_MAX),
+    metadata: truncateUtf8(r.metadata, TEXT_MAX),
+    updated_at: r.updatedAt,
+    bucket: bucketOf(r.id),
+    vector: r.vector,
+  };
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes on a character boundary. */
+function truncateUtf8(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > max) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
+}

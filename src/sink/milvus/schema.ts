@@ -1,0 +1,131 @@
+/**
+ * The physical collections of a Milvus store: `<prefix>_chunks_<name>` (the rows, a dense and a
+ * BM25 sparse vector) and `<prefix>_docs_<name>` (one record per document), with the embedder's
+ * fingerprint and descriptor in the chunk collection's properties.
+ */
+import { RagsyncError } from '../../core/errors.js';
+import type { CollectionInfo, Fingerprint } from '../../core/types.js';
+import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES } from '../../ids/index.js';
+import { type MilvusConnection, isSuccess, sdk } from './client.js';
+
+const FP_PROPERTY = 'ragsync.fingerprint';
+const EMBEDDER_PROPERTY = 'ragsync.embedder';
+export const TEXT_MAX = 65_535;
+export const SECTION_MAX = 1024;
+const PATH_MAX = 4096;
+const CHUNK_INDEXES = [
+  { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
+  { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
+] as const;
+const DOC_INDEXES = [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }] as const;
+
+/** Physical collection names of a store prefix. */
+export function physical(prefix: string, kind: 'chunks' | 'docs', name: string): string {
+  return `${prefix}_${kind}_${name}`;
+}
+
+/**
+ * Creates the collection pair `name` with its indexes, completing whatever an earlier attempt
+ * that stopped half-way left out (the SDK creates a collection, then its indexes); records the
+ * embedder on an existing one.
+ */
+export async function createPair(conn: MilvusConnection, name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
+  const prefix = conn.opts.collection;
+  const chunks = physical(prefix, 'chunks', name);
+  const docs = physical(prefix, 'docs', name);
+  if (!(await conn.exists(chunks))) await createChunks(conn, chunks, fp, embedder);
+  else {
+    await ensureIndexes(conn, chunks, [...CHUNK_INDEXES]);
+    if (embedder) {
+      const properties = { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) };
+      await conn.call('record the embedder', (c) => c.alterCollectionProperties({ collection_name: chunks, properties }));
+    }
+  }
+  if (!(await conn.exists(docs))) await createDocs(conn, docs);
+  else await ensureIndexes(conn, docs, [...DOC_INDEXES]);
+}
+
+/** The fingerprint and embedder recorded on a physical chunk collection. */
+export async function describeCollection(conn: MilvusConnection, physicalName: string): Promise<CollectionInfo> {
+  const desc = await conn.call('describe the collection', (c) => c.describeCollection({ collection_name: physicalName }));
+  const prop = desc.properties.find((p) => p.key === FP_PROPERTY);
+  if (!prop) {
+    throw new RagsyncError('SINK', `${conn.location}: collection ${desc.schema.name} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
+  }
+  const emb = desc.properties.find((p) => p.key === EMBEDDER_PROPERTY);
+  return {
+    name: desc.schema.name.slice(`${conn.opts.collection}_chunks_`.length),
+    fingerprint: JSON.parse(String(prop.value)) as Fingerprint,
+    embedder: emb ? (JSON.parse(String(emb.value)) as Record<string, unknown>) : null,
+  };
+}
+
+type IndexSpec = { field_name: string; index_type: string; metric_type: string };
+
+async function ensureIndexes(conn: MilvusConnection, collection: string, indexes: IndexSpec[]): Promise<void> {
+  const client = await conn.connect();
+  const res = await client.describeIndex({ collection_name: collection });
+  const have = new Set(isSuccess(res.status) ? res.index_descriptions.map((d) => d.field_name) : []);
+  for (const index of indexes) {
+    if (!have.has(index.field_name)) await conn.call('create an index', (c) => c.createIndex({ collection_name: collection, ...index }));
+  }
+}
+
+const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: sdk.DataType.VarChar, max_length: max, ...extra });
+
+async function createChunks(conn: MilvusConnection, name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
+  const partitionKey = conn.opts.partitionKey;
+  const properties = { [FP_PROPERTY]: JSON.stringify(fp), ...(embedder ? { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } : {}) };
+  const bm25 = { name: 'text_bm25', type: sdk.FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} };
+  await conn.call('create the chunk collection', (c) =>
+    c.createCollection({
+      collection_name: name,
+      fields: [
+        str('id', MAX_CHUNK_ID_BYTES, { is_primary_key: true }),
+        str('doc_id', MAX_DOC_ID_BYTES),
+        str('source', 64, partitionKey ? { is_partition_key: true } : {}),
+        str('path', PATH_MAX),
+        str('section', SECTION_MAX),
+        { name: 'chunk_index', data_type: sdk.DataType.Int32 },
+        str('modality', 16),
+        str('hash', 64),
+        str('text', TEXT_MAX, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
+        str('metadata', TEXT_MAX),
+        { name: 'updated_at', data_type: sdk.DataType.Int64 },
+        { name: 'bucket', data_type: sdk.DataType.Int64 },
+        { name: 'vector', data_type: sdk.DataType.FloatVector, dim: fp.dim },
+        { name: 'sparse', data_type: sdk.DataType.SparseFloatVector },
+      ],
+      functions: [bm25],
+      index_params: [...CHUNK_INDEXES],
+      ...(partitionKey ? { num_partitions: 16 } : {}),
+      properties,
+    }),
+  );
+}
+
+async function createDocs(conn: MilvusConnection, name: string): Promise<void> {
+  const num = (field: string) => ({ name: field, data_type: sdk.DataType.Double });
+  await conn.call('create the document collection', (c) =>
+    c.createCollection({
+      collection_name: name,
+      fields: [
+        str('doc_id', MAX_DOC_ID_BYTES, { is_primary_key: true }),
+        str('source', 64),
+        str('path', PATH_MAX),
+        num('size'),
+        num('mtime_ms'),
+        str('file_hash', 64),
+        str('meta_hash', 64),
+        num('chunk_count'),
+        str('chunking', 256),
+        str('fingerprint', 1024),
+        num('updated_at'),
+        { name: 'bucket', data_type: sdk.DataType.Int64 },
+        // Milvus needs a vector field in every collection; records are never searched by it.
+        { name: 'unused_vector', data_type: sdk.DataType.FloatVector, dim: 2 },
+      ],
+      index_params: [...DOC_INDEXES],
+    }),
+  );
+}

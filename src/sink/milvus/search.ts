@@ -1,0 +1,49 @@
+/** Dense, keyword (the server's BM25) and hybrid (reciprocal rank fusion) search of a chunk alias. */
+import type { SearchFilter, SearchHit, SearchQuery } from '../../core/types.js';
+import type { MilvusConnection } from './client.js';
+import { type MilvusFilter, and, filter, render } from './filter.js';
+
+const HIT_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+
+export async function searchCollection(conn: MilvusConnection, collection: string, q: SearchQuery): Promise<SearchHit[]> {
+  const where = searchFilter(q.filter);
+  const rendered = where.template ? render(where, conn.templates) : undefined;
+  const common = { collection_name: collection, output_fields: HIT_FIELDS, limit: q.k, ...(rendered ?? {}) };
+  const wide = Math.max(q.k * 4, 20);
+  // Sub-requests of a hybrid search take the filter as `expr`.
+  const sub = rendered ? { expr: rendered.filter, ...(rendered.exprValues ? { exprValues: rendered.exprValues } : {}) } : {};
+  // The SDK's request types cannot express a text query for a BM25 field; the wire format can.
+  const res = await conn.call('search', (c): Promise<{ results: unknown[] }> => {
+    if (q.mode === 'dense') return c.search({ ...common, data: [q.vector!], anns_field: 'vector', metric_type: 'COSINE' });
+    if (q.mode === 'keyword') return c.search({ ...common, data: [q.text ?? ''] as never, anns_field: 'sparse', metric_type: 'BM25' });
+    return c.hybridSearch({
+      collection_name: collection,
+      output_fields: HIT_FIELDS,
+      limit: q.k,
+      data: [
+        { data: [q.vector!], anns_field: 'vector', params: { metric_type: 'COSINE' }, limit: wide, ...sub },
+        { data: [q.text ?? ''], anns_field: 'sparse', params: { metric_type: 'BM25' }, limit: wide, ...sub },
+      ] as never,
+      rerank: { strategy: 'rrf', params: { k: 60 } },
+    });
+  });
+  const hits = (res.results as Array<Record<string, unknown>>).flat() as Array<Record<string, unknown>>;
+  return hits.map((h) => ({
+    id: String(h.id),
+    docId: String(h.doc_id),
+    path: String(h.path),
+    section: String(h.section),
+    modality: h.modality === 'image' ? 'image' : 'text',
+    text: String(h.text),
+    score: q.mode === 'keyword' ? Math.abs(Number(h.score)) : Number(h.score),
+  }));
+}
+
+function searchFilter(f: SearchFilter | undefined): MilvusFilter {
+  const parts: MilvusFilter[] = [];
+  if (f?.source !== undefined) parts.push(filter('source == {v}', { v: f.source }));
+  if (f?.modality !== undefined) parts.push(filter('modality == {v}', { v: f.modality }));
+  if (f?.docId !== undefined) parts.push(filter('doc_id == {v}', { v: f.docId }));
+  if (f?.path !== undefined) parts.push(filter('path == {v}', { v: f.path }));
+  return and(parts);
+}
