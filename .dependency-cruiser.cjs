@@ -48,11 +48,13 @@ module.exports = {
       to: { path: '^src/cli(/|\\.ts$)' },
     },
     {
-      name: 'cli-imports-only-cli-app-config-core-ids',
-      comment: 'A module under src/cli/ may import only modules under src/cli/, src/app/, src/config/, src/core/ and src/ids/.',
+      name: 'cli-imports-only-app-index-config-core-ids',
+      comment:
+        'A module under src/cli/ may import only modules under src/cli/, src/config/, src/core/ and src/ids/, and of the ' +
+        'app layer only its entry point src/app/index.ts (cli -> app -> everything else).',
       severity: 'error',
       from: { path: '^src/cli/' },
-      to: { path: '^src/', pathNot: '^src/(cli|app|config|core|ids)/' },
+      to: { path: '^src/', pathNot: '^src/(cli|config|core|ids)/|^src/app/index\\.ts$' },
     },
     {
       name: 'no-circular',

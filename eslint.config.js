@@ -47,5 +47,13 @@ export default defineConfig(
       '@typescript-eslint/no-floating-promises': 'error',
     },
   },
+  {
+    // Sizes the house style sets for the product code (tests may run longer).
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300 }],
+      'max-lines-per-function': ['error', { max: 60 }],
+    },
+  },
   prettier,
 );

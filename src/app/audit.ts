@@ -10,8 +10,6 @@ import type { SyncSummary } from '../core/sync-source.js';
 import { type IndexHooks, indexDirectory } from './index-dir.js';
 import { openRuntime } from './runtime.js';
 
-export type { Drift, DriftKind } from '../core/compare.js';
-
 export interface AuditReport {
   source: string;
   documents: number;

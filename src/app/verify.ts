@@ -44,7 +44,8 @@ export async function verifyCollection(deps: SyncDeps, live: Collection, failure
   const [records, liveRecords] = await Promise.all([collection.listDocRecords(source.name), live.listDocRecords(source.name)]);
   const c = await compareSource(deps, { records, hash: 'if-stat-agrees', rows: 'if-totals-differ', chunking: true, concurrency: 8 });
   const report: VerifyReport = { checked: c.documents, chunks: 0, problems: [], skipped: [] };
-  for (const r of records.values()) report.chunks += r.chunkCount;
+  const gone = new Set(c.drift.filter((d) => d.kind === 'orphaned').map((d) => d.docId));
+  for (const [id, r] of records) if (!gone.has(id)) report.chunks += r.chunkCount;
   for (const d of c.drift) {
     if (d.kind !== 'missing') {
       report.problems.push({ path: d.path, problem: problemOf(d, records.get(d.docId)) });

@@ -36,7 +36,7 @@ export interface DocSyncResult {
 }
 
 /**
- * Brings the sink's rows of one document in line with the document as it is now. Idempotent:
+ * Brings the collection's rows of one document in line with the document as it is now. Idempotent:
  * a second call with nothing changed reads but writes nothing. A document that no longer exists
  * loses all its rows. Throws `RagsyncError` (`retryable` false for bad content, true for a sink or
  * I/O failure); on a throw the document's existing rows are unchanged or partly updated in a way
@@ -54,36 +54,42 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
 
   const doc = await source.read(ref);
   if (!doc) return deleteDocument(entry.docId, ref.path, deps);
-  const fileHash = sha256(doc.bytes);
-  const signature = deps.chunking.signature(doc.contentType, deps.limits);
-  const fpKey = fingerprintKey(deps.embedder.fingerprint);
-  const now = deps.now?.() ?? Date.now();
-  const newRecord: DocRecord = {
+  const newRecord = recordOf(doc, deps);
+  if (record && record.fileHash === newRecord.fileHash && record.chunking === newRecord.chunking && record.fingerprint === newRecord.fingerprint) {
+    const same = { ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount };
+    await collection.commitDocument({ rows: [], staleIds: [], record: same });
+    return { ...base, unchanged: record.chunkCount };
+  }
+  return { ...base, ...(await rewrite(doc, record, newRecord, deps)), seen: { size: doc.size, mtimeMs: doc.mtimeMs } };
+}
+
+/** The record of a document as read now (its chunk count and metadata hash filled in later). */
+function recordOf(doc: Document, deps: SyncDeps): DocRecord {
+  return {
     docId: doc.docId,
     source: doc.source,
     path: doc.path,
     size: doc.size,
     mtimeMs: doc.mtimeMs,
-    fileHash,
+    fileHash: sha256(doc.bytes),
     metaHash: '',
     chunkCount: 0,
-    chunking: signature,
-    fingerprint: fpKey,
-    updatedAt: now,
+    chunking: deps.chunking.signature(doc.contentType, deps.limits),
+    fingerprint: fingerprintKey(deps.embedder.fingerprint),
+    updatedAt: deps.now?.() ?? Date.now(),
   };
-  if (record && record.fileHash === fileHash && record.chunking === signature && record.fingerprint === fpKey) {
-    await collection.commitDocument({ rows: [], staleIds: [], record: { ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount } });
-    return { ...base, unchanged: record.chunkCount };
-  }
+}
 
+/** Chunks a document whose content changed and commits the chunks whose ID or hash moved. */
+async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRecord, deps: SyncDeps) {
   const { chunks, metadata } = await chunk(doc, deps);
   const meta = JSON.stringify(metadata);
   const metaHash = sha256(meta);
   // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
   // every hash it now has (those of unchanged chunks are simply not used).
   const [current, cached] = await Promise.all([
-    collection.listDocChunks(doc.docId),
-    collection.findVectorsByHash([...new Set(chunks.map((c) => c.hash))]),
+    deps.collection.listDocChunks(doc.docId),
+    deps.collection.findVectorsByHash([...new Set(chunks.map((c) => c.hash))]),
   ]);
   const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));
@@ -93,33 +99,16 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   const changed = chunks.filter((c) => metaChanged || existing.get(c.id) !== c.hash);
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
   const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
-  const rows: ChunkRow[] = changed.map((c) => ({
-    id: c.id,
-    docId: doc.docId,
-    source: doc.source,
-    path: doc.path,
-    section: c.section,
-    chunkIndex: c.index,
-    modality: c.modality,
-    hash: c.hash,
-    text: c.text,
-    vector: vectors.get(c.hash)!,
-    metadata: meta,
-    updatedAt: now,
-  }));
-  await collection.commitDocument({ rows, staleIds: stale, record: { ...newRecord, metaHash, chunkCount: chunks.length } });
+  const rows = changed.map((c) => rowOf(c, doc, vectors.get(c.hash)!, meta, newRecord.updatedAt));
+  await deps.collection.commitDocument({ rows, staleIds: stale, record: { ...newRecord, metaHash, chunkCount: chunks.length } });
   const updated = changed.filter((c) => existing.has(c.id)).length;
-  return {
-    ...base,
-    seen: { size: doc.size, mtimeMs: doc.mtimeMs },
-    status: 'changed',
-    added: changed.length - updated,
-    updated,
-    deleted: stale.length,
-    unchanged: chunks.length - changed.length,
-    embedded,
-    reused,
-  };
+  const unchanged = chunks.length - changed.length;
+  return { status: 'changed' as const, added: changed.length - updated, updated, deleted: stale.length, unchanged, embedded, reused };
+}
+
+function rowOf(c: Chunk, doc: Document, vector: number[], metadata: string, updatedAt: number): ChunkRow {
+  const { id, section, index: chunkIndex, modality, hash, text } = c;
+  return { id, docId: doc.docId, source: doc.source, path: doc.path, section, chunkIndex, modality, hash, text, vector, metadata, updatedAt };
 }
 
 /** Deletes every row and the record of a document; returns how many rows it had. */

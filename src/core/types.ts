@@ -80,6 +80,10 @@ export interface Chunking {
   signature(type: ContentType, limits: ChunkLimits): string;
 }
 
+/** The weight variants a local model may ship (ONNX files `model.onnx`, `model_fp16.onnx`, `model_quantized.onnx`, ...). */
+export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
 /** Identifies a vector space: two embedders with equal fingerprints give comparable vectors. */
 export interface Fingerprint {
   model: string;

@@ -4,7 +4,6 @@
  * first image. Inputs are batched; results come back in input order.
  */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   AutoConfig,
@@ -17,12 +16,9 @@ import {
   env,
 } from '@huggingface/transformers';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { Embedder, Fingerprint } from '../core/types.js';
+import type { Dtype, Embedder, Fingerprint } from '../core/types.js';
 import { sha256 } from '../ids/index.js';
 
-export const DEFAULT_JINA_MODEL = 'jinaai/jina-clip-v1';
-export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'] as const;
-export type Dtype = (typeof DTYPES)[number];
 
 export interface JinaClipOptions {
   /** Hub model ID, used when `modelDir` is not set. */
@@ -36,8 +32,6 @@ export interface JinaClipOptions {
   offline: boolean;
   batchSize: number;
 }
-
-export const DEFAULT_MODEL_CACHE = path.join(os.homedir(), '.cache', 'ragsync', 'models');
 
 type TextModel = Awaited<ReturnType<typeof JinaCLIPTextModel.from_pretrained>>;
 type VisionModel = Awaited<ReturnType<typeof JinaCLIPVisionModel.from_pretrained>>;

@@ -3,4 +3,4 @@
  * over a backend (`blue-green.ts`); `app/runtime.ts` picks one from the configuration.
  */
 export { lanceDbStore } from './lancedb/index.js';
-export { milvusStore, type MilvusOptions } from './milvus/index.js';
+export { milvusStore } from './milvus/index.js';

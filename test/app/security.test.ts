@@ -6,14 +6,13 @@
  */
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { search } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { SearchMode } from '../../src/core/types.js';
 import { docId } from '../../src/ids/index.js';
 import { API_KEY, startEmbeddingApi } from '../embedding-api-server.js';
 import { TINY_MODEL, TINY_MODEL_B, tempDir } from '../helpers.js';
-import { inject } from 'vitest';
 import { type SinkKind, children, until } from '../children.js';
 
 const { cli, daemon, hits, status, setup } = children();
