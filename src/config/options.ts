@@ -6,8 +6,8 @@
  * reads the environment through it, and config may not import the CLI.
  */
 import { RagsyncError } from '../core/errors.js';
-import type { SearchMode } from '../core/types.js';
-import { type ConfigLayer, DTYPES, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_KINDS } from './schema.js';
+import { DTYPES, type SearchMode } from '../core/types.js';
+import { type ConfigLayer, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_KINDS } from './schema.js';
 import { EMBEDDER_DEFAULTS } from './defaults.js';
 
 /** The commands of `ragsync`. */

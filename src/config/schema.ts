@@ -6,10 +6,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DTYPES } from '../core/types.js';
 import { isValidSourceName } from '../ids/index.js';
 
-/** Weight variants of a local model. */
-export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'] as const;
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Sink kinds; the first is the default. */
