@@ -47,14 +47,18 @@ const rows = [];
 try {
   // ragsync
   const milvus = { kind: 'milvus', address: server.address };
-  const config = resolveConfig({ flags: { sink: { ...milvus, collection: 'rs' }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency } });
+  const config = resolveConfig({
+    flags: { sink: { ...milvus, collection: 'rs' }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency },
+  });
   const rsFull = await indexDirectory(config, corpus);
   const rsRate = rsFull.chunks.upserted / (rsFull.durationMs / 1000);
   const rsNoop = await indexDirectory(config, corpus);
 
   // The sink's limit: the same corpus with a free embedder (0 ms), then a raw batched upsert of
   // the very rows it wrote, into a twin collection of the same sink.
-  const free = resolveConfig({ flags: { sink: { ...milvus, collection: 'rs0' }, embedder: { kind: 'fixed', dim: 64, delayMs: 0 }, concurrency } });
+  const free = resolveConfig({
+    flags: { sink: { ...milvus, collection: 'rs0' }, embedder: { kind: 'fixed', dim: 64, delayMs: 0 }, concurrency },
+  });
   const rsFree = await indexDirectory(free, corpus);
   const freeRate = rsFree.chunks.upserted / (rsFree.durationMs / 1000);
   const { rate: raw, meanChars } = await rawUpsert(rsFree.chunks.upserted);
@@ -62,14 +66,21 @@ try {
   // LangChain.js, its splitter sized so that it makes about as many chunks as ragsync.
   const chunkChars = Math.round(meanChars * 1.25);
   const embeddings = new FixedCostEmbeddings({ dim: 64, delayMs, batchSize: 16 });
-  const lc = await openLangChain({ address: server.address, collection: 'lc', recordDb: path.join(work, 'records.db'), embeddings, chunkChars });
+  const lc = await openLangChain({
+    address: server.address,
+    collection: 'lc',
+    recordDb: path.join(work, 'records.db'),
+    embeddings,
+    chunkChars,
+  });
   let t = performance.now();
   const lcFull = await lc.indexFolder(corpus);
   const lcFullMs = performance.now() - t;
   t = performance.now();
   const lcNoop = await lc.indexFolder(corpus);
   const lcNoopMs = performance.now() - t;
-  if (rsNoop.embeddings.computed !== 0 || rsNoop.chunks.upserted !== 0) throw new Error(`ragsync's no-op pass wrote something: ${JSON.stringify(rsNoop)}`);
+  if (rsNoop.embeddings.computed !== 0 || rsNoop.chunks.upserted !== 0)
+    throw new Error(`ragsync's no-op pass wrote something: ${JSON.stringify(rsNoop)}`);
 
   // Edit churn: the same scripted edits, then one pass of each tool.
   const before = await hashes('rs_chunks');
@@ -87,14 +98,29 @@ try {
       `${files} files: ${markdown.length} Markdown, ${paths.length - markdown.length} PDFs and PNGs (ragsync only: LangChain's index() here takes the Markdown); ` +
         `ragsync ${rsFull.chunks.upserted} chunks (heading sections, ${config.concurrency} documents in flight), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, ${chunkChars} characters)`,
     ],
-    ['Milvus: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(freeRate)} / ${Math.round(raw)} = **${(freeRate / raw).toFixed(2)}**`],
+    [
+      'Milvus: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows',
+      `${Math.round(freeRate)} / ${Math.round(raw)} = **${(freeRate / raw).toFixed(2)}**`,
+    ],
     ['full index, s: ragsync / LangChain', `${secs(rsFull.durationMs)} / ${secs(lcFullMs)}`],
     ['full index, chunks/s: ragsync / LangChain', `${Math.round(rsRate)} / ${Math.round(lcFull.numAdded / (lcFullMs / 1000))}`],
-    [`no-op re-index of ${files} files, s: ragsync / LangChain`, `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} = **${(lcNoopMs / rsNoop.durationMs).toFixed(1)}x** faster`],
-    ['no-op re-index: chunks embedded + rows written, ragsync / LangChain', `0 + 0 / ${lcNoop.numAdded} + ${lcNoop.numAdded + lcNoop.numDeleted}`],
+    [
+      `no-op re-index of ${files} files, s: ragsync / LangChain`,
+      `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} = **${(lcNoopMs / rsNoop.durationMs).toFixed(1)}x** faster`,
+    ],
+    [
+      'no-op re-index: chunks embedded + rows written, ragsync / LangChain',
+      `0 + 0 / ${lcNoop.numAdded} + ${lcNoop.numAdded + lcNoop.numDeleted}`,
+    ],
     [`edit churn (${edits}): embeddings computed, ragsync / LangChain`, `${rsChurn.embeddings.computed} / ${lcChurnEmbedded}`],
-    ['edit churn: rows written (upserted + deleted), ragsync / LangChain', `${rsChurn.chunks.upserted + rsChurn.chunks.deleted} / ${lcChurn.numAdded + lcChurn.numDeleted}`],
-    ['edit churn: ragsync embeddings computed / chunks with new content', `${rsChurn.embeddings.computed} / ${newContent} = **${newContent ? (rsChurn.embeddings.computed / newContent).toFixed(2) : 'n/a'}**`],
+    [
+      'edit churn: rows written (upserted + deleted), ragsync / LangChain',
+      `${rsChurn.chunks.upserted + rsChurn.chunks.deleted} / ${lcChurn.numAdded + lcChurn.numDeleted}`,
+    ],
+    [
+      'edit churn: ragsync embeddings computed / chunks with new content',
+      `${rsChurn.embeddings.computed} / ${newContent} = **${newContent ? (rsChurn.embeddings.computed / newContent).toFixed(2) : 'n/a'}**`,
+    ],
   );
 } finally {
   await client.closeConnection();
@@ -109,14 +135,26 @@ try {
   const run = await indexDirectory(free, corpus);
   const rate = run.chunks.upserted / (run.durationMs / 1000);
   const raw = await rawLanceUpsert(store, run.chunks.upserted);
-  rows.push(['LanceDB: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows', `${Math.round(rate)} / ${Math.round(raw)} = **${(rate / raw).toFixed(2)}**`]);
+  rows.push([
+    'LanceDB: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows',
+    `${Math.round(rate)} / ${Math.round(raw)} = **${(rate / raw).toFixed(2)}**`,
+  ]);
 }
 
 // The real model-loading path: the same corpus, the tiny ONNX model through the Jina CLIP code, LanceDB.
 {
-  const tiny = resolveConfig({ flags: { sink: { path: path.join(work, 'tiny-store') }, embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') }, concurrency } });
+  const tiny = resolveConfig({
+    flags: {
+      sink: { path: path.join(work, 'tiny-store') },
+      embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') },
+      concurrency,
+    },
+  });
   const run = await indexDirectory(tiny, corpus);
-  rows.push(['full index with the tiny ONNX model (Jina CLIP path) into LanceDB, chunks/s', `${Math.round(run.chunks.upserted / (run.durationMs / 1000))} (${run.chunks.upserted} chunks, ${secs(run.durationMs)} s)`]);
+  rows.push([
+    'full index with the tiny ONNX model (Jina CLIP path) into LanceDB, chunks/s',
+    `${Math.round(run.chunks.upserted / (run.durationMs / 1000))} (${run.chunks.upserted} chunks, ${secs(run.durationMs)} s)`,
+  ]);
 }
 
 if (full) {
@@ -138,7 +176,21 @@ await rm(work, { recursive: true, force: true });
 
 /** Reads back every row ragsync wrote with the free embedder and upserts it raw, in batches of 1 000, into a twin collection: rows/s. */
 async function rawUpsert(expected) {
-  const fields = ['id', 'doc_id', 'source', 'path', 'section', 'chunk_index', 'modality', 'hash', 'text', 'metadata', 'updated_at', 'bucket', 'vector'];
+  const fields = [
+    'id',
+    'doc_id',
+    'source',
+    'path',
+    'section',
+    'chunk_index',
+    'modality',
+    'hash',
+    'text',
+    'metadata',
+    'updated_at',
+    'bucket',
+    'vector',
+  ];
   const data = await queryAll('rs0_chunks', fields);
   if (data.length !== expected) throw new Error(`read back ${data.length} rows, indexed ${expected}`);
   const text = data.filter((r) => r.modality === 'text');
@@ -172,7 +224,11 @@ async function rawLanceUpsert(store, expected) {
   const table = await tdb.openTable(`chunks_${manifest.live}`);
   const t0 = performance.now();
   for (let i = 0; i < data.numRows; i += 1000) {
-    await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data.slice(i, i + 1000));
+    await table
+      .mergeInsert('id')
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute(data.slice(i, i + 1000));
   }
   const rate = data.numRows / ((performance.now() - t0) / 1000);
   for (const c of [source, table, db, tdb]) c.close();
@@ -184,7 +240,13 @@ async function queryAll(collection, fields) {
   const parts = 64;
   for (let i = 0; i < parts; i++) {
     const [lo, hi] = [(2 ** 48 / parts) * i, (2 ** 48 / parts) * (i + 1)];
-    const res = await client.query({ collection_name: collection, filter: `bucket >= ${lo} and bucket < ${hi}`, output_fields: fields, limit: 16384, consistency_level: 'Strong' });
+    const res = await client.query({
+      collection_name: collection,
+      filter: `bucket >= ${lo} and bucket < ${hi}`,
+      output_fields: fields,
+      limit: 16384,
+      consistency_level: 'Strong',
+    });
     out.push(...res.data);
   }
   return out;
@@ -200,7 +262,8 @@ async function hashes(collection) {
  */
 async function churn(all) {
   const pick = (k) => all.slice(10 * k, 10 * k + 5);
-  for (const p of pick(1)) await edit(p, (s) => s.replace(/\n## ([^\n]+)\n\n/, '\n## $1\n\nA new opening paragraph, written today, about the section below.\n\n'));
+  for (const p of pick(1))
+    await edit(p, (s) => s.replace(/\n## ([^\n]+)\n\n/, '\n## $1\n\nA new opening paragraph, written today, about the section below.\n\n'));
   for (const p of pick(2)) await edit(p, (s) => s.replace(/\b([a-z]{4,})\b/, '$1s'));
   for (const p of pick(3)) {
     await edit(p, (s) => {
@@ -228,7 +291,11 @@ async function memoryRun(n) {
     if (i % 1000 === 0) await mkdir(sub, { recursive: true });
     await writeFile(path.join(sub, `n${i}.md`), `# Note ${i}\n\nA short note, number ${i}, about nothing much.\n`);
   }
-  const child = spawn(process.execPath, [path.join(root, 'bench', 'index-child.mjs'), dir, path.join(work, 'small-store'), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bench', 'index-child.mjs'), dir, path.join(work, 'small-store'), String(delayMs)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   await new Promise((resolve) => child.on('exit', resolve));
@@ -237,9 +304,13 @@ async function memoryRun(n) {
 
 /** The daemon's freshness at 10 edits/s (bench/freshness.mjs, 10 s), read from its table. */
 function freshness() {
-  const out = execFileSync(process.execPath, [path.join(root, 'bench', 'freshness.mjs'), '--seconds', '10', '--settle-ms', '50', '--delay-ms', String(delayMs)], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    [path.join(root, 'bench', 'freshness.mjs'), '--seconds', '10', '--settle-ms', '50', '--delay-ms', String(delayMs)],
+    {
+      encoding: 'utf8',
+    },
+  );
   const row = out.split('\n').find((l) => l.startsWith('| 10 |'));
   const cells = row.split('|').map((c) => c.trim());
   return { p50: cells[4], p99: cells[6] };

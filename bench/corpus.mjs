@@ -53,7 +53,10 @@ export async function writeCorpus(root, dir, files, seed = 42, { mixed = false }
     let rel;
     if (mixed && i % 50 === 17) {
       rel = `${base}.pdf`;
-      await writeFile(path.join(dir, rel), pdfFile(markdownFile(rand, words, i).replace(/[#`]/g, '').split('\n\n').filter(Boolean).slice(0, 6)));
+      await writeFile(
+        path.join(dir, rel),
+        pdfFile(markdownFile(rand, words, i).replace(/[#`]/g, '').split('\n\n').filter(Boolean).slice(0, 6)),
+      );
     } else if (mixed && i % 50 === 33) {
       rel = `${base}.png`;
       await writeFile(path.join(dir, rel), pngFile(rand));
@@ -113,5 +116,10 @@ export function pngFile(rand) {
   ihdr.writeUInt32BE(size, 0);
   ihdr.writeUInt32BE(size, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

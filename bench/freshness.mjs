@@ -27,8 +27,25 @@ for (let i = 0; i < FILES; i++) await writeFile(path.join(dir, `n${i}.md`), body
 
 const redis = await startRedis();
 const store = path.join(work, 'store');
-const daemon = spawn(process.execPath, [path.join(root, 'bin/ragsync.js'), 'watch', dir, '--store', store, '--redis', redis.url,
-  '--embedder', `fixed:${delayMs}`, '--settle-ms', String(settleMs), '--reconcile-seconds', '0'], { env: { ...process.env, LANCEDB_LOG: 'error' } });
+const daemon = spawn(
+  process.execPath,
+  [
+    path.join(root, 'bin/ragsync.js'),
+    'watch',
+    dir,
+    '--store',
+    store,
+    '--redis',
+    redis.url,
+    '--embedder',
+    `fixed:${delayMs}`,
+    '--settle-ms',
+    String(settleMs),
+    '--reconcile-seconds',
+    '0',
+  ],
+  { env: { ...process.env, LANCEDB_LOG: 'error' } },
+);
 let out = '';
 daemon.stdout.on('data', (d) => (out += d));
 daemon.stderr.on('data', (d) => (out += d));
@@ -87,9 +104,13 @@ await redis.stop();
 
 const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const table = ['| edits/s | edits | seen | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.rate} | ${r.edits} | ${r.seen} | ${r.p50} | ${r.p95} | ${r.p99} |`)].join('\n');
-const header = `\n## Freshness (save -> searchable), ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
+const table = [
+  '| edits/s | edits | seen | p50 ms | p95 ms | p99 ms |',
+  '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.rate} | ${r.edits} | ${r.seen} | ${r.p50} | ${r.p95} | ${r.p99} |`),
+].join('\n');
+const header =
+  `\n## Freshness (save -> searchable), ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
   `Machine: ${machine}. Command: \`node bench/freshness.mjs --seconds ${seconds} --settle-ms ${settleMs} --delay-ms ${delayMs}\`. ` +
   `Daemon: \`ragsync watch\`, in-process worker (default concurrency, 32), real redis-server, LanceDB store, fixed-cost embedder (${delayMs} ms per batch), ` +
   `write-settle ${settleMs} ms (included in the figures), ${FILES} files edited round-robin; latency = write start -> a keyword search in another process sees the new word. ` +

@@ -12,4 +12,6 @@ const [dir, store, delayMs] = process.argv.slice(2);
 const config = resolveConfig({ flags: { sink: { path: store }, embedder: { kind: 'fixed', dim: 64, delayMs: Number(delayMs) } } });
 const sum = await indexDirectory(config, dir);
 if (sum.docs.failed > 0) throw new Error(`${sum.docs.failed} documents failed`);
-process.stdout.write(JSON.stringify({ durationMs: sum.durationMs, chunks: sum.chunks.upserted, rssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+process.stdout.write(
+  JSON.stringify({ durationMs: sum.durationMs, chunks: sum.chunks.upserted, rssMb: Math.round(process.resourceUsage().maxRSS / 1024) }),
+);

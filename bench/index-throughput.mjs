@@ -54,7 +54,8 @@ const rows = [
   ['peak RSS, MB', Math.round(rssMb)],
 ];
 const table = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
-const header = `\n## Index throughput, ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
+const header =
+  `\n## Index throughput, ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
   `Machine: ${machine}. Command: \`node bench/index-throughput.mjs --files ${files}${concurrency ? ` --concurrency ${concurrency}` : ''}\`. ` +
   `Embedder: tiny ONNX model (test/fixtures/tiny-clip) through the Jina CLIP path; store: LanceDB. ` +
   `Corpus generation (${(genMs / 1000).toFixed(1)} s) not included.\n\n`;

@@ -29,19 +29,43 @@ await writeCorpus(root, path.join(work, 'corpus'), files);
 const server = await startMilvusLite({ dataDir: path.join(work, 'data') });
 try {
   const config = resolveConfig({
-    flags: { sink: { kind: 'milvus', address: server.address, collection: 'bench' }, embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') }, concurrency },
+    flags: {
+      sink: { kind: 'milvus', address: server.address, collection: 'bench' },
+      embedder: { modelDir: path.join(root, 'test/fixtures/tiny-clip') },
+      concurrency,
+    },
   });
   const full = await indexDirectory(config, path.join(work, 'corpus'));
   const noop = await indexDirectory(config, path.join(work, 'corpus'));
 
   // The same rows, read back, then upserted raw in batches into a twin collection.
   const client = new MilvusClient({ address: server.address, logLevel: 'error' });
-  const fields = ['id', 'doc_id', 'source', 'path', 'section', 'chunk_index', 'modality', 'hash', 'text', 'metadata', 'updated_at', 'bucket', 'vector'];
+  const fields = [
+    'id',
+    'doc_id',
+    'source',
+    'path',
+    'section',
+    'chunk_index',
+    'modality',
+    'hash',
+    'text',
+    'metadata',
+    'updated_at',
+    'bucket',
+    'vector',
+  ];
   const rows = [];
   const parts = 64;
   for (let i = 0; i < parts; i++) {
     const [lo, hi] = [(2 ** 48 / parts) * i, (2 ** 48 / parts) * (i + 1)];
-    const res = await client.query({ collection_name: 'bench_chunks', filter: `bucket >= ${lo} and bucket < ${hi}`, output_fields: fields, limit: 16384, consistency_level: 'Strong' });
+    const res = await client.query({
+      collection_name: 'bench_chunks',
+      filter: `bucket >= ${lo} and bucket < ${hi}`,
+      output_fields: fields,
+      limit: 16384,
+      consistency_level: 'Strong',
+    });
     rows.push(...res.data);
   }
   if (rows.length !== full.chunks.upserted) throw new Error(`read back ${rows.length} rows, indexed ${full.chunks.upserted}`);

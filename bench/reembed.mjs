@@ -38,7 +38,10 @@ const rows = [
   ['files / chunks', `${files} / ${full.chunks.upserted}`],
   ['index with A, s (chunks/s)', `${s(full.durationMs)} (${Math.round(full.chunks.upserted / (full.durationMs / 1000))})`],
   ['reembed A -> B total, s', s(forward.durationMs)],
-  ['  backfill, s (chunks/s)', `${s(forward.backfill.durationMs)} (${Math.round(forward.backfill.chunks.upserted / (forward.backfill.durationMs / 1000))})`],
+  [
+    '  backfill, s (chunks/s)',
+    `${s(forward.backfill.durationMs)} (${Math.round(forward.backfill.chunks.upserted / (forward.backfill.durationMs / 1000))})`,
+  ],
   ['  verify (stat + sha-256 of every file + row counts) and swap, s', s(verifyMs(forward))],
   ['  embeddings computed / chunks', `${forward.backfill.embeddings.computed} / ${forward.verify.chunks}`],
   ['rollback B -> A (nothing changed), total s', s(back.durationMs)],

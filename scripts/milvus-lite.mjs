@@ -29,7 +29,9 @@ export function ensureMilvusLite(log = (m) => process.stderr.write(`${m}\n`)) {
     execFileSync(python, ['-m', 'venv', VENV], { stdio: 'inherit' });
   }
   log('milvus-lite: installing scripts/requirements-milvus.txt from PyPI (once)');
-  execFileSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], { stdio: 'inherit' });
+  execFileSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], {
+    stdio: 'inherit',
+  });
   writeFileSync(MARKER, want);
   return MILVUS_LITE_BIN;
 }

@@ -64,7 +64,13 @@ export function children() {
     return res.code === 0 ? JSON.parse(res.stdout) : [];
   }
 
-  async function status(e: Env): Promise<{ docs: number; chunks: number; fingerprint: { model: string; dim: number } | null; pending: { docs: number; chunks: number; fingerprint: { model: string } } | null; previous: { fingerprint: { model: string } } | null }> {
+  async function status(e: Env): Promise<{
+    docs: number;
+    chunks: number;
+    fingerprint: { model: string; dim: number } | null;
+    pending: { docs: number; chunks: number; fingerprint: { model: string } } | null;
+    previous: { fingerprint: { model: string } } | null;
+  }> {
     const res = await cli(['status', '--json', ...e.sink]);
     return res.code === 0 ? JSON.parse(res.stdout) : { docs: -1, chunks: -1, fingerprint: null, pending: null, previous: null };
   }

@@ -45,7 +45,6 @@ export const API_KEY = 'test-key-0123456789';
 export const MAX_INPUTS = 32;
 const FULL_DIM = 1024;
 
-
 export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<EmbeddingApiServer> {
   const key = opts.key ?? API_KEY;
   const failures: ScriptedFailure[] = [];
@@ -74,7 +73,10 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
       if (auth !== `Bearer ${key}`) return fail(401, 'Unauthorized: invalid or missing API key');
       const scripted = failures.shift();
       if (scripted) {
-        res.writeHead(scripted.status, { 'content-type': 'application/json', ...(scripted.retryAfter ? { 'retry-after': scripted.retryAfter } : {}) });
+        res.writeHead(scripted.status, {
+          'content-type': 'application/json',
+          ...(scripted.retryAfter ? { 'retry-after': scripted.retryAfter } : {}),
+        });
         return res.end(JSON.stringify(scripted.body ?? { detail: `scripted ${scripted.status}` }));
       }
       let body: Record<string, unknown>;
@@ -89,7 +91,8 @@ export async function startEmbeddingApi(opts: { key?: string } = {}): Promise<Em
       const asked = body.dimensions === undefined ? FULL_DIM : Number(body.dimensions);
       if (!Number.isInteger(asked) || asked < 64 || asked > FULL_DIM) return fail(422, `dimensions: must be between 64 and ${FULL_DIM}`);
       const dims = forcedDim ?? asked;
-      if (!openai && body.embedding_type !== undefined && body.embedding_type !== 'float') return fail(422, 'embedding_type: only float here');
+      if (!openai && body.embedding_type !== undefined && body.embedding_type !== 'float')
+        return fail(422, 'embedding_type: only float here');
       const vectors: number[][] = [];
       for (const item of input as unknown[]) {
         if (openai) {

@@ -38,7 +38,14 @@ afterEach(async () => {
 
 /** The tiny Jina-CLIP-shaped model, through the real loading path. */
 export function tinyEmbedder(): Promise<Embedder> {
-  return loadJinaClip({ model: 'unused', modelDir: TINY_MODEL, dtype: 'fp32', cacheDir: path.join(os.tmpdir(), 'ragsync-model-cache'), offline: true, batchSize: 16 });
+  return loadJinaClip({
+    model: 'unused',
+    modelDir: TINY_MODEL,
+    dtype: 'fp32',
+    cacheDir: path.join(os.tmpdir(), 'ragsync-model-cache'),
+    offline: true,
+    batchSize: 16,
+  });
 }
 
 /** Counts embedder calls and embedded inputs, passing everything to the real embedder. */
@@ -71,7 +78,10 @@ export function countingEmbedder(inner: Embedder): Embedder & { texts: number; i
 let collections = 0;
 
 /** Options of a Milvus store on the test run's Milvus Lite server, in collections of its own. */
-export function milvusOptions(collection = `t${process.pid}_${Date.now().toString(36)}_${collections++}`, address = inject('milvusAddress')): MilvusOptions {
+export function milvusOptions(
+  collection = `t${process.pid}_${Date.now().toString(36)}_${collections++}`,
+  address = inject('milvusAddress'),
+): MilvusOptions {
   return { address, collection, partitionKey: collections % 2 === 0, timeoutMs: 15_000 };
 }
 
@@ -94,7 +104,13 @@ export async function realDeps(root: string, opts: { makeStore?: StoreMaker; chu
   const embedder = countingEmbedder(await tinyEmbedder());
   const store = opts.makeStore ? await opts.makeStore() : lanceDbStore(await tempDir('ragsync-store-'));
   const collection = await store.openLive(embedder.fingerprint);
-  const source = new FilesystemSource({ name: opts.source ?? 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 10 * 1024 * 1024 });
+  const source = new FilesystemSource({
+    name: opts.source ?? 'docs',
+    root,
+    include: ['**/*'],
+    exclude: [],
+    maxFileBytes: 10 * 1024 * 1024,
+  });
   const deps: SyncDeps = { source, collection, embedder, limits: chunkLimits(embedder, opts.chunkTokens ?? 512), chunking };
   return { deps, embedder, store, collection, source };
 }
@@ -124,7 +140,10 @@ export async function loseRecord(store: Store, docId: string): Promise<void> {
     db.close();
     return;
   }
-  const prefix = store.location.split('/').pop()!.replace(/_chunks$/, '');
+  const prefix = store.location
+    .split('/')
+    .pop()!
+    .replace(/_chunks$/, '');
   const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
   await client.delete({ collection_name: `${prefix}_docs_${name}`, filter: `doc_id == ${milvusLiteral(docId)}` });
   await client.closeConnection();

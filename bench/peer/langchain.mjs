@@ -62,7 +62,12 @@ export async function openLangChain({ address, collection, recordDb, embeddings,
         docs.push(new Document({ pageContent: await readFile(path.join(dir, rel), 'utf8'), metadata: { source: rel } }));
       }
       const chunks = await splitter.splitDocuments(docs);
-      return index({ docsSource: chunks, recordManager, vectorStore, options: { cleanup: 'incremental', sourceIdKey: 'source', batchSize: 100 } });
+      return index({
+        docsSource: chunks,
+        recordManager,
+        vectorStore,
+        options: { cleanup: 'incremental', sourceIdKey: 'source', batchSize: 100 },
+      });
     },
   };
 }

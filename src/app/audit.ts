@@ -40,7 +40,11 @@ export async function auditSource(deps: SyncDeps, opts: { concurrency?: number }
  * normal sync path (documents with duplicate or foreign row IDs are first cleared) and audits
  * again.
  */
-export async function auditDirectory(config: Config, dir: string, opts: { repair?: boolean; hooks?: IndexHooks } = {}): Promise<AuditResult> {
+export async function auditDirectory(
+  config: Config,
+  dir: string,
+  opts: { repair?: boolean; hooks?: IndexHooks } = {},
+): Promise<AuditResult> {
   const first = await auditOnce(config, dir);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
   const rt = await openRuntime(config, dir);

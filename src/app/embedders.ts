@@ -96,10 +96,14 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
     }
   }
   const hint = info.embedder ? '' : '; the store does not record how to load it: pass its --embedder options';
-  throw new RagsyncError('MODEL_UNAVAILABLE', `cannot load the embedder of collection ${info.name} (${want}): ${problems.join('; ')}${hint}`, {
-    stage: 'model',
-    retryable: true,
-  });
+  throw new RagsyncError(
+    'MODEL_UNAVAILABLE',
+    `cannot load the embedder of collection ${info.name} (${want}): ${problems.join('; ')}${hint}`,
+    {
+      stage: 'model',
+      retryable: true,
+    },
+  );
 }
 
 /**
@@ -109,7 +113,10 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
  * the endpoint this process is configured with for that kind, or to the kind's default endpoint;
  * the store's `apiKeyEnv` is ignored.
  */
-export function storedEmbedderConfig(stored: Record<string, unknown>, config: Config): { config: EmbedderConfig; env: NodeJS.ProcessEnv; note?: string } {
+export function storedEmbedderConfig(
+  stored: Record<string, unknown>,
+  config: Config,
+): { config: EmbedderConfig; env: NodeJS.ProcessEnv; note?: string } {
   const parsed = resolveConfig({ flags: { embedder: stored as never } }).embedder;
   if (parsed.kind !== 'jina-api' && parsed.kind !== 'openai') return { config: parsed, env: {} };
   const own = config.embedder.kind === parsed.kind ? config.embedder : undefined;
@@ -119,6 +126,8 @@ export function storedEmbedderConfig(stored: Record<string, unknown>, config: Co
   return {
     config: withKey,
     env: trusted ? { [keyEnv]: process.env[keyEnv] } : {},
-    note: trusted ? undefined : `no key sent to ${parsed.url}: this process is not configured with that endpoint (set embedder.url to trust it)`,
+    note: trusted
+      ? undefined
+      : `no key sent to ${parsed.url}: this process is not configured with that endpoint (set embedder.url to trust it)`,
   };
 }

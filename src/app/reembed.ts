@@ -75,7 +75,10 @@ export async function reembed(config: Config, dir: string, hooks: ReembedHooks =
     const info = await store.preparePending(target.fingerprint, descriptor);
     const from = live.info.fingerprint;
     hooks.onStart?.({ from, to: target.fingerprint, collection: info.name, resumed });
-    log.info({ stage: 'reembed', from: fingerprintKey(from), to: fingerprintKey(target.fingerprint), collection: info.name, resumed }, 're-embed started');
+    log.info(
+      { stage: 'reembed', from: fingerprintKey(from), to: fingerprintKey(target.fingerprint), collection: info.name, resumed },
+      're-embed started',
+    );
     // Writers notice the pending collection within LAYOUT_REFRESH_MS; from then on they write both.
     await sleep(LAYOUT_REFRESH_MS + 250);
     const next = syncDeps(config, source, await store.collection(target.fingerprint), target);
@@ -115,7 +118,9 @@ async function chooseTarget(config: Config, store: Store, live: CollectionInfo, 
     descriptor = embedderDescriptor(config.embedder);
   }
   if (fingerprintKey(target.fingerprint) === fingerprintKey(live.fingerprint)) {
-    throw new RagsyncError('USAGE', `${store.location} already uses ${fingerprintKey(live.fingerprint)}: nothing to re-embed`, { stage: 'config' });
+    throw new RagsyncError('USAGE', `${store.location} already uses ${fingerprintKey(live.fingerprint)}: nothing to re-embed`, {
+      stage: 'config',
+    });
   }
   await target.embedTexts(['ragsync']).catch((err: unknown) => {
     const why = `cannot embed with ${fingerprintKey(target.fingerprint)}: ${errorMessage(err)}; nothing was changed`;
@@ -169,10 +174,14 @@ async function backfillPass(move: Move): Promise<{ summary: SyncSummary; failure
     worker: worker?.targets,
     pick: (result) => result.next,
     refused: (ref) =>
-      new RagsyncError('SINK', `${ref.path}: the workers that ran its jobs did not write the new collection (do they run an older ragsync?)`, {
-        stage: 'sink',
-        retryable: true,
-      }),
+      new RagsyncError(
+        'SINK',
+        `${ref.path}: the workers that ran its jobs did not write the new collection (do they run an older ragsync?)`,
+        {
+          stage: 'sink',
+          retryable: true,
+        },
+      ),
   });
   return { summary, failures };
 }

@@ -28,7 +28,10 @@ export function openStore(config: Config['sink'], cwd = process.cwd()): Store {
 
 /** The default source name for a directory: its base name, made a valid source name. */
 export function defaultSourceName(dir: string): string {
-  const base = path.basename(path.resolve(dir)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const base = path
+    .basename(path.resolve(dir))
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return base.slice(0, 64) || 'fs';
 }
 

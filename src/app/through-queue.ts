@@ -29,7 +29,8 @@ export interface QueueHandle {
 /** Connects to the configured Redis (checked: an unreachable one is a one-line error) and opens a source's queue. */
 export async function openQueue(config: Config, source: string, log: Logger, name: string): Promise<QueueHandle> {
   const url = config.redis.url;
-  if (!url) throw new RagsyncError('USAGE', 'this needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL', { stage: 'config' });
+  if (!url)
+    throw new RagsyncError('USAGE', 'this needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL', { stage: 'config' });
   const conn = redisConnection(url, log, name);
   try {
     await checkRedis(conn, url);
@@ -81,14 +82,17 @@ export function workerOptions(config: Config, source: string, targets: TargetPro
 }
 
 async function runJob(queue: SyncQueue, ref: DocRef, opts: QueuePassOptions, log: Logger): Promise<DocSyncResult> {
-  for (let refused = 0; refused < (opts.attempts ?? 3); ) {
+  for (let refused = 0; refused < (opts.attempts ?? 3);) {
     const job = await queue.enqueue(ref);
     // Stopped (SIGINT/SIGTERM): waiting ends; the job stays queued and workers do it (this
     // process's own worker finishes its active jobs when it closes).
     const result = await queue.waitFor<TargetsResult>(job, opts.signal);
     if (!result) {
       // A job whose result was removed before it was read is simply run again (a no-op then).
-      log.warn({ stage: 'queue', path: ref.path, job: job.id }, 'the result of a finished job was removed before it was read: running it again');
+      log.warn(
+        { stage: 'queue', path: ref.path, job: job.id },
+        'the result of a finished job was removed before it was read: running it again',
+      );
       continue;
     }
     const picked = opts.pick(result);

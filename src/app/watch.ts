@@ -19,7 +19,9 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   const d = await startDaemon(config, dir, log, opts.worker);
   const source = d.rt.source.name;
   const enqueue = (ref: DocRef, at: number) =>
-    d.q.queue.enqueue(ref, at).catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
+    d.q.queue
+      .enqueue(ref, at)
+      .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),

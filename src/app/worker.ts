@@ -30,16 +30,21 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
   const metrics = new Metrics();
   await rt.targets.current();
   const requeue = (ref: { source: string; path: string }, at: number) => q.queue.enqueue(ref, at);
-  const worker = withWorker ? startWorker({ ...workerOptions(config, rt.source.name, rt.targets, q.conn, log), metrics, requeue }) : undefined;
-  const server = config.metrics.port === undefined ? undefined : await serveMetrics(metrics, {
-    port: config.metrics.port,
-    host: config.metrics.host,
-    healthy: async () => (await q.conn.ping().catch(() => '')) === 'PONG',
-    refresh: async () => {
-      const counts = await q.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
-    },
-  });
+  const worker = withWorker
+    ? startWorker({ ...workerOptions(config, rt.source.name, rt.targets, q.conn, log), metrics, requeue })
+    : undefined;
+  const server =
+    config.metrics.port === undefined
+      ? undefined
+      : await serveMetrics(metrics, {
+          port: config.metrics.port,
+          host: config.metrics.host,
+          healthy: async () => (await q.conn.ping().catch(() => '')) === 'PONG',
+          refresh: async () => {
+            const counts = await q.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+            for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
+          },
+        });
   const close = async () => {
     await drain(worker, config.worker.drainSeconds, log);
     await q.close();

@@ -41,11 +41,7 @@ export function packBlocks(blocks: Block[], limits: ChunkLimits, budget = limits
  * between lines, and every piece is re-wrapped in the fence (or keeps the table header), so no
  * piece holds half a line or an unterminated fence. Prose is split between sentences, then words.
  */
-export function splitBlock(
-  block: Block,
-  limits: ChunkLimits,
-  budget: number,
-): Array<{ text: string; tokens: number }> {
+export function splitBlock(block: Block, limits: ChunkLimits, budget: number): Array<{ text: string; tokens: number }> {
   const lines = block.text.split('\n');
   if (block.kind === 'fence' && lines.length >= 2) {
     const open = lines[0]!;
@@ -70,12 +66,7 @@ export function splitBlock(
 }
 
 /** Groups units joined by `sep` up to the budget; a single unit over it is cut between words. */
-function groupUnits(
-  units: string[],
-  sep: string,
-  limits: ChunkLimits,
-  budget: number,
-): Array<{ text: string; tokens: number }> {
+function groupUnits(units: string[], sep: string, limits: ChunkLimits, budget: number): Array<{ text: string; tokens: number }> {
   const room = Math.max(1, budget);
   const out: Array<{ text: string; tokens: number }> = [];
   let cur: string[] = [];

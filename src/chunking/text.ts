@@ -30,5 +30,8 @@ export function paragraphChunks(text: string, limits: ChunkLimits): string[] {
     .split(/\n[ \t]*\n/)
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  return packBlocks(paragraphs.map((p) => ({ text: p, kind: 'prose' as const })), limits);
+  return packBlocks(
+    paragraphs.map((p) => ({ text: p, kind: 'prose' as const })),
+    limits,
+  );
 }

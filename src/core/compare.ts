@@ -111,7 +111,8 @@ function compareRecord(entry: SourceEntry, record: DocRecord, deps: SyncDeps, op
   const fp = fingerprintKey(deps.embedder.fingerprint);
   if (record.fingerprint !== fp) add(entry.docId, entry.path, 'fingerprint', `indexed with ${record.fingerprint}, the collection is ${fp}`);
   const signature = deps.chunking.signature(entry.contentType, deps.limits);
-  if (opts.chunking && record.chunking !== signature) add(entry.docId, entry.path, 'chunking', `chunked as ${record.chunking}, this build chunks as ${signature}`);
+  if (opts.chunking && record.chunking !== signature)
+    add(entry.docId, entry.path, 'chunking', `chunked as ${record.chunking}, this build chunks as ${signature}`);
   const statSame = record.size === entry.size && record.mtimeMs === entry.mtimeMs;
   if (opts.hash === 'if-stat-agrees' && !statSame) {
     add(entry.docId, entry.path, 'changed', 'size or mtime changed since it was indexed');
@@ -120,7 +121,13 @@ function compareRecord(entry: SourceEntry, record: DocRecord, deps: SyncDeps, op
   return true;
 }
 
-async function compareContent(deps: SyncDeps, entry: SourceEntry, record: DocRecord, add: AddDrift, unchecked: Comparison['unchecked']): Promise<void> {
+async function compareContent(
+  deps: SyncDeps,
+  entry: SourceEntry,
+  record: DocRecord,
+  add: AddDrift,
+  unchecked: Comparison['unchecked'],
+): Promise<void> {
   try {
     const doc = await deps.source.read(entry);
     if (!doc || sha256(doc.bytes) === record.fileHash) return;
@@ -137,7 +144,9 @@ function missingDetail(entry: SourceEntry, counts: Map<string, number> | null, m
   const rows = counts?.get(entry.docId);
   if (rows !== undefined) return `${rows} rows but no record`;
   // A file over the size limit is never indexed: say so, or a repair looks like it failed.
-  return max !== undefined && entry.size > max ? `not indexed: ${entry.size} bytes is over the limit of ${max} (maxFileBytes)` : 'not indexed';
+  return max !== undefined && entry.size > max
+    ? `not indexed: ${entry.size} bytes is over the limit of ${max} (maxFileBytes)`
+    : 'not indexed';
 }
 
 /** The counted rows of the records' documents vs their chunk counts. */

@@ -25,11 +25,7 @@ export class RagsyncError extends Error {
   readonly docId: string | undefined;
   readonly retryable: boolean;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { stage: Stage; docId?: string; retryable?: boolean; cause?: unknown },
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { stage: Stage; docId?: string; retryable?: boolean; cause?: unknown }) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RagsyncError';
     this.code = code;
@@ -44,18 +40,18 @@ export function errorMessage(err: unknown): string {
   // (Some clients reject with plain status objects: { reason } or { message }.)
   const obj = err as { message?: unknown; reason?: unknown } | null;
   const msg =
-    err instanceof Error ? err.message : typeof obj?.reason === 'string' ? obj.reason : typeof obj?.message === 'string' ? obj.message : String(err);
+    err instanceof Error
+      ? err.message
+      : typeof obj?.reason === 'string'
+        ? obj.reason
+        : typeof obj?.message === 'string'
+          ? obj.message
+          : String(err);
   return msg.replace(/\s+/g, ' ').trim();
 }
 
 /** Wraps an unknown error as a RagsyncError of this stage, keeping one that already is. */
-export function asRagsyncError(
-  err: unknown,
-  code: ErrorCode,
-  stage: Stage,
-  docId?: string,
-  retryable = false,
-): RagsyncError {
+export function asRagsyncError(err: unknown, code: ErrorCode, stage: Stage, docId?: string, retryable = false): RagsyncError {
   if (err instanceof RagsyncError) return err;
   return new RagsyncError(code, errorMessage(err), { stage, docId, retryable, cause: err });
 }

@@ -55,7 +55,12 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
   const doc = await source.read(ref);
   if (!doc) return deleteDocument(entry.docId, ref.path, deps);
   const newRecord = recordOf(doc, deps);
-  if (record && record.fileHash === newRecord.fileHash && record.chunking === newRecord.chunking && record.fingerprint === newRecord.fingerprint) {
+  if (
+    record &&
+    record.fileHash === newRecord.fileHash &&
+    record.chunking === newRecord.chunking &&
+    record.fingerprint === newRecord.fingerprint
+  ) {
     const same = { ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount };
     await collection.commitDocument({ rows: [], staleIds: [], record: same });
     return { ...base, unchanged: record.chunkCount };
@@ -108,7 +113,20 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
 
 function rowOf(c: Chunk, doc: Document, vector: number[], metadata: string, updatedAt: number): ChunkRow {
   const { id, section, index: chunkIndex, modality, hash, text } = c;
-  return { id, docId: doc.docId, source: doc.source, path: doc.path, section, chunkIndex, modality, hash, text, vector, metadata, updatedAt };
+  return {
+    id,
+    docId: doc.docId,
+    source: doc.source,
+    path: doc.path,
+    section,
+    chunkIndex,
+    modality,
+    hash,
+    text,
+    vector,
+    metadata,
+    updatedAt,
+  };
 }
 
 /** Deletes every row and the record of a document; returns how many rows it had. */

@@ -86,7 +86,8 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   if (pass.stopped()) return ended(pass.sum, started, true);
 
   const unreadable = deps.source.unreadable();
-  for (const u of unreadable) pass.fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
+  for (const u of unreadable)
+    pass.fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
   const gone = [...new Set([...records.keys(), ...orphans])].filter((id) => !pass.seen.has(id));
   await pMap(
     gone,
@@ -146,7 +147,9 @@ class Pass {
   }
 
   async remove(id: string, path: string, record: DocRecord | null): Promise<void> {
-    const run = this.opts.execute ? this.opts.execute({ source: this.deps.source.name, path }, record) : deleteDocument(id, path, this.deps);
+    const run = this.opts.execute
+      ? this.opts.execute({ source: this.deps.source.name, path }, record)
+      : deleteDocument(id, path, this.deps);
     await run.then(
       (r) => this.finish(r),
       (err) => (this.stopped() && isAbort(err) ? undefined : this.fail(path, err)),
@@ -194,6 +197,7 @@ async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
   const records = await collection.listDocRecords(source.name);
   const { disagree, orphans } = await checkRows(collection, source.name, records);
   for (const id of disagree) records.delete(id);
-  if (disagree.length > 0) opts.onWarning?.(`${disagree.length} document records disagree with the rows in the store: those documents are synced again`);
+  if (disagree.length > 0)
+    opts.onWarning?.(`${disagree.length} document records disagree with the rows in the store: those documents are synced again`);
   return { records, orphans: new Set([...orphans, ...disagree]) };
 }

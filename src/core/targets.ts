@@ -33,7 +33,11 @@ export type TargetsResult = DocSyncResult & { next?: DocSyncResult };
  * call, and on the retry live is a no-op), then the pending collection. `known` is the caller's
  * copy of the document's record in the collection `of` (used while that is still live).
  */
-export async function syncToTargets(ref: DocRef, targets: TargetProvider, known?: { record: DocRecord | null; of: SyncDeps }): Promise<TargetsResult> {
+export async function syncToTargets(
+  ref: DocRef,
+  targets: TargetProvider,
+  known?: { record: DocRecord | null; of: SyncDeps },
+): Promise<TargetsResult> {
   const { live, pending } = await targets.current();
   const result: TargetsResult = await syncDocument(ref, live, known?.of === live ? known.record : undefined);
   if (pending) result.next = await syncDocument(ref, pending);
@@ -80,11 +84,18 @@ export class SyncTargets implements TargetProvider {
       const before = this.live.name;
       this.live = await this.target(layout.live);
       const model = fingerprintKey(layout.live.fingerprint);
-      this.log?.info({ stage: 'reembed', from: before, to: layout.live.name, model }, 'the live collection changed: writing to the new one');
+      this.log?.info(
+        { stage: 'reembed', from: before, to: layout.live.name, model },
+        'the live collection changed: writing to the new one',
+      );
     }
     const pending = layout.pending;
     if (!pending) {
-      if (this.pending) this.log?.info({ stage: 'reembed', collection: this.pending.name }, 'no re-embed pending any more: writing the live collection only');
+      if (this.pending)
+        this.log?.info(
+          { stage: 'reembed', collection: this.pending.name },
+          'no re-embed pending any more: writing the live collection only',
+        );
       this.pending = null;
     } else if (this.pending?.name !== pending.name) {
       // A pending collection this process cannot open (its model or key is missing here) must not

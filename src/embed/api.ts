@@ -81,7 +81,8 @@ export class ApiEmbedder implements Embedder {
     const out: number[][] = [];
     // At most batchSize inputs and about MAX_REQUEST_BYTES of body per request.
     const sizeOf = (i: Input) => ('text' in i ? Buffer.byteLength(i.text) : i.image.length) + 16;
-    for (const batch of sizedBatches(inputs, sizeOf, MAX_REQUEST_BYTES, this.opts.batchSize)) out.push(...(await this.request(batch, this.dim)));
+    for (const batch of sizedBatches(inputs, sizeOf, MAX_REQUEST_BYTES, this.opts.batchSize))
+      out.push(...(await this.request(batch, this.dim)));
     return out;
   }
 
@@ -138,7 +139,9 @@ export class ApiEmbedder implements Embedder {
         continue;
       }
       if (res.status === 401 || res.status === 403) {
-        const hint = o.apiKey ? 'check the API key' : 'no API key is set (config embedder.apiKey, or the environment variable named by embedder.apiKeyEnv)';
+        const hint = o.apiKey
+          ? 'check the API key'
+          : 'no API key is set (config embedder.apiKey, or the environment variable named by embedder.apiKeyEnv)';
         throw this.error(`${o.url} refused the request (${res.status}): ${detail}; ${hint}`, false);
       }
       const what = retryable ? `still failing after ${attempt + 1} attempts` : 'the request was rejected';
@@ -163,7 +166,10 @@ export class ApiEmbedder implements Embedder {
         throw this.error(`${this.opts.url}: embedding ${index} is not an array of numbers (is embedding_type float?)`, false);
       }
       if (dim > 0 && v.length !== dim) {
-        throw this.error(`${this.opts.url} returned ${v.length}-dimensional vectors, but ${dim} are configured (embedder.dimensions)`, false);
+        throw this.error(
+          `${this.opts.url} returned ${v.length}-dimensional vectors, but ${dim} are configured (embedder.dimensions)`,
+          false,
+        );
       }
       if (index < 0 || index >= count || out[index]) throw this.error(`${this.opts.url}: bad or repeated embedding index ${index}`, true);
       out[index] = normalise(v as number[]);

@@ -19,7 +19,6 @@ import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { Dtype, Embedder, Fingerprint } from '../core/types.js';
 import { sha256 } from '../ids/index.js';
 
-
 export interface JinaClipOptions {
   /** Hub model ID, used when `modelDir` is not set. */
   model: string;
@@ -75,13 +74,17 @@ export class JinaClipEmbedder implements Embedder {
       const config = (await AutoConfig.from_pretrained(id)) as unknown as Record<string, unknown>;
       const tokenizer = await AutoTokenizer.from_pretrained(id);
       const text = await JinaCLIPTextModel.from_pretrained(id, { dtype: opts.dtype });
-      const inputs: string[] = (text as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions
-        .model!.inputNames;
+      const inputs: string[] = (text as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions.model!.inputNames;
       const limit = Number(tokenizer.model_max_length);
       const maxTokens = Number.isFinite(limit) && limit > 2 && limit < 1e6 ? limit - 2 : 510;
       const embedder = new JinaClipEmbedder(opts, id, tokenizer, text, maxTokens, inputs.includes('attention_mask'));
       const [probe] = await embedder.embedTexts(['ragsync']);
-      const name = typeof config['_name_or_path'] === 'string' && config['_name_or_path'] ? config['_name_or_path'] : opts.modelDir ? `local:${path.basename(opts.modelDir)}` : opts.model;
+      const name =
+        typeof config['_name_or_path'] === 'string' && config['_name_or_path']
+          ? config['_name_or_path']
+          : opts.modelDir
+            ? `local:${path.basename(opts.modelDir)}`
+            : opts.model;
       embedder.fingerprint = {
         model: name,
         revision: sha256(canonicalJson(config)).slice(0, 12),
@@ -125,10 +128,12 @@ export class JinaClipEmbedder implements Embedder {
     const pad = BigInt(this.tokenizer.pad_token_id ?? 0);
     const ids = new BigInt64Array(rows.length * width).fill(pad);
     const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((r, i) => r.forEach((id, j) => {
-      ids[i * width + j] = BigInt(id);
-      mask[i * width + j] = 1n;
-    }));
+    rows.forEach((r, i) =>
+      r.forEach((id, j) => {
+        ids[i * width + j] = BigInt(id);
+        mask[i * width + j] = 1n;
+      }),
+    );
     const dims = [rows.length, width];
     return { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
   }
@@ -204,7 +209,16 @@ function modelError(what: string, opts: JinaClipOptions, err: unknown): RagsyncE
 }
 
 function dtypeSuffix(dtype: Dtype): string {
-  const map: Record<Dtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', bnb4: '_bnb4', q4f16: '_q4f16' };
+  const map: Record<Dtype, string> = {
+    fp32: '',
+    fp16: '_fp16',
+    q8: '_quantized',
+    int8: '_int8',
+    uint8: '_uint8',
+    q4: '_q4',
+    bnb4: '_bnb4',
+    q4f16: '_q4f16',
+  };
   return map[dtype];
 }
 

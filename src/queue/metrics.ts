@@ -9,16 +9,36 @@ import type { DocSyncResult } from '../core/sync-document.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly jobs = new Counter({ name: 'ragsync_jobs_total', help: 'Sync jobs finished, by result', labelNames: ['result'], registers: [this.registry] });
-  readonly embeddings = new Counter({ name: 'ragsync_embeddings_total', help: 'Chunk vectors computed or reused from the store', labelNames: ['kind'], registers: [this.registry] });
-  readonly rows = new Counter({ name: 'ragsync_rows_total', help: 'Chunk rows written or deleted', labelNames: ['op'], registers: [this.registry] });
+  readonly jobs = new Counter({
+    name: 'ragsync_jobs_total',
+    help: 'Sync jobs finished, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly embeddings = new Counter({
+    name: 'ragsync_embeddings_total',
+    help: 'Chunk vectors computed or reused from the store',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly rows = new Counter({
+    name: 'ragsync_rows_total',
+    help: 'Chunk rows written or deleted',
+    labelNames: ['op'],
+    registers: [this.registry],
+  });
   readonly freshness = new Histogram({
     name: 'ragsync_freshness_seconds',
     help: 'Seconds from a file change (event time) to its rows committed in the sink',
     buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({ name: 'ragsync_queue_jobs', help: 'Jobs in the sync queue, by state', labelNames: ['state'], registers: [this.registry] });
+  readonly queueDepth = new Gauge({
+    name: 'ragsync_queue_jobs',
+    help: 'Jobs in the sync queue, by state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
 
   /** Records one finished job. */
   observe(result: DocSyncResult, eventAt: number): void {

@@ -47,7 +47,10 @@ export async function checkRedis(conn: Redis, url: string, timeoutMs = 5000): Pr
       }),
     ]);
   } catch (err) {
-    throw new RagsyncError('SINK', `cannot reach Redis at ${redactRedis(url)}: ${redactRedis((err as Error).message)}`, { stage: 'sink', cause: err });
+    throw new RagsyncError('SINK', `cannot reach Redis at ${redactRedis(url)}: ${redactRedis((err as Error).message)}`, {
+      stage: 'sink',
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
     conn.off('error', onError);

@@ -64,7 +64,8 @@ export class BlueGreenStore implements Store {
   async openLive(fingerprint: Fingerprint, embedder?: Record<string, unknown>): Promise<Collection> {
     const { live } = await this.layout();
     if (live) {
-      if (fingerprintKey(live.fingerprint) !== fingerprintKey(fingerprint)) throw fingerprintMismatch(live.fingerprint, fingerprint, this.location);
+      if (fingerprintKey(live.fingerprint) !== fingerprintKey(fingerprint))
+        throw fingerprintMismatch(live.fingerprint, fingerprint, this.location);
       return this.collectionOf(live);
     }
     const name = physicalName(fingerprint);

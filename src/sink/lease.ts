@@ -112,9 +112,13 @@ function hold(backend: LeaseBackend, owner: LeaseOwner): Lease {
       const current = await backend.read();
       if (current?.owner.id === owner.id && !lost) return;
       const by = current ?? lost;
-      throw new RagsyncError('BUSY', `lost the lease${by?.owner.host ? ` to pid ${by.owner.pid} on ${by.owner.host}` : ''} (no heartbeat was seen for ${LEASE_STALE_MS / 1000} s): stopping`, {
-        stage: 'sink',
-      });
+      throw new RagsyncError(
+        'BUSY',
+        `lost the lease${by?.owner.host ? ` to pid ${by.owner.pid} on ${by.owner.host}` : ''} (no heartbeat was seen for ${LEASE_STALE_MS / 1000} s): stopping`,
+        {
+          stage: 'sink',
+        },
+      );
     },
     release: async () => {
       if (released) return;

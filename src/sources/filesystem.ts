@@ -41,7 +41,10 @@ export class FilesystemSource implements Source {
   private readonly excludedDir: (p: string) => boolean;
   private failed: Array<{ path: string; error: string }> = [];
 
-  constructor(private readonly opts: FilesystemOptions, extraExclude: string[] = []) {
+  constructor(
+    private readonly opts: FilesystemOptions,
+    extraExclude: string[] = [],
+  ) {
     this.name = opts.name;
     this.root = path.resolve(opts.root);
     this.location = this.root;
@@ -87,7 +90,8 @@ export class FilesystemSource implements Source {
     if (!at) return null;
     const { rel, abs } = at;
     const id = docId(this.name, rel);
-    const cannotRead = (err: unknown) => new RagsyncError('IO', `${rel}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
+    const cannotRead = (err: unknown) =>
+      new RagsyncError('IO', `${rel}: cannot read: ${errorMessage(err)}`, { stage: 'source', docId: id, retryable: true, cause: err });
     // An editor's atomic save can replace the file between the check and the open: check again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const checked = await this.fileStat(abs, this.realRoot());
@@ -118,7 +122,15 @@ export class FilesystemSource implements Source {
         const bytes = await fh.readFile();
         const mismatch = contentMismatch(entry.contentType, bytes, entry.path);
         if (mismatch) throw new RagsyncError('PARSE', `${entry.path}: ${mismatch}`, { stage: 'parse', docId: id });
-        return { source: this.name, path: entry.path, docId: id, contentType: entry.contentType, bytes, size: bytes.length, mtimeMs: st.mtimeMs };
+        return {
+          source: this.name,
+          path: entry.path,
+          docId: id,
+          contentType: entry.contentType,
+          bytes,
+          size: bytes.length,
+          mtimeMs: st.mtimeMs,
+        };
       } catch (err) {
         throw err instanceof RagsyncError ? err : cannotRead(err);
       } finally {
@@ -184,7 +196,11 @@ export class FilesystemSource implements Source {
    * the scan reached without following any link, inside by construction (no realpath needed;
    * `read` checks it fully before opening).
    */
-  private async fileStat(abs: string, root: () => Promise<string>, walked = false): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
+  private async fileStat(
+    abs: string,
+    root: () => Promise<string>,
+    walked = false,
+  ): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
     try {
       const l = await lstat(abs);
       if (!l.isFile() && !l.isSymbolicLink()) return null;

@@ -24,7 +24,8 @@ export async function watchSource(source: FilesystemSource, opts: WatchOptions):
     ignoreInitial: true,
     followSymlinks: false,
     atomic: true,
-    awaitWriteFinish: opts.settleMs > 0 ? { stabilityThreshold: opts.settleMs, pollInterval: Math.max(10, Math.floor(opts.settleMs / 4)) } : false,
+    awaitWriteFinish:
+      opts.settleMs > 0 ? { stabilityThreshold: opts.settleMs, pollInterval: Math.max(10, Math.floor(opts.settleMs / 4)) } : false,
     ignored: (abs: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
       const r = rel(abs);
       if (r === '' || r.startsWith('..')) return false;

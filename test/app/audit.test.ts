@@ -37,7 +37,20 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
     // A row of n4 whose ID is another document's.
     const [own] = await collection.listDocChunks(id(4));
     const vector = (await collection.findVectorsByHash([own!.hash])).get(own!.hash)!;
-    const foreign = { id: chunkId(id(5), 'x', 0), docId: id(4), source: 'docs', path: 'n4.md', section: 'x', chunkIndex: 0, modality: 'text' as const, hash: own!.hash, text: 't', vector, metadata: '{}', updatedAt: 1 };
+    const foreign = {
+      id: chunkId(id(5), 'x', 0),
+      docId: id(4),
+      source: 'docs',
+      path: 'n4.md',
+      section: 'x',
+      chunkIndex: 0,
+      modality: 'text' as const,
+      hash: own!.hash,
+      text: 't',
+      vector,
+      metadata: '{}',
+      updatedAt: 1,
+    };
     const r4 = (await collection.getDocRecord(id(4)))!;
     await collection.commitDocument({ rows: [foreign], staleIds: [], record: { ...r4, chunkCount: r4.chunkCount + 1 } });
 
@@ -63,7 +76,11 @@ describe('audit on LanceDB (no primary key constraint)', () => {
     await syncSource(deps, { concurrency: 4 });
     const db = await lancedb.connect(store.location);
     const table = await db.openTable(`chunks_${physicalName(deps.embedder.fingerprint)}`);
-    const copy = await table.query().where(sqlEq('doc_id', docId('docs', 'n1.md'))).limit(1).toArrow();
+    const copy = await table
+      .query()
+      .where(sqlEq('doc_id', docId('docs', 'n1.md')))
+      .limit(1)
+      .toArrow();
     await table.add(copy);
     const report = await auditSource(deps);
     expect(report.drift.map((d) => `${d.kind} ${d.path}`).sort()).toEqual(['duplicate-id n1.md', 'rows n1.md']);
@@ -90,7 +107,14 @@ describe('audit hashes every file', () => {
     await utimes(file, before.atime, before.mtime);
     expect((await stat(file)).size).toBe(before.size);
     const report = await auditSource(deps);
-    expect(report.drift).toEqual([{ docId: docId('docs', 'a.md'), path: 'a.md', kind: 'stale', detail: 'the file changed since it was indexed (size and mtime unchanged)' }]);
+    expect(report.drift).toEqual([
+      {
+        docId: docId('docs', 'a.md'),
+        path: 'a.md',
+        kind: 'stale',
+        detail: 'the file changed since it was indexed (size and mtime unchanged)',
+      },
+    ]);
   });
 });
 

@@ -57,7 +57,9 @@ async function settled(e: Env, dir: string, changes: Array<Awaited<ReturnType<ty
     last = res.stdout ? (JSON.parse(res.stdout) as AuditJson) : undefined;
     return res.code === 0;
   }, timeoutMs).catch((err: Error) => {
-    throw new Error(`${err.message}: audit still reports ${JSON.stringify(last?.report.drift.slice(0, 10))} and ${JSON.stringify(last?.report.unchecked)}`);
+    throw new Error(
+      `${err.message}: audit still reports ${JSON.stringify(last?.report.drift.slice(0, 10))} and ${JSON.stringify(last?.report.unchecked)}`,
+    );
   });
   const final = await cli(['audit', dir, ...e.sink, ...e.model]);
   expect(final.code, final.stdout + final.stderr).toBe(0);
@@ -76,7 +78,11 @@ describe('faults', () => {
     const dir = path.join(work, 'docs');
     const files: string[] = await writeCorpus(ROOT, dir, 150, 21, { mixed: true });
     const t = tag();
-    const e: Env = { sink: ['--store', path.join(work, 'store')], queue: ['--redis', inject('redisUrl'), '--redis-prefix', t], model: ['--model-dir', TINY_MODEL] };
+    const e: Env = {
+      sink: ['--store', path.join(work, 'store')],
+      queue: ['--redis', inject('redisUrl'), '--redis-prefix', t],
+      model: ['--model-dir', TINY_MODEL],
+    };
     const lock = ['--lock-ms', '1500'];
     const watch = await daemon(['watch', dir, '--no-worker', ...e.sink, ...e.queue, ...e.model]);
     const victim = await daemon(['worker', dir, ...e.sink, ...e.queue, ...e.model, '--concurrency', '8', '--log-level', 'debug', ...lock]);
@@ -97,7 +103,11 @@ describe('faults', () => {
     const files: string[] = await writeCorpus(ROOT, dir, 150, 22, { mixed: true });
     let redis = await startRedis();
     // A slow embedder (150 ms a batch, one batch at a time per process) keeps a backlog in the queue.
-    const e: Env = { sink: ['--store', path.join(work, 'store')], queue: ['--redis', redis.url, '--redis-prefix', tag()], model: ['--embedder', 'fixed:150'] };
+    const e: Env = {
+      sink: ['--store', path.join(work, 'store')],
+      queue: ['--redis', redis.url, '--redis-prefix', tag()],
+      model: ['--embedder', 'fixed:150'],
+    };
     try {
       const watch = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4', '--log-level', 'debug']);
       const worker = await daemon(['worker', dir, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4', '--log-level', 'debug']);
@@ -164,13 +174,19 @@ describe('faults', () => {
     const dir = path.join(work, 'docs');
     const files: string[] = await writeCorpus(ROOT, dir, 300, 24, { mixed: true });
     const e: Env = { sink: ['--store', path.join(work, 'store')], queue: [], model: ['--model-dir', TINY_MODEL] };
-    const first = await daemon(['index', dir, ...e.sink, ...e.model, '--json', '--concurrency', '8', '--log-level', 'debug'], /document synced/);
+    const first = await daemon(
+      ['index', dir, ...e.sink, ...e.model, '--json', '--concurrency', '8', '--log-level', 'debug'],
+      /document synced/,
+    );
     await until(() => synced(first.output()) >= 20, 60_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const killed = await change(dir, files, 'sigkill');
 
-    const second = await daemon(['index', dir, ...e.sink, ...e.model, '--json', '--concurrency', '8', '--log-level', 'debug'], /document synced/);
+    const second = await daemon(
+      ['index', dir, ...e.sink, ...e.model, '--json', '--concurrency', '8', '--log-level', 'debug'],
+      /document synced/,
+    );
     // Documents the first run committed come back unchanged; wait for some the second run changed.
     await until(() => (second.output().match(/"status":"changed"/g) ?? []).length >= 5, 60_000);
     second.child.kill('SIGTERM');

@@ -171,10 +171,15 @@ describe('reembed fails fast', () => {
     const e = setup('LanceDB', path.join(work, 'store'));
     expect((await cli(['index', dir, ...e.sink, ...A])).code).toBe(0);
     const config = path.join(work, 'ragsync.config.json');
-    await writeFile(config, JSON.stringify({ embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:9/v1/embeddings', maxRetries: 1 } }));
+    await writeFile(
+      config,
+      JSON.stringify({ embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:9/v1/embeddings', maxRetries: 1 } }),
+    );
     const unreachable = await cli(['reembed', dir, ...e.sink, '--config', config, '--no-progress']);
     expect(unreachable.code).toBe(3);
-    expect(unreachable.stderr).toMatch(/^ragsync: embedding API \(nomic-embed-text\): cannot reach http:\/\/127\.0\.0\.1:9\/v1\/embeddings/);
+    expect(unreachable.stderr).toMatch(
+      /^ragsync: embedding API \(nomic-embed-text\): cannot reach http:\/\/127\.0\.0\.1:9\/v1\/embeddings/,
+    );
     const noKey = await cli(['reembed', dir, ...e.sink, '--embedder', 'jina-api', '--no-progress']);
     expect(noKey.code).toBe(3);
     expect(noKey.stderr).toMatch(/the Jina API needs a key: set JINA_API_KEY/);
@@ -206,11 +211,16 @@ describe('writers during a re-embed', () => {
     const root = await tempDir();
     await writeFile(path.join(root, 'a.md'), '# A\n\napple orchard\n');
     const store = await tempDir('ragsync-store-');
-    const config = resolveConfig({ flags: { sink: { kind: 'lancedb', path: store }, embedder: { kind: 'jina-clip', modelDir: TINY_MODEL } } });
+    const config = resolveConfig({
+      flags: { sink: { kind: 'lancedb', path: store }, embedder: { kind: 'jina-clip', modelDir: TINY_MODEL } },
+    });
     const a = await loadJinaClip({ model: 'x', modelDir: TINY_MODEL, dtype: 'fp32', cacheDir: store, offline: true, batchSize: 8 });
     const stored = lanceDbStore(store);
     const sink = await stored.openLive(a.fingerprint, embedderDescriptor(config.embedder));
-    await stored.preparePending({ ...a.fingerprint, model: 'elsewhere/model' }, { kind: 'jina-clip', modelDir: path.join(root, 'no-such-model'), offline: true });
+    await stored.preparePending(
+      { ...a.fingerprint, model: 'elsewhere/model' },
+      { kind: 'jina-clip', modelDir: path.join(root, 'no-such-model'), offline: true },
+    );
     const source = new FilesystemSource({ name: 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 1 << 20 });
     const warnings: string[] = [];
     const log = { info: () => undefined, warn: (_o: unknown, m: string) => warnings.push(m) } as never;
@@ -228,7 +238,9 @@ describe('a queue worker during a re-embed', () => {
     const root = await tempDir();
     await writeFile(path.join(root, 'a.md'), '# A\n\napple orchard\n');
     const store = await tempDir('ragsync-store-');
-    const config = resolveConfig({ flags: { sink: { kind: 'lancedb', path: store }, embedder: { kind: 'jina-clip', modelDir: TINY_MODEL } } });
+    const config = resolveConfig({
+      flags: { sink: { kind: 'lancedb', path: store }, embedder: { kind: 'jina-clip', modelDir: TINY_MODEL } },
+    });
     const load = (dir: string) => loadJinaClip({ model: 'x', modelDir: dir, dtype: 'fp32', cacheDir: store, offline: true, batchSize: 8 });
     const [a, b] = [await load(TINY_MODEL), await load(TINY_MODEL_B)];
     const stored = lanceDbStore(store);
@@ -238,7 +250,15 @@ describe('a queue worker during a re-embed', () => {
     const conn = redisConnection(inject('redisUrl'));
     const queue = new SyncQueue('docs', conn, prefix, 3);
     const { targets } = writerRuntime(config, stored, syncDeps(config, source, sink, a));
-    const worker = startWorker({ source: 'docs', targets, connection: conn, prefix, concurrency: 2, lockMs: 10_000, log: (await import('../../src/core/log.js')).createLogger('silent') });
+    const worker = startWorker({
+      source: 'docs',
+      targets,
+      connection: conn,
+      prefix,
+      concurrency: 2,
+      lockMs: 10_000,
+      log: (await import('../../src/core/log.js')).createLogger('silent'),
+    });
     const run = async (p: string) => queue.waitFor<JobResult>(await queue.enqueue({ source: 'docs', path: p }));
     try {
       expect((await run('a.md')).next).toBeUndefined();

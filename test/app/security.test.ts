@@ -38,7 +38,8 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('hostile names on %s', (kind
     const work = await tempDir();
     const dir = path.join(work, 'docs');
     await mkdir(dir);
-    for (const [i, name] of HOSTILE.entries()) await writeFile(path.join(dir, name), `# Doc ${i}\n\nthe word ${word(i)} is in it\n\n## Second\n\nsecond part of ${i}\n`);
+    for (const [i, name] of HOSTILE.entries())
+      await writeFile(path.join(dir, name), `# Doc ${i}\n\nthe word ${word(i)} is in it\n\n## Second\n\nsecond part of ${i}\n`);
     await writeFile(path.join(dir, 'innocent.md'), '# Innocent\n\nthe word bystander is here\n');
     const e = setup(kind, path.join(work, 'store'));
     const A = ['--model-dir', TINY_MODEL];
@@ -46,7 +47,10 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('hostile names on %s', (kind
     // Searches run in-process through the function the CLI's `search` calls (a child process per
     // query would make this test minutes long on Milvus); everything else runs the real CLI.
     const paths = async (q: string, filter: Record<string, string> = {}, model = TINY_MODEL, mode: SearchMode = 'keyword') => {
-      const sink = kind === 'LanceDB' ? { kind: 'lancedb', path: path.join(work, 'store') } : { kind: 'milvus', address: inject('milvusAddress'), collection: e.sink[3] };
+      const sink =
+        kind === 'LanceDB'
+          ? { kind: 'lancedb', path: path.join(work, 'store') }
+          : { kind: 'milvus', address: inject('milvusAddress'), collection: e.sink[3] };
       const config = resolveConfig({ flags: { sink, embedder: { kind: 'jina-clip', modelDir: model } } });
       return (await search(config, { mode, k: 50, text: q, filter })).map((h) => h.path);
     };
@@ -66,11 +70,14 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('hostile names on %s', (kind
         expect(got.length).toBeGreaterThan(0);
         expect(new Set(got)).toEqual(new Set([name]));
         // (An NFD name's doc ID carries a suffix that keeps it apart from its NFC twin.)
-        expect(new Set(await paths('second part', { docId: docId('docs', name) }, TINY_MODEL, modes[(i + 1) % 3]))).toEqual(new Set([name]));
+        expect(new Set(await paths('second part', { docId: docId('docs', name) }, TINY_MODEL, modes[(i + 1) % 3]))).toEqual(
+          new Set([name]),
+        );
       }),
     );
     // A filter value that is a filter's syntax matches nothing.
-    for (const v of [`x" or id != "`, `x' or '1'='1`, `*`, `%`]) expect(await paths('second part', { path: v }, TINY_MODEL, 'hybrid')).toEqual([]);
+    for (const v of [`x" or id != "`, `x' or '1'='1`, `*`, `%`])
+      expect(await paths('second part', { path: v }, TINY_MODEL, 'hybrid')).toEqual([]);
 
     // An edit of one section: its stale chunk is deleted by ID, the others stay.
     await appendFile(path.join(dir, HOSTILE[0]!), '\n## Third\n\nthe word quillwort was added\n');
@@ -140,7 +147,9 @@ describe('API keys', () => {
       expect(keep(await cli(['status', '--json', ...e.sink, ...apiArgs], key)).code).toBe(0);
       expect(keep(await cli(['audit', dir, '--json', ...e.sink, ...apiArgs], key)).code).toBe(0);
       // The key given in the environment variable RAGSYNC_EMBEDDER_API_KEY, and a refused one.
-      const wrong = keep(await cli(['search', 'keystone', '--mode', 'dense', ...e.sink, ...apiArgs], { RAGSYNC_EMBEDDER_API_KEY: 'wrong-S3CRET-key' }));
+      const wrong = keep(
+        await cli(['search', 'keystone', '--mode', 'dense', ...e.sink, ...apiArgs], { RAGSYNC_EMBEDDER_API_KEY: 'wrong-S3CRET-key' }),
+      );
       expect(wrong.code).toBe(3);
       expect(wrong.stderr).toMatch(/401|unauthori[sz]ed|refused the key/i);
       await writeFile(path.join(dir, 'b.md'), '# B\n\nthe word lodestar is new\n');

@@ -51,73 +51,102 @@ describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) =>
 });
 
 describe('the queue', () => {
-  it.each<Sink>(['LanceDB', 'Milvus Lite'])('200 rapid saves of one file end with exactly the last content indexed (%s)', async (kind) => {
-    const work = await tempDir();
-    const dir = path.join(work, 'docs');
-    await mkdir(dir);
-    const e = setup(kind, path.join(work, 'store'));
-    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model]);
-    const version = (i: number) =>
-      ['# Log', '', ...Array.from({ length: 1 + (i % 7) }, (_, s) => `## Part ${s}\n\nversion v${i} part ${s} ${'word '.repeat(i % 13)}\n`)].join('\n');
-    for (let i = 0; i < 200; i++) await writeFile(path.join(dir, 'hot.md'), version(i));
-    const last = version(199);
-    const expected = (last.match(/^## /gm) ?? []).length;
-    let seen: unknown;
-    await until(async () => {
-      const h = await hits(e, 'version');
-      seen = h.map((x) => x.text.split('\n').pop());
-      return h.length === expected && h.every((x) => x.text.includes('v199'));
-    }, 60_000).catch((err) => {
-      throw new Error(`${err.message}: expected ${expected} chunks of v199, saw ${JSON.stringify(seen)}; daemon said:\n${d.output().slice(-3000)}`);
-    });
-    expect((await status(e)).chunks).toBe(expected);
-    d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
-  }, 180_000);
+  it.each<Sink>(['LanceDB', 'Milvus Lite'])(
+    '200 rapid saves of one file end with exactly the last content indexed (%s)',
+    async (kind) => {
+      const work = await tempDir();
+      const dir = path.join(work, 'docs');
+      await mkdir(dir);
+      const e = setup(kind, path.join(work, 'store'));
+      const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model]);
+      const version = (i: number) =>
+        [
+          '# Log',
+          '',
+          ...Array.from({ length: 1 + (i % 7) }, (_, s) => `## Part ${s}\n\nversion v${i} part ${s} ${'word '.repeat(i % 13)}\n`),
+        ].join('\n');
+      for (let i = 0; i < 200; i++) await writeFile(path.join(dir, 'hot.md'), version(i));
+      const last = version(199);
+      const expected = (last.match(/^## /gm) ?? []).length;
+      let seen: unknown;
+      await until(async () => {
+        const h = await hits(e, 'version');
+        seen = h.map((x) => x.text.split('\n').pop());
+        return h.length === expected && h.every((x) => x.text.includes('v199'));
+      }, 60_000).catch((err) => {
+        throw new Error(
+          `${err.message}: expected ${expected} chunks of v199, saw ${JSON.stringify(seen)}; daemon said:\n${d.output().slice(-3000)}`,
+        );
+      });
+      expect((await status(e)).chunks).toBe(expected);
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+    },
+    180_000,
+  );
 
-  it.each<Sink>(['LanceDB', 'Milvus Lite'])('two workers on 500 files index every file once (%s)', async (kind) => {
-    const work = await tempDir();
-    const corpus = path.join(work, 'corpus');
-    await writeCorpus(ROOT, corpus, 500, 11);
-    const e = setup(kind, path.join(work, 'store'));
-    const w1 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
-    const w2 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
-    const res = await cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
-    expect(res.code, res.stderr).toBe(0);
-    const sum = JSON.parse(res.stdout);
-    expect(sum.docs).toMatchObject({ scanned: 500, changed: 500, failed: 0 });
-    expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
-    expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
-    for (const w of [w1, w2]) w.child.kill('SIGTERM');
-    expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
-    const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
-    expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
-  }, 240_000);
+  it.each<Sink>(['LanceDB', 'Milvus Lite'])(
+    'two workers on 500 files index every file once (%s)',
+    async (kind) => {
+      const work = await tempDir();
+      const corpus = path.join(work, 'corpus');
+      await writeCorpus(ROOT, corpus, 500, 11);
+      const e = setup(kind, path.join(work, 'store'));
+      const w1 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
+      const w2 = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '4']);
+      const res = await cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
+      expect(res.code, res.stderr).toBe(0);
+      const sum = JSON.parse(res.stdout);
+      expect(sum.docs).toMatchObject({ scanned: 500, changed: 500, failed: 0 });
+      expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
+      expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
+      for (const w of [w1, w2]) w.child.kill('SIGTERM');
+      expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+      const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
+      expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
+    },
+    240_000,
+  );
 
-  it.each<Sink>(['LanceDB', 'Milvus Lite'])('a worker killed with SIGKILL mid-job: its jobs are taken over and the index converges (%s)', async (kind) => {
-    const work = await tempDir();
-    const corpus = path.join(work, 'corpus');
-    await writeCorpus(ROOT, corpus, 120, 5);
-    const e = setup(kind, path.join(work, 'store'));
-    const lock = ['--lock-ms', '1500'];
-    const victim = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '2', '--log-level', 'debug', ...lock]);
-    const indexing = cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
-    await until(() => (victim.output().match(/document synced/g) ?? []).length >= 10, 60_000);
-    victim.child.kill('SIGKILL');
-    await victim.exited;
-    const rescuer = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '2', ...lock]);
-    const res = await indexing;
-    expect(res.code, res.stderr).toBe(0);
-    const sum = JSON.parse(res.stdout);
-    // A job whose document the killed worker had already committed runs again and finds it
-    // unchanged (the sync is idempotent): changed + unchanged covers every file.
-    expect(sum.docs).toMatchObject({ scanned: 120, failed: 0, deleted: 0 });
-    expect(sum.docs.changed + sum.docs.unchanged).toBe(120);
-    const fresh = JSON.parse((await cli(['index', corpus, '--store', path.join(work, 'fresh'), ...e.model, '--json'])).stdout);
-    expect(await status(e)).toEqual(expect.objectContaining({ docs: 120, chunks: fresh.chunks.upserted }));
-    rescuer.child.kill('SIGTERM');
-    expect(await rescuer.exited).toBe(0);
-  }, 240_000);
+  it.each<Sink>(['LanceDB', 'Milvus Lite'])(
+    'a worker killed with SIGKILL mid-job: its jobs are taken over and the index converges (%s)',
+    async (kind) => {
+      const work = await tempDir();
+      const corpus = path.join(work, 'corpus');
+      await writeCorpus(ROOT, corpus, 120, 5);
+      const e = setup(kind, path.join(work, 'store'));
+      const lock = ['--lock-ms', '1500'];
+      const victim = await daemon([
+        'worker',
+        corpus,
+        ...e.sink,
+        ...e.queue,
+        ...e.model,
+        '--concurrency',
+        '2',
+        '--log-level',
+        'debug',
+        ...lock,
+      ]);
+      const indexing = cli(['index', corpus, ...e.sink, ...e.queue, ...e.model, '--no-worker', '--json']);
+      await until(() => (victim.output().match(/document synced/g) ?? []).length >= 10, 60_000);
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      const rescuer = await daemon(['worker', corpus, ...e.sink, ...e.queue, ...e.model, '--concurrency', '2', ...lock]);
+      const res = await indexing;
+      expect(res.code, res.stderr).toBe(0);
+      const sum = JSON.parse(res.stdout);
+      // A job whose document the killed worker had already committed runs again and finds it
+      // unchanged (the sync is idempotent): changed + unchanged covers every file.
+      expect(sum.docs).toMatchObject({ scanned: 120, failed: 0, deleted: 0 });
+      expect(sum.docs.changed + sum.docs.unchanged).toBe(120);
+      const fresh = JSON.parse((await cli(['index', corpus, '--store', path.join(work, 'fresh'), ...e.model, '--json'])).stdout);
+      expect(await status(e)).toEqual(expect.objectContaining({ docs: 120, chunks: fresh.chunks.upserted }));
+      rescuer.child.kill('SIGTERM');
+      expect(await rescuer.exited).toBe(0);
+    },
+    240_000,
+  );
 
   it('SIGTERM lets in-flight jobs finish, hands back the rest, and another worker completes them', async () => {
     const work = await tempDir();
@@ -157,7 +186,12 @@ describe('the queue', () => {
     await until(async () => (await counts()).waiting + (await counts()).prioritized === 40, 30_000);
     indexing.child.kill('SIGTERM');
     expect(await indexing.exited).toBe(143);
-    const summary = JSON.parse(indexing.output().split('\n').find((l) => l.startsWith('{"docs"'))!);
+    const summary = JSON.parse(
+      indexing
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('{"docs"'))!,
+    );
     expect(summary).toMatchObject({ interrupted: true, docs: { scanned: 0, changed: 0, failed: 0 } });
     const w = await daemon(['worker', dir, ...e.sink, ...e.queue, ...e.model]);
     await until(async () => (await status(e)).docs === 40, 60_000);
@@ -179,10 +213,16 @@ describe('the queue', () => {
     const res = await cli(['audit', dir, ...e.sink, ...e.queue, ...e.model, '--repair', '--no-worker', '--json']);
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
-    expect(out.before.drift.map((d: { kind: string; path: string }) => `${d.kind} ${d.path}`).sort()).toEqual([`missing added.md`, `orphaned ${files[1]}`, `stale ${files[0]}`]);
+    expect(out.before.drift.map((d: { kind: string; path: string }) => `${d.kind} ${d.path}`).sort()).toEqual([
+      `missing added.md`,
+      `orphaned ${files[1]}`,
+      `stale ${files[0]}`,
+    ]);
     expect(out.repair.docs).toMatchObject({ changed: 2, deleted: 1, failed: 0 });
     expect(out.report.drift).toEqual([]);
-    await until(() => (w.output().match(/document synced/g) ?? []).length === 3, 10_000).catch(() => { throw new Error(w.output()); });
+    await until(() => (w.output().match(/document synced/g) ?? []).length === 3, 10_000).catch(() => {
+      throw new Error(w.output());
+    });
     expect((await hits(e, 'tamarack')).map((h) => h.path)).toEqual(['added.md']);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);

@@ -20,18 +20,26 @@ function doc(content: string | Buffer, file: string, contentType: ContentType): 
 
 describe('markdown', () => {
   it('keeps front matter as metadata, not as chunk text', async () => {
-    const { chunks, metadata } = await chunkDocument(doc('---\ntitle: Hello\ntags: [a, b]\n---\n# Title\n\nBody.\n', 'a.md', 'markdown'), approx);
+    const { chunks, metadata } = await chunkDocument(
+      doc('---\ntitle: Hello\ntags: [a, b]\n---\n# Title\n\nBody.\n', 'a.md', 'markdown'),
+      approx,
+    );
     expect(metadata).toEqual({ title: 'Hello', tags: ['a', 'b'] });
     expect(chunks.map((c) => c.text).join('\n')).not.toContain('tags:');
     expect(chunks[0]!.id).toBe('docs:a.md#title/0');
   });
 
   it('reports invalid front matter as a parse error naming the file', async () => {
-    await expect(chunkDocument(doc('---\n: [unclosed\n---\nbody\n', 'bad.md', 'markdown'), approx)).rejects.toThrow(/bad\.md: invalid YAML front matter/);
+    await expect(chunkDocument(doc('---\n: [unclosed\n---\nbody\n', 'bad.md', 'markdown'), approx)).rejects.toThrow(
+      /bad\.md: invalid YAML front matter/,
+    );
   });
 
   it('nests headings into section paths and puts text before the first heading in no section', async () => {
-    const { chunks } = await chunkDocument(doc('Intro text.\n\n# Guide\n\n## Install\n\n### Linux\n\nApt.\n\n## Use\n\nRun it.\n', 'g.md', 'markdown'), approx);
+    const { chunks } = await chunkDocument(
+      doc('Intro text.\n\n# Guide\n\n## Install\n\n### Linux\n\nApt.\n\n## Use\n\nRun it.\n', 'g.md', 'markdown'),
+      approx,
+    );
     expect(chunks.map((c) => c.id)).toEqual(['docs:g.md#0', 'docs:g.md#guide/install/linux/0', 'docs:g.md#guide/use/0']);
     expect(chunks[1]!.text).toContain('Guide > Install');
   });

@@ -32,8 +32,20 @@ describe('ragsync CLI (child process)', () => {
     await new Promise((resolve) => server.close(resolve));
     const milvus = ['--milvus-address', `127.0.0.1:${port}`, '--milvus-user', 'me', '--log-level', 'debug'];
     const runs = [
-      await ragsync(['index', 'examples/corpus', ...model, ...milvus, '--milvus-token', 'TOKEN-S3CRET', '--milvus-password', 'PW-S3CRET', '--json']),
-      await ragsync(['status', ...milvus, '--json'], { env: { RAGSYNC_MILVUS_TOKEN: 'TOKEN-S3CRET', RAGSYNC_MILVUS_PASSWORD: 'PW-S3CRET' } }),
+      await ragsync([
+        'index',
+        'examples/corpus',
+        ...model,
+        ...milvus,
+        '--milvus-token',
+        'TOKEN-S3CRET',
+        '--milvus-password',
+        'PW-S3CRET',
+        '--json',
+      ]),
+      await ragsync(['status', ...milvus, '--json'], {
+        env: { RAGSYNC_MILVUS_TOKEN: 'TOKEN-S3CRET', RAGSYNC_MILVUS_PASSWORD: 'PW-S3CRET' },
+      }),
       await ragsync(['search', 'bread', ...milvus, '--json'], { env: { RAGSYNC_MILVUS_TOKEN: 'TOKEN-S3CRET' } }),
       await ragsync(['audit', 'examples/corpus', ...model, ...milvus, '--json'], { env: { RAGSYNC_MILVUS_PASSWORD: 'PW-S3CRET' } }),
     ];
@@ -50,7 +62,15 @@ describe('ragsync CLI (child process)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
-    const res = await ragsync(['index', 'examples/corpus', '--store', store, ...model, '--redis', `redis://user:S3CRET-pw@127.0.0.1:${port}`]);
+    const res = await ragsync([
+      'index',
+      'examples/corpus',
+      '--store',
+      store,
+      ...model,
+      '--redis',
+      `redis://user:S3CRET-pw@127.0.0.1:${port}`,
+    ]);
     expect(res.code).toBe(3);
     expect(res.stderr).toContain(`ragsync: cannot reach Redis at redis://[redacted]@127.0.0.1:${port}: connect ECONNREFUSED`);
     expect(res.stdout + res.stderr).not.toContain('S3CRET');
@@ -95,12 +115,17 @@ describe('ragsync CLI (child process)', () => {
     expect(wider.stdout).toContain('missing: sourdough-bread.md: not indexed');
 
     // A file over --max-file-bytes: index reports it, audit says why it is not indexed.
-    await writeFile(path.join(dir, 'big.md'), `# Big
+    await writeFile(
+      path.join(dir, 'big.md'),
+      `# Big
 
 ${'word '.repeat(400)}
-`);
+`,
+    );
     const limit = ['--max-file-bytes', '1000'];
-    expect((await ragsync(['index', dir, '--store', store, ...model, ...limit])).stderr).toContain('error: big.md: 2008 bytes is over the limit of 1000 (maxFileBytes)');
+    expect((await ragsync(['index', dir, '--store', store, ...model, ...limit])).stderr).toContain(
+      'error: big.md: 2008 bytes is over the limit of 1000 (maxFileBytes)',
+    );
     const big = await ragsync(['audit', dir, '--store', store, ...model, ...limit]);
     expect(big.code).toBe(1);
     expect(big.stdout).toContain('missing: big.md: not indexed: 2008 bytes is over the limit of 1000 (maxFileBytes)');
@@ -153,7 +178,15 @@ ${'word '.repeat(400)}
   it('searches by image', async () => {
     const store = await tempDir();
     await ragsync(['index', 'examples/corpus', '--store', store, ...model]);
-    const res = await ragsync(['search', '--image', path.join(ROOT, 'examples/corpus/images/red-square.png'), '--store', store, ...model, '--json']);
+    const res = await ragsync([
+      'search',
+      '--image',
+      path.join(ROOT, 'examples/corpus/images/red-square.png'),
+      '--store',
+      store,
+      ...model,
+      '--json',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)[0]).toMatchObject({ path: 'images/red-square.png', modality: 'image' });
   });
@@ -212,12 +245,20 @@ ${'word '.repeat(400)}
 });
 
 describe('ragsync CLI on Milvus Lite', () => {
-  const milvus = () => ['--milvus-address', inject('milvusAddress'), '--milvus-collection', `cli_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`];
+  const milvus = () => [
+    '--milvus-address',
+    inject('milvusAddress'),
+    '--milvus-collection',
+    `cli_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`,
+  ];
 
   it('hybrid search finds a keyword-only match that dense search with the tiny model ranks lower', async () => {
     const dir = await tempDir();
     await cp(path.join(ROOT, 'examples/corpus'), dir, { recursive: true });
-    await writeFile(path.join(dir, 'incident.md'), '# Incident log\n\nThe nightly job stopped with code KX4471Q after the disk filled up.\n');
+    await writeFile(
+      path.join(dir, 'incident.md'),
+      '# Incident log\n\nThe nightly job stopped with code KX4471Q after the disk filled up.\n',
+    );
     const sink = milvus();
     const indexed = await ragsync(['index', dir, ...sink, ...model, '--json']);
     expect(indexed.code, indexed.stderr).toBe(0);
@@ -248,9 +289,13 @@ describe('ragsync CLI on Milvus Lite', () => {
 
 describe.each([['LanceDB'], ['Milvus Lite']])('search --filter on %s', (name) => {
   it('keeps only hits whose fields equal the values, and refuses other keys', async () => {
-    const sink = name === 'LanceDB' ? ['--store', await tempDir()] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', `flt_${Date.now().toString(36)}`];
+    const sink =
+      name === 'LanceDB'
+        ? ['--store', await tempDir()]
+        : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', `flt_${Date.now().toString(36)}`];
     await ragsync(['index', 'examples/corpus', ...sink, ...model]);
-    const search = async (...args: string[]) => JSON.parse((await ragsync(['search', 'bread and coffee', '-k', '10', '--json', ...sink, ...model, ...args])).stdout);
+    const search = async (...args: string[]) =>
+      JSON.parse((await ragsync(['search', 'bread and coffee', '-k', '10', '--json', ...sink, ...model, ...args])).stdout);
     const images = await search('--filter', 'modality=image');
     expect(images.map((h: { path: string }) => h.path)).toEqual(['images/red-square.png']);
     const one = await search('--filter', 'path=sourdough-bread.md', '--mode', 'keyword');

@@ -35,8 +35,15 @@ describe('config', () => {
   });
 
   it('offers the fixed-cost benchmark embedder, refusing model options on it', () => {
-    expect(resolveConfig({ flags: { embedder: { kind: 'fixed', delayMs: 5 } } }).embedder).toEqual({ kind: 'fixed', dim: 64, delayMs: 5, batchSize: 16 });
-    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'fixed', modelDir: '/m' } } })).message).toMatch(/unknown key embedder\.modelDir/);
+    expect(resolveConfig({ flags: { embedder: { kind: 'fixed', delayMs: 5 } } }).embedder).toEqual({
+      kind: 'fixed',
+      dim: 64,
+      delayMs: 5,
+      batchSize: 16,
+    });
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'fixed', modelDir: '/m' } } })).message).toMatch(
+      /unknown key embedder\.modelDir/,
+    );
   });
 
   it('configures the hosted API embedders from file and environment, refusing local model options and bad dimensions', () => {
@@ -53,12 +60,17 @@ describe('config', () => {
       maxRetries: 6,
     });
     const ollama = resolveConfig({
-      file: { name: 'c.yaml', data: { embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:11434/v1/embeddings' } } },
+      file: {
+        name: 'c.yaml',
+        data: { embedder: { kind: 'openai', model: 'nomic-embed-text', url: 'http://127.0.0.1:11434/v1/embeddings' } },
+      },
     });
     expect(ollama.embedder).toMatchObject({ kind: 'openai', model: 'nomic-embed-text', apiKeyEnv: 'OPENAI_API_KEY' });
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'jina-api', dtype: 'q8' } } })).message).toMatch(/embedder/);
     expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'jina-api', dimensions: 2048 } } })).message).toMatch(/dimensions/);
-    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'ftp://x/embeddings' } } })).message).toMatch(/embedder\.url/);
+    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'ftp://x/embeddings' } } })).message).toMatch(
+      /embedder\.url/,
+    );
   });
 
   it('carries over only the settings the new kind has when a later layer names another embedder kind', () => {
@@ -68,18 +80,27 @@ describe('config', () => {
     });
     expect(c.embedder).toMatchObject({ kind: 'jina-api', model: 'jina-clip-v2', dimensions: 256, batchSize: 8 });
     expect(c.embedder).not.toHaveProperty('dtype');
-    const same = resolveConfig({ file: { name: 'c.yaml', data: { embedder: { kind: 'jina-api', dimensions: 512 } } }, flags: { embedder: { kind: 'jina-api' } } });
+    const same = resolveConfig({
+      file: { name: 'c.yaml', data: { embedder: { kind: 'jina-api', dimensions: 512 } } },
+      flags: { embedder: { kind: 'jina-api' } },
+    });
     expect(same.embedder).toMatchObject({ dimensions: 512 });
     // Settings the new kind has carry over: a key in the environment stays for --embedder jina-api.
-    const key = resolveConfig({ env: { RAGSYNC_EMBEDDER_API_KEY: 'k-123', RAGSYNC_BATCH_SIZE: '32' }, flags: { embedder: { kind: 'jina-api' } } });
+    const key = resolveConfig({
+      env: { RAGSYNC_EMBEDDER_API_KEY: 'k-123', RAGSYNC_BATCH_SIZE: '32' },
+      flags: { embedder: { kind: 'jina-api' } },
+    });
     expect(key.embedder).toMatchObject({ kind: 'jina-api', apiKey: 'k-123', batchSize: 32, model: 'jina-clip-v2' });
-    expect(configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'https://user:secret@example.com/v1/embeddings' } } })).message).toMatch(
-      /credentials do not belong in the URL/,
-    );
+    expect(
+      configError(() => resolveConfig({ flags: { embedder: { kind: 'openai', url: 'https://user:secret@example.com/v1/embeddings' } } }))
+        .message,
+    ).toMatch(/credentials do not belong in the URL/);
   });
 
   it('refuses unknown keys, naming them and the file', () => {
-    expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe('config file r.yaml: unknown key chunkTokns');
+    expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { chunkTokns: 5 } } })).message).toBe(
+      'config file r.yaml: unknown key chunkTokns',
+    );
     expect(configError(() => resolveConfig({ file: { name: 'r.yaml', data: { embedder: { modle: 'x' } } } })).message).toBe(
       'config file r.yaml: unknown key embedder.modle',
     );
@@ -91,19 +112,35 @@ describe('config', () => {
     );
     expect(configError(() => resolveConfig({ flags: { concurrency: 0 } })).message).toMatch(/^command line: concurrency: /);
     expect(configError(() => resolveConfig({ flags: { source: 'has space' } })).message).toMatch(/^command line: source: letters, digits/);
-    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { sink: { kind: 'pinecone' } } } })).message).toMatch(/sink\.kind/);
+    expect(configError(() => resolveConfig({ file: { name: 'r.json', data: { sink: { kind: 'pinecone' } } } })).message).toMatch(
+      /sink\.kind/,
+    );
   });
 
   it('selects Milvus when a Milvus setting is given, and refuses Milvus settings on LanceDB', () => {
     const c = resolveConfig({ env: { RAGSYNC_MILVUS_ADDRESS: 'milvus.internal:19530', RAGSYNC_MILVUS_TOKEN: 's3cret' } });
-    expect(c.sink).toMatchObject({ kind: 'milvus', address: 'milvus.internal:19530', token: 's3cret', collection: 'ragsync', partitionKey: false });
-    expect(configError(() => resolveConfig({ flags: { sink: { kind: 'lancedb', address: 'x:1' } } })).message).toMatch(/unknown key sink\.address/);
-    expect(configError(() => resolveConfig({ flags: { sink: { collection: 'bad-name' } } })).message).toMatch(/^command line: sink\.collection: /);
+    expect(c.sink).toMatchObject({
+      kind: 'milvus',
+      address: 'milvus.internal:19530',
+      token: 's3cret',
+      collection: 'ragsync',
+      partitionKey: false,
+    });
+    expect(configError(() => resolveConfig({ flags: { sink: { kind: 'lancedb', address: 'x:1' } } })).message).toMatch(
+      /unknown key sink\.address/,
+    );
+    expect(configError(() => resolveConfig({ flags: { sink: { collection: 'bad-name' } } })).message).toMatch(
+      /^command line: sink\.collection: /,
+    );
   });
 
   it('refuses unknown or malformed RAGSYNC_* variables, naming the variable', () => {
-    expect(configError(() => resolveConfig({ env: { RAGSYNC_STOER: 'x' } })).message).toMatch(/^unknown environment variable RAGSYNC_STOER/);
-    expect(configError(() => resolveConfig({ env: { RAGSYNC_OFFLINE: 'maybe' } })).message).toBe('RAGSYNC_OFFLINE: expected true or false, got "maybe"');
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_STOER: 'x' } })).message).toMatch(
+      /^unknown environment variable RAGSYNC_STOER/,
+    );
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_OFFLINE: 'maybe' } })).message).toBe(
+      'RAGSYNC_OFFLINE: expected true or false, got "maybe"',
+    );
     expect(configError(() => resolveConfig({ env: { RAGSYNC_DTYPE: 'fp64' } })).message).toMatch(/^RAGSYNC_DTYPE: /);
     expect(resolveConfig({ env: { RAGSYNC_CONFIG: 'x.json', RAGSYNC_EXCLUDE: 'a/**, b/**' } }).exclude).toEqual(['a/**', 'b/**']);
   });

@@ -97,7 +97,10 @@ describe('an unreadable file (mode 000)', () => {
   const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   const run = async (args: string[], home: string) => {
     try {
-      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { ...asUser, env: { PATH: process.env.PATH ?? '', HOME: home } });
+      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
+        ...asUser,
+        env: { PATH: process.env.PATH ?? '', HOME: home },
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -107,7 +110,10 @@ describe('an unreadable file (mode 000)', () => {
 
   it('is a clear error naming the file; its indexed rows stay; the other files are indexed; audit says it could not be checked', async () => {
     const can = await run(['--version'], '/tmp');
-    if (can.code !== 0) throw new Error(`this test runs the CLI as uid 65534, which cannot run ${process.execPath} ${BIN} (${can.code}: ${can.stderr}): make them readable to all, or run the tests as a user other than root`);
+    if (can.code !== 0)
+      throw new Error(
+        `this test runs the CLI as uid 65534, which cannot run ${process.execPath} ${BIN} (${can.code}: ${can.stderr}): make them readable to all, or run the tests as a user other than root`,
+      );
     const work = await tempDir();
     const dir = path.join(work, 'docs');
     await mkdir(dir);
@@ -128,7 +134,8 @@ describe('an unreadable file (mode 000)', () => {
     expect(res.stderr).toMatch(/^error: locked\.md: .*permission denied/im);
     expect(res.stderr).toMatch(/^error: secret\.md: .*permission denied/im);
     expect(res.stdout).toMatch(/1 changed, 1 unchanged, 0 deleted, 2 failed/);
-    const search = async (word: string) => JSON.parse((await run(['search', word, '--mode', 'keyword', '--json', ...store], work)).stdout).map((h: { path: string }) => h.path);
+    const search = async (word: string) =>
+      JSON.parse((await run(['search', word, '--mode', 'keyword', '--json', ...store], work)).stdout).map((h: { path: string }) => h.path);
     // The unreadable file keeps the rows it had; nothing of its new content got in.
     expect(await search('brambleberry')).toEqual(['secret.md']);
     expect(await search('cloudberry')).toEqual([]);

@@ -17,7 +17,12 @@ function handbook(sections: number, edited?: number): string {
   const out = ['# Handbook', ''];
   for (let i = 0; i < sections; i++) {
     out.push(`## Chapter ${i}`, '', `The first paragraph of chapter ${i} talks about rivers and boats.`, '');
-    out.push(i === edited ? `The second paragraph of chapter ${i} was rewritten about mountains.` : `The second paragraph of chapter ${i} talks about trees.`, '');
+    out.push(
+      i === edited
+        ? `The second paragraph of chapter ${i} was rewritten about mountains.`
+        : `The second paragraph of chapter ${i} talks about trees.`,
+      '',
+    );
   }
   return out.join('\n');
 }
@@ -162,8 +167,17 @@ describe.each(STORES)('syncSource on real files and a real %s store', (_name: st
   it('gives files with quotes, backslashes, spaces, newlines and NFC/NFD twins their own IDs', async () => {
     const root = await tempDir();
     const names = [
-      `quote".md`, `apo'strophe.md`, `back\\slash.md`, `with space.md`, `new\nline.md`, 'caf\u00e9.md', 'cafe\u0301.md',
-      `x" or id != ".md`, `x' or id != '.md`, `brace {doc}.md`, `tpl {doc_0} and {ids}.md`,
+      `quote".md`,
+      `apo'strophe.md`,
+      `back\\slash.md`,
+      `with space.md`,
+      `new\nline.md`,
+      'caf\u00e9.md',
+      'cafe\u0301.md',
+      `x" or id != ".md`,
+      `x' or id != '.md`,
+      `brace {doc}.md`,
+      `tpl {doc_0} and {ids}.md`,
     ];
     for (const [i, n] of names.entries()) await write(root, n, `# Doc ${i}\n\nContent number ${i}.`);
     const { deps, collection } = await realDeps(root);
@@ -196,12 +210,15 @@ describe.each(STORES)('syncSource on real files and a real %s store', (_name: st
     // this collection writes each commit, then loses its record and fails, as a process killed
     // between the two steps leaves it.
     let crash: string | undefined = 'crash before the commit marker';
-    const crashing = { ...deps, collection: withCommit(collection, async (change) => {
-      await collection.commitDocument(change);
-      if (!crash) return;
-      await loseRecord(store, change.record.docId);
-      throw new Error(crash);
-    }) };
+    const crashing = {
+      ...deps,
+      collection: withCommit(collection, async (change) => {
+        await collection.commitDocument(change);
+        if (!crash) return;
+        await loseRecord(store, change.record.docId);
+        throw new Error(crash);
+      }),
+    };
     const setPut = (what: 'crash' | 'real', message = 'crash again') => (crash = what === 'crash' ? message : undefined);
     const crashed = await run(crashing);
     expect(crashed.docs.failed).toBe(1);

@@ -121,7 +121,7 @@ describe('Jina embeddings API client', () => {
     expect(err.message).not.toContain(API_KEY);
   });
 
-  it('reports a rejected request (422) with the API\'s explanation, without retrying', async () => {
+  it("reports a rejected request (422) with the API's explanation, without retrying", async () => {
     const e = await jina({ batchSize: MAX_INPUTS + 1 });
     const before = api.requests.length;
     const err = await failure(e.embedTexts(Array.from({ length: MAX_INPUTS + 1 }, (_, i) => `t${i}`)));
@@ -131,7 +131,17 @@ describe('Jina embeddings API client', () => {
   });
 
   it('refuses vectors of another dimension than configured', async () => {
-    const e = await ApiEmbedder.create({ protocol: 'openai', url: api.openaiUrl, model: 'm', apiKey: API_KEY, batchSize: 8, maxTokens: 512, timeoutMs: 5000, maxRetries: 0, dimensions: 64 });
+    const e = await ApiEmbedder.create({
+      protocol: 'openai',
+      url: api.openaiUrl,
+      model: 'm',
+      apiKey: API_KEY,
+      batchSize: 8,
+      maxTokens: 512,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      dimensions: 64,
+    });
     expect(await e.embedTexts(['ok'])).toHaveLength(1);
     // The endpoint starts ignoring `dimensions` (a proxy in front of another model, say).
     api.ignoreDimensions(128);
@@ -162,7 +172,16 @@ describe('Jina embeddings API client', () => {
 
 describe('OpenAI-compatible embeddings endpoint', () => {
   it('asks the endpoint for its dimension when none is configured, and embeds text only', async () => {
-    const e = await ApiEmbedder.create({ protocol: 'openai', url: api.openaiUrl, model: 'nomic-embed-text', apiKey: API_KEY, batchSize: 8, maxTokens: 2048, timeoutMs: 5000, maxRetries: 0 });
+    const e = await ApiEmbedder.create({
+      protocol: 'openai',
+      url: api.openaiUrl,
+      model: 'nomic-embed-text',
+      apiKey: API_KEY,
+      batchSize: 8,
+      maxTokens: 2048,
+      timeoutMs: 5000,
+      maxRetries: 0,
+    });
     expect(e.dim).toBe(1024);
     expect(e.fingerprint).toMatchObject({ model: 'nomic-embed-text', revision: 'openai-api', dim: 1024 });
     expect(e.embedImages).toBeUndefined();
@@ -179,7 +198,12 @@ describe('API embedders from the config', () => {
     expect(await e.embedTexts(['hello'])).toHaveLength(1);
     const withKey = resolveConfig({ flags: { embedder: { kind: 'jina-api', apiKey: 'secret-abcdef' } } });
     expect(JSON.stringify(embedderDescriptor(withKey.embedder))).not.toContain('secret-abcdef');
-    expect(embedderDescriptor(withKey.embedder)).toMatchObject({ kind: 'jina-api', model: 'jina-clip-v2', dimensions: 1024, apiKeyEnv: 'JINA_API_KEY' });
+    expect(embedderDescriptor(withKey.embedder)).toMatchObject({
+      kind: 'jina-api',
+      model: 'jina-clip-v2',
+      dimensions: 1024,
+      apiKeyEnv: 'JINA_API_KEY',
+    });
   });
 
   it('index a folder of text and images through the pipeline, then find them', async () => {
@@ -192,7 +216,8 @@ describe('API embedders from the config', () => {
     const sink = await store.openLive(embedder.fingerprint);
     const source = new FilesystemSource({ name: 'docs', root, include: ['**/*'], exclude: [], maxFileBytes: 1 << 20 });
     const deps = { source, collection: sink, embedder, limits: chunkLimits(embedder, 512), chunking };
-    for (const p of ['bread.md', 'redis.md', 'blue.png']) expect((await syncDocument({ source: 'docs', path: p }, deps)).status).toBe('changed');
+    for (const p of ['bread.md', 'redis.md', 'blue.png'])
+      expect((await syncDocument({ source: 'docs', path: p }, deps)).status).toBe('changed');
     const [q] = await embedder.embedTexts(['sourdough starter']);
     const hits = await sink.search({ mode: 'dense', k: 3, vector: q });
     expect(hits[0]!.path).toBe('bread.md');
@@ -204,20 +229,28 @@ describe('API embedders from the config', () => {
 describe('embedders recorded in a store', () => {
   const local = resolveConfig({ flags: { embedder: { kind: 'jina-clip', modelDir: '/models/a' } } });
 
-  it('send this process\'s key only to the default endpoint or the one this process is configured with', () => {
+  it("send this process's key only to the default endpoint or the one this process is configured with", () => {
     const saved = { ...process.env };
     process.env.JINA_API_KEY = 'jina-secret';
     process.env.RAGSYNC_MILVUS_TOKEN = 'milvus-secret';
     try {
-      const def = storedEmbedderConfig({ kind: 'jina-api', url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' }, local);
+      const def = storedEmbedderConfig(
+        { kind: 'jina-api', url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' },
+        local,
+      );
       // The store's apiKeyEnv is ignored: the kind's usual variable is read.
       expect(def.config).toMatchObject({ apiKeyEnv: 'JINA_API_KEY' });
       expect(def.env).toEqual({ JINA_API_KEY: 'jina-secret' });
-      const evil = storedEmbedderConfig({ kind: 'jina-api', url: 'http://collector.example/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' }, local);
+      const evil = storedEmbedderConfig(
+        { kind: 'jina-api', url: 'http://collector.example/v1/embeddings', apiKeyEnv: 'RAGSYNC_MILVUS_TOKEN' },
+        local,
+      );
       expect(evil.env).toEqual({});
       expect((evil.config as { apiKey?: string }).apiKey).toBeUndefined();
       expect(evil.note).toMatch(/no key sent to http:\/\/collector\.example/);
-      const mine = resolveConfig({ flags: { embedder: { kind: 'openai', url: 'http://127.0.0.1:11434/v1/embeddings', apiKey: 'ollama-key' } } });
+      const mine = resolveConfig({
+        flags: { embedder: { kind: 'openai', url: 'http://127.0.0.1:11434/v1/embeddings', apiKey: 'ollama-key' } },
+      });
       const ollama = storedEmbedderConfig({ kind: 'openai', model: 'm', url: 'http://127.0.0.1:11434/v1/embeddings' }, mine);
       expect((ollama.config as { apiKey?: string }).apiKey).toBe('ollama-key');
     } finally {

@@ -39,7 +39,7 @@ describe('BatchingEmbedder', () => {
     expect(Math.max(...batches.map((b) => b.length))).toBe(8);
   });
 
-  it("fails only the caller whose input fails, when its batch was shared", async () => {
+  it('fails only the caller whose input fails, when its batch was shared', async () => {
     const { embedder } = recording();
     const batching = new BatchingEmbedder(embedder, { batchSize: 16, parallel: 1 });
     const first = batching.embedTexts(['warm up']);
@@ -83,7 +83,9 @@ describe('loadEmbedder batches across documents', () => {
   afterAll(() => api.close());
 
   it('sends the texts of 48 concurrent one-chunk documents to an API in a few full requests', async () => {
-    const config = resolveConfig({ flags: { embedder: { kind: 'jina-api', url: api.url, apiKey: API_KEY, dimensions: 64, batchSize: 16 } } });
+    const config = resolveConfig({
+      flags: { embedder: { kind: 'jina-api', url: api.url, apiKey: API_KEY, dimensions: 64, batchSize: 16 } },
+    });
     const embedder = await loadEmbedder(config.embedder);
     api.requests.length = 0;
     const out = await Promise.all(Array.from({ length: 48 }, (_, i) => embedder.embedTexts([`document ${i}`])));

@@ -69,21 +69,32 @@ describe('Jina CLIP loader on the tiny model', () => {
 describe('when the model cannot be had', () => {
   it('says so for a directory without a model, and what to pass', async () => {
     const dir = await tempDir();
-    const err = await loadJinaClip({ model: 'x', modelDir: dir, dtype: 'fp32', cacheDir: dir, offline: true, batchSize: 4 }).catch((e) => e);
+    const err = await loadJinaClip({ model: 'x', modelDir: dir, dtype: 'fp32', cacheDir: dir, offline: true, batchSize: 4 }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(RagsyncError);
     expect((err as RagsyncError).code).toBe('MODEL_UNAVAILABLE');
     expect((err as RagsyncError).message).toMatch(/has no config\.json/);
   });
 
   it('says so for a dtype whose weights the directory lacks', async () => {
-    const err = await loadJinaClip({ model: 'x', modelDir: TINY_MODEL, dtype: 'q8', cacheDir: os.tmpdir(), offline: true, batchSize: 4 }).catch((e) => e);
+    const err = await loadJinaClip({
+      model: 'x',
+      modelDir: TINY_MODEL,
+      dtype: 'q8',
+      cacheDir: os.tmpdir(),
+      offline: true,
+      batchSize: 4,
+    }).catch((e) => e);
     expect((err as RagsyncError).code).toBe('MODEL_UNAVAILABLE');
     expect((err as RagsyncError).message).toMatch(/text_model_quantized\.onnx for --dtype q8/);
   });
 
   it('says so for a hub model that is not cached when offline, naming the cache and --model-dir', async () => {
     const cache = await tempDir();
-    const err = await loadJinaClip({ model: 'jinaai/jina-clip-v1', dtype: 'fp32', cacheDir: cache, offline: true, batchSize: 4 }).catch((e) => e);
+    const err = await loadJinaClip({ model: 'jinaai/jina-clip-v1', dtype: 'fp32', cacheDir: cache, offline: true, batchSize: 4 }).catch(
+      (e) => e,
+    );
     expect((err as RagsyncError).code).toBe('MODEL_UNAVAILABLE');
     expect((err as RagsyncError).message).toContain('jinaai/jina-clip-v1');
     expect((err as RagsyncError).message).toContain(cache);

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { markdownChunker } from '../../src/chunking/markdown.js';
 import { approximateTokens } from '../../src/core/tokens.js';
 import type { ChunkLimits, Document } from '../../src/core/types.js';
-import {
-  MAX_CHUNK_ID_BYTES,
-  SlugCounter,
-  boundId,
-  chunkId,
-  contentHash,
-  docId,
-  normalizeRelPath,
-  slugify,
-} from '../../src/ids/index.js';
+import { MAX_CHUNK_ID_BYTES, SlugCounter, boundId, chunkId, contentHash, docId, normalizeRelPath, slugify } from '../../src/ids/index.js';
 
 const limits: ChunkLimits = { maxTokens: 64, countTokens: approximateTokens };
 

@@ -98,7 +98,11 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
         sink.commitDocument({ rows: [row('docs:c.md', 0, 'c0')], staleIds: [], record: record('docs:c.md', 1) }),
       ]);
       // The same document again (its file changed back): the row the first change dropped returns.
-      await sink.commitDocument({ rows: [row('docs:a.md', 0, 'ONE'), row('docs:a.md', 1, 'two')], staleIds: [], record: record('docs:a.md', 2) });
+      await sink.commitDocument({
+        rows: [row('docs:a.md', 0, 'ONE'), row('docs:a.md', 1, 'two')],
+        staleIds: [],
+        record: record('docs:a.md', 2),
+      });
       const ids = async (d: string) => (await sink.listDocChunks(d)).map((r) => `${r.id}=${r.hash}`).sort();
       expect(await ids('docs:a.md')).toEqual(['docs:a.md#sec/0=h-ONE', 'docs:a.md#sec/1=h-two']);
       expect(await ids('docs:b.md')).toEqual(['docs:b.md#sec/0=h-B0']);
@@ -181,7 +185,10 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       await put(sink, [row('docs:a.md', 0, 'x'), row('docs:a.md', 1, 'y'), row('docs:b.md', 0, 'z'), row('other:c.md', 0, 'w')]);
       expect(await sink.countChunks('docs')).toBe(3);
       expect(await sink.countChunks('none')).toBe(0);
-      expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:a.md', 2], ['docs:b.md', 1]]);
+      expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([
+        ['docs:a.md', 2],
+        ['docs:b.md', 1],
+      ]);
       // With one source left (the fast path of a sink may differ), the counts stay exact.
       await sink.deleteDoc('other:c.md');
       expect(await sink.countChunks('docs')).toBe(3);
@@ -262,7 +269,9 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       await admin.promotePending();
       const swapped = await factory();
       expect((await swapped.live())?.info.fingerprint).toEqual(next);
-      expect((await (await swapped.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['new model row']);
+      expect((await (await swapped.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual([
+        'new model row',
+      ]);
       const after = await admin.layout();
       expect(after.live?.fingerprint).toEqual(next);
       expect(after.previous?.fingerprint).toEqual(FP);
@@ -273,7 +282,9 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       await admin.promotePending();
       const rolled = await factory();
       expect((await rolled.live())?.info.fingerprint).toEqual(FP);
-      expect((await (await rolled.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual(['old model row']);
+      expect((await (await rolled.live())!.search({ mode: 'keyword', k: 5, text: 'model row' })).map((h) => h.text)).toEqual([
+        'old model row',
+      ]);
       expect((await admin.layout()).previous?.fingerprint).toEqual(next);
       // The old collection can be dropped, the live one cannot.
       expect((await admin.dropCollection((await admin.layout()).live!.name).catch((e) => e)).code).toBe('USAGE');

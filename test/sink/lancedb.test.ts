@@ -25,7 +25,17 @@ describe('LanceDB sink', () => {
     const store = lanceDbStore(dir);
     const sink = await store.openLive(FP);
     const rec = (docId: string, chunkCount: number) => ({
-      docId, source: 'docs', path: docId.slice(5), size: 1, mtimeMs: 1, fileHash: 'f', metaHash: 'm', chunkCount, chunking: 'c', fingerprint: 'fp', updatedAt: 1,
+      docId,
+      source: 'docs',
+      path: docId.slice(5),
+      size: 1,
+      mtimeMs: 1,
+      fileHash: 'f',
+      metaHash: 'm',
+      chunkCount,
+      chunking: 'c',
+      fingerprint: 'fp',
+      updatedAt: 1,
     });
     await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
     // Each commit is a new table version: read them from outside, as another process would.
@@ -58,17 +68,24 @@ describe('LanceDB sink', () => {
     const next = { ...FP, model: 'next/model', dim: 4 };
     // As if the process had died right after creating the chunk table: no indexes, no docs table.
     const db = await lancedb.connect(dir);
-    await db.createEmptyTable(`chunks_${physicalName(next)}`, await (await db.openTable(`chunks_${physicalName(FP)}`)).schema().then((sc) => {
-      const fields = sc.fields.map((f) => (f.name === 'vector' ? new Field('vector', new FixedSizeList(4, new Field('item', new Float32(), true)), false) : f));
-      return new Schema(fields);
-    }));
+    await db.createEmptyTable(
+      `chunks_${physicalName(next)}`,
+      await (await db.openTable(`chunks_${physicalName(FP)}`)).schema().then((sc) => {
+        const fields = sc.fields.map((f) =>
+          f.name === 'vector' ? new Field('vector', new FixedSizeList(4, new Field('item', new Float32(), true)), false) : f,
+        );
+        return new Schema(fields);
+      }),
+    );
     await live.preparePending(next, { kind: 'fixed' });
     const writer = lanceDbStore(dir);
     await put(await writer.collection(next), [{ ...row('docs:a.md', 0, 'brand new row'), vector: [1, 0, 0, 0] }]);
     await live.promotePending();
     const reader = lanceDbStore(dir);
     expect((await reader.live())?.info.fingerprint).toEqual(next);
-    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual([
+      'brand new row',
+    ]);
     for (const x of [live, writer, reader]) await x.close();
     db.close();
   });
@@ -106,7 +123,10 @@ describe('LanceDB sink', () => {
       put(sink, [row('docs:bad.md', 0, 'bad', { vector: [1, 2, 3] })]),
       put(sink, [row('docs:also-good.md', 0, 'also good')]),
     ]);
-    expect(results.map((r) => r.status), JSON.stringify(results)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results),
+    ).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((await sink.listDocChunks('docs:good.md')).length).toBe(1);
     expect((await sink.listDocChunks('docs:also-good.md')).length).toBe(1);
     expect(await sink.listDocChunks('docs:bad.md')).toEqual([]);

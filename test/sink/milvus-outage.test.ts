@@ -31,7 +31,11 @@ describe('Milvus stopped in the middle of a run', () => {
     let server = await startMilvusLite({ dataDir: data });
     const milvus = ['--milvus-address', server.address];
     try {
-      const child: ChildProcess = spawn(process.execPath, [BIN, 'index', corpus, ...milvus, '--model-dir', TINY_MODEL, '--json', '--log-level', 'debug'], { env });
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [BIN, 'index', corpus, ...milvus, '--model-dir', TINY_MODEL, '--json', '--log-level', 'debug'],
+        { env },
+      );
       let stdout = '';
       let synced = 0;
       let killed = false;
@@ -49,7 +53,8 @@ describe('Milvus stopped in the middle of a run', () => {
       const broken = JSON.parse(stdout);
       expect(broken.docs.failed).toBeGreaterThan(0);
       expect(broken.docs.changed).toBeGreaterThanOrEqual(20);
-      for (const f of broken.failures) expect(f.error).toMatch(new RegExp(`^${f.path.replace(/[.]/g, '\\.')}: cannot reach Milvus at ${server.address}`));
+      for (const f of broken.failures)
+        expect(f.error).toMatch(new RegExp(`^${f.path.replace(/[.]/g, '\\.')}: cannot reach Milvus at ${server.address}`));
 
       await server.stop();
       server = await startMilvusLite({ dataDir: data, port: server.port });

@@ -73,7 +73,9 @@ describe('Milvus store', () => {
     expect(docAlias.collection).toBe(docs);
     const reader = milvusTestStore(name);
     expect((await reader.live())?.info.fingerprint).toEqual(next);
-    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual(['brand new row']);
+    expect((await (await reader.live())!.search({ mode: 'keyword', k: 3, text: 'brand new' })).map((h) => h.text)).toEqual([
+      'brand new row',
+    ]);
     for (const x of [live, writer, reader]) await x.close();
     await client.closeConnection();
   });
@@ -90,11 +92,21 @@ describe('Milvus store', () => {
 
   it('reads every row when a query would return more than its limit, even rows sharing a hash', async () => {
     const name = `split_${Date.now().toString(36)}`;
-    const store = milvusStore({ address: inject('milvusAddress'), collection: name, partitionKey: false, timeoutMs: 15_000, queryLimit: 40 });
+    const store = milvusStore({
+      address: inject('milvusAddress'),
+      collection: name,
+      partitionKey: false,
+      timeoutMs: 15_000,
+      queryLimit: 40,
+    });
     const sink = await store.openLive(FP);
     const rows = Array.from({ length: 600 }, (_, i) => row(`docs:d${i % 3}.md`, i, `t${i}`, { hash: i < 300 ? 'same' : sha256(`h${i}`) }));
     await put(sink, rows);
-    expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([['docs:d0.md', 200], ['docs:d1.md', 200], ['docs:d2.md', 200]]);
+    expect([...(await sink.countRowsByDoc('docs'))].sort()).toEqual([
+      ['docs:d0.md', 200],
+      ['docs:d1.md', 200],
+      ['docs:d2.md', 200],
+    ]);
     const one = await sink.listDocChunks('docs:d1.md');
     expect(one).toHaveLength(200);
     expect(new Set(one.map((r) => r.id)).size).toBe(200);

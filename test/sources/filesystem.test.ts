@@ -30,9 +30,19 @@ describe('filesystem source', () => {
   it('finds known file types and skips .git, node_modules, dotfiles, backups and unknown types', async () => {
     const root = await tempDir();
     await tree(root, {
-      'a.md': 'x', 'sub/b.txt': 'x', 'c.pdf': '%PDF-1.4', 'd.png': 'x', 'e.JPG': 'x', 'f.webp': 'x',
-      '.git/HEAD.md': 'x', 'node_modules/m/readme.md': 'x', '.hidden.md': 'x', '.cache/x.md': 'x',
-      'draft.md~': 'x', 'program.exe': 'x', 'Makefile': 'x',
+      'a.md': 'x',
+      'sub/b.txt': 'x',
+      'c.pdf': '%PDF-1.4',
+      'd.png': 'x',
+      'e.JPG': 'x',
+      'f.webp': 'x',
+      '.git/HEAD.md': 'x',
+      'node_modules/m/readme.md': 'x',
+      '.hidden.md': 'x',
+      '.cache/x.md': 'x',
+      'draft.md~': 'x',
+      'program.exe': 'x',
+      Makefile: 'x',
     });
     expect(await scanned(new FilesystemSource(opts(root)))).toEqual(['a.md', 'c.pdf', 'd.png', 'e.JPG', 'f.webp', 'sub/b.txt']);
   });

@@ -32,9 +32,18 @@ export class LanceDbCollection implements Collection {
   private readonly schemas = new Map<lancedb.Table, Promise<Schema>>();
   // Reads of documents in flight go out together: a query has a fixed cost (latest version,
   // plan, a scan of the fragments not yet indexed) that one `IN (...)` pays once for many.
-  private readonly docChunks = new BusyBatcher<string, ChunkRefs>((ids) => this.fetchDocChunks(ids), () => []);
-  private readonly vectors = new BusyBatcher<string, number[] | undefined>((hashes) => this.fetchVectors(hashes), () => undefined);
-  private readonly records = new BusyBatcher<string, DocRecord | null>((ids) => this.fetchRecords(ids), () => null);
+  private readonly docChunks = new BusyBatcher<string, ChunkRefs>(
+    (ids) => this.fetchDocChunks(ids),
+    () => [],
+  );
+  private readonly vectors = new BusyBatcher<string, number[] | undefined>(
+    (hashes) => this.fetchVectors(hashes),
+    () => undefined,
+  );
+  private readonly records = new BusyBatcher<string, DocRecord | null>(
+    (ids) => this.fetchRecords(ids),
+    () => null,
+  );
   private commits = 0;
 
   private constructor(
@@ -147,7 +156,9 @@ export class LanceDbCollection implements Collection {
   private async mergeRecords(records: DocRecord[]): Promise<void> {
     const latest = new Map(records.map((r) => [r.docId, r]));
     const data = lancedb.makeArrowTable([...latest.values()].map(recordToRow), { schema: await this.schemaOf(this.docs) });
-    await this.commit('write document records', () => this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+    await this.commit('write document records', () =>
+      this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
+    );
   }
 
   /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
@@ -163,7 +174,8 @@ export class LanceDbCollection implements Collection {
   /** Compacts both tables and refreshes their indexes; runs inside the write chain. */
   private async compact(): Promise<void> {
     this.commits = 0;
-    for (const t of [this.chunks, this.docs]) await guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) }));
+    for (const t of [this.chunks, this.docs])
+      await guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) }));
   }
 
   /** A table's schema, read once (it does not change). */

@@ -10,11 +10,19 @@ export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise
   const where = searchWhere(q.filter);
   const rows = await guard('search', async () => {
     if (q.mode === 'keyword') {
-      const query = table.query().fullTextSearch(q.text ?? '').select([...HIT_COLUMNS, '_score']).limit(q.k);
+      const query = table
+        .query()
+        .fullTextSearch(q.text ?? '')
+        .select([...HIT_COLUMNS, '_score'])
+        .limit(q.k);
       return (where ? query.where(where) : query).toArray();
     }
     if (q.mode === 'dense') {
-      const query = table.vectorSearch(q.vector!).distanceType('cosine').select([...HIT_COLUMNS, '_distance']).limit(q.k);
+      const query = table
+        .vectorSearch(q.vector!)
+        .distanceType('cosine')
+        .select([...HIT_COLUMNS, '_distance'])
+        .limit(q.k);
       return (where ? query.where(where) : query).toArray();
     }
     // Fuse more candidates than asked for, so a hit ranked low by one side can still rise.

@@ -104,7 +104,13 @@ export class MilvusConnection {
     await this.call('load the collection', (c) => c.loadCollection({ collection_name: chunks }));
     await this.call('load the document collection', (c) => c.loadCollection({ collection_name: docs }));
     const client = await this.connect();
-    const res = await client.query({ collection_name: docs, filter: 'doc_id == {probe}', exprValues: { probe: '' }, output_fields: ['doc_id'], limit: 1 });
+    const res = await client.query({
+      collection_name: docs,
+      filter: 'doc_id == {probe}',
+      exprValues: { probe: '' },
+      output_fields: ['doc_id'],
+      limit: 1,
+    });
     this.templates = isSuccess(res.status);
   }
 

@@ -46,7 +46,8 @@ class MilvusBackend implements StoreBackend {
   async removeCollection(name: string): Promise<void> {
     for (const kind of ['chunks', 'docs'] as const) {
       const collection = physical(this.conn.opts.collection, kind, name);
-      if (await this.conn.exists(collection)) await this.conn.call('drop a collection', (c) => c.dropCollection({ collection_name: collection }));
+      if (await this.conn.exists(collection))
+        await this.conn.call('drop a collection', (c) => c.dropCollection({ collection_name: collection }));
     }
   }
 
@@ -89,7 +90,9 @@ class MilvusBackend implements StoreBackend {
         return JSON.parse(String(prop.value)) as LeaseRecord;
       },
       heartbeat: async (record) => {
-        await conn.call('renew the lease', (c) => c.alterCollectionProperties({ collection_name: collection, properties: properties(record) }));
+        await conn.call('renew the lease', (c) =>
+          c.alterCollectionProperties({ collection_name: collection, properties: properties(record) }),
+        );
       },
       remove: async () => {
         await conn.call('remove the lease', (c) => c.dropCollection({ collection_name: collection }));

@@ -19,7 +19,19 @@ const IN_BATCH = 256;
 /** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 const LITE_FLUSH_ROWS = 4096;
-const DOC_FIELDS = ['doc_id', 'source', 'path', 'size', 'mtime_ms', 'file_hash', 'meta_hash', 'chunk_count', 'chunking', 'fingerprint', 'updated_at'];
+const DOC_FIELDS = [
+  'doc_id',
+  'source',
+  'path',
+  'size',
+  'mtime_ms',
+  'file_hash',
+  'meta_hash',
+  'chunk_count',
+  'chunking',
+  'fingerprint',
+  'updated_at',
+];
 
 type ChunkRefs = Array<{ id: string; hash: string }>;
 
@@ -28,9 +40,18 @@ export class MilvusCollection implements Collection {
   private readonly docs: string;
   private unflushed = 0;
   // Concurrent documents share round trips: one call of each kind in flight, the rest batched.
-  private readonly docChunks = new BusyBatcher<string, ChunkRefs>((ids) => this.fetchDocChunks(ids), () => []);
-  private readonly vectors = new BusyBatcher<string, number[] | undefined>((hashes) => this.fetchVectors(hashes), () => undefined);
-  private readonly records = new BusyBatcher<string, DocRecord | null>((ids) => this.fetchRecords(ids), () => null);
+  private readonly docChunks = new BusyBatcher<string, ChunkRefs>(
+    (ids) => this.fetchDocChunks(ids),
+    () => [],
+  );
+  private readonly vectors = new BusyBatcher<string, number[] | undefined>(
+    (hashes) => this.fetchVectors(hashes),
+    () => undefined,
+  );
+  private readonly records = new BusyBatcher<string, DocRecord | null>(
+    (ids) => this.fetchRecords(ids),
+    () => null,
+  );
   private readonly rowWrites = new Coalescer<ChunkRow>(new SerialWriter(), (rows) => this.writeRows(rows));
   private readonly recordWrites = new Coalescer<DocRecord>(new SerialWriter(), (recs) => this.writeRecords(recs));
 
@@ -135,7 +156,9 @@ export class MilvusCollection implements Collection {
   private async writeRecords(records: DocRecord[]): Promise<void> {
     const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
     for (let i = 0; i < latest.length; i += 1000) {
-      const data = latest.slice(i, i + 1000).map((r) => ({ ...recordToRow(r), bucket: bucketOf(r.docId), unused_vector: [0, 0] }) as RowData);
+      const data = latest
+        .slice(i, i + 1000)
+        .map((r) => ({ ...recordToRow(r), bucket: bucketOf(r.docId), unused_vector: [0, 0] }) as RowData);
       await this.conn.call('write document records', (c) => c.upsert({ collection_name: this.docs, data }));
     }
     await this.flushLite(latest.length);

@@ -29,7 +29,12 @@ export function physical(prefix: string, kind: 'chunks' | 'docs', name: string):
  * that stopped half-way left out (the SDK creates a collection, then its indexes); records the
  * embedder on an existing one.
  */
-export async function createPair(conn: MilvusConnection, name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
+export async function createPair(
+  conn: MilvusConnection,
+  name: string,
+  fp: Fingerprint,
+  embedder: Record<string, unknown> | null,
+): Promise<void> {
   const prefix = conn.opts.collection;
   const chunks = physical(prefix, 'chunks', name);
   const docs = physical(prefix, 'docs', name);
@@ -50,7 +55,11 @@ export async function describeCollection(conn: MilvusConnection, physicalName: s
   const desc = await conn.call('describe the collection', (c) => c.describeCollection({ collection_name: physicalName }));
   const prop = desc.properties.find((p) => p.key === FP_PROPERTY);
   if (!prop) {
-    throw new RagsyncError('SINK', `${conn.location}: collection ${desc.schema.name} has no ${FP_PROPERTY} property: it was not made by ragsync`, { stage: 'sink' });
+    throw new RagsyncError(
+      'SINK',
+      `${conn.location}: collection ${desc.schema.name} has no ${FP_PROPERTY} property: it was not made by ragsync`,
+      { stage: 'sink' },
+    );
   }
   const emb = desc.properties.find((p) => p.key === EMBEDDER_PROPERTY);
   return {
@@ -71,9 +80,19 @@ async function ensureIndexes(conn: MilvusConnection, collection: string, indexes
   }
 }
 
-const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({ name: field, data_type: sdk.DataType.VarChar, max_length: max, ...extra });
+const str = (field: string, max: number, extra: Record<string, unknown> = {}) => ({
+  name: field,
+  data_type: sdk.DataType.VarChar,
+  max_length: max,
+  ...extra,
+});
 
-async function createChunks(conn: MilvusConnection, name: string, fp: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
+async function createChunks(
+  conn: MilvusConnection,
+  name: string,
+  fp: Fingerprint,
+  embedder: Record<string, unknown> | null,
+): Promise<void> {
   const partitionKey = conn.opts.partitionKey;
   const properties = { [FP_PROPERTY]: JSON.stringify(fp), ...(embedder ? { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) } : {}) };
   const bm25 = { name: 'text_bm25', type: sdk.FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} };
