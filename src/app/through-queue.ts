@@ -7,16 +7,18 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
-import { RagsyncError } from '../core/errors.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
 import { type Logger, createLogger } from '../core/log.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sync-source.js';
 import type { DocSyncResult, SyncDeps } from '../core/sync-document.js';
 import type { TargetProvider, TargetsResult } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
 import { SyncQueue } from '../queue/queue.js';
-import { checkRedis, redisConnection } from '../queue/redis.js';
+import { checkRedis, redactRedis, redisConnection } from '../queue/redis.js';
 import { startWorker } from '../queue/worker.js';
 
+/** Results of one document's jobs that may be lost (removed before they were read) before the document fails. */
+const LOST_RESULTS = 10;
 /** Jobs one pass keeps queued and waited for at once. */
 const QUEUED_AT_ONCE = 1024;
 
@@ -26,19 +28,36 @@ export interface QueueHandle {
   close(): Promise<void>;
 }
 
-/** Connects to the configured Redis (checked: an unreachable one is a one-line error) and opens a source's queue. */
-export async function openQueue(config: Config, source: string, log: Logger, name: string): Promise<QueueHandle> {
+/**
+ * Connects to the configured Redis and opens a source's queue. A one-shot command (`wait:
+ * 'check'`) gets a one-line error when Redis does not answer within seconds; a daemon (`wait:
+ * 'until-ready'`) waits as long as it takes (it may start before Redis does, as services do) and
+ * fails only on a refusal that retrying cannot change.
+ */
+export async function openQueue(
+  config: Config,
+  source: string,
+  log: Logger,
+  name: string,
+  wait: 'check' | 'until-ready' = 'check',
+): Promise<QueueHandle> {
   const url = config.redis.url;
   if (!url)
     throw new RagsyncError('USAGE', 'this needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL', { stage: 'config' });
   const conn = redisConnection(url, log, name);
-  try {
-    await checkRedis(conn, url);
-  } catch (err) {
-    conn.disconnect();
-    throw err;
-  }
   const queue = new SyncQueue(source, conn, config.redis.prefix, config.worker.attempts);
+  try {
+    if (wait === 'check') await checkRedis(conn, url);
+    else await queue.queue.waitUntilReady();
+  } catch (err) {
+    await queue.close().catch(() => undefined);
+    conn.disconnect();
+    if (err instanceof RagsyncError) throw err;
+    throw new RagsyncError('SINK', `cannot reach Redis at ${redactRedis(url)}: ${redactRedis(errorMessage(err))}`, {
+      stage: 'sink',
+      cause: err,
+    });
+  }
   return {
     conn,
     queue,
@@ -82,13 +101,19 @@ export function workerOptions(config: Config, source: string, targets: TargetPro
 }
 
 async function runJob(queue: SyncQueue, ref: DocRef, opts: QueuePassOptions, log: Logger): Promise<DocSyncResult> {
-  for (let refused = 0; refused < (opts.attempts ?? 3);) {
+  for (let refused = 0, lost = 0; refused < (opts.attempts ?? 3);) {
     const job = await queue.enqueue(ref);
     // Stopped (SIGINT/SIGTERM): waiting ends; the job stays queued and workers do it (this
     // process's own worker finishes its active jobs when it closes).
     const result = await queue.waitFor<TargetsResult>(job, opts.signal);
     if (!result) {
       // A job whose result was removed before it was read is simply run again (a no-op then).
+      if (++lost > LOST_RESULTS) {
+        throw new RagsyncError('SINK', `${ref.path}: ${LOST_RESULTS} job results were removed before they were read`, {
+          stage: 'sink',
+          retryable: true,
+        });
+      }
       log.warn(
         { stage: 'queue', path: ref.path, job: job.id },
         'the result of a finished job was removed before it was read: running it again',

@@ -32,34 +32,50 @@ function problemOf(d: Drift, record: DocRecord | undefined): string {
     case 'stale':
       return 'content differs from what was embedded';
     case 'orphaned':
-      return record ? 'indexed, but the source no longer has it' : 'rows without a document record';
+      return 'indexed, but the source no longer has it';
     default:
       return d.detail;
   }
+}
+
+/** A document the new collection lacks: skipped when it cannot be indexed at all (bad content), else a problem. */
+function missing(d: Drift, failed: RagsyncError | undefined, liveHas: boolean, report: VerifyReport): void {
+  if (failed && !failed.retryable && !liveHas) {
+    report.skipped.push({ path: d.path, reason: failed.message });
+    return;
+  }
+  const hint = failed?.code === 'UNSUPPORTED' ? '; leave such files out (--exclude) or choose a model that embeds them' : '';
+  const why = failed ? `: ${failed.message}` : '';
+  report.problems.push({
+    path: d.path,
+    problem: `missing from the new collection${why}${liveHas ? ' (the live collection has it)' : ''}${hint}`,
+  });
 }
 
 /** Verifies the new collection (`deps`) against the source; `failures` are the backfill's, by path. */
 export async function verifyCollection(deps: SyncDeps, live: Collection, failures: Map<string, RagsyncError>): Promise<VerifyReport> {
   const { source, collection } = deps;
   const [records, liveRecords] = await Promise.all([collection.listDocRecords(source.name), live.listDocRecords(source.name)]);
-  const c = await compareSource(deps, { records, hash: 'if-stat-agrees', rows: 'if-totals-differ', chunking: true, concurrency: 8 });
+  const c = await compareSource(deps, {
+    records,
+    hash: 'if-stat-agrees',
+    rows: 'if-totals-differ',
+    chunking: true,
+    // A file that cannot be read now was read by the backfill; its record decides.
+    readErrors: 'ignore',
+    concurrency: 8,
+  });
   const report: VerifyReport = { checked: c.documents, chunks: 0, problems: [], skipped: [] };
   const gone = new Set(c.drift.filter((d) => d.kind === 'orphaned').map((d) => d.docId));
   for (const [id, r] of records) if (!gone.has(id)) report.chunks += r.chunkCount;
   for (const d of c.drift) {
-    if (d.kind !== 'missing') {
-      report.problems.push({ path: d.path, problem: problemOf(d, records.get(d.docId)) });
-      continue;
-    }
-    const failed = failures.get(d.path);
-    if (failed && !failed.retryable && !liveRecords.has(d.docId)) {
-      report.skipped.push({ path: d.path, reason: failed.message });
-      continue;
-    }
-    const hint = failed?.code === 'UNSUPPORTED' ? '; leave such files out (--exclude) or choose a model that embeds them' : '';
-    const why = failed ? `: ${failed.message}` : '';
-    const liveHas = liveRecords.has(d.docId) ? ' (the live collection has it)' : '';
-    report.problems.push({ path: d.path, problem: `missing from the new collection${why}${liveHas}${hint}` });
+    // Rows without a record are named by their doc ID.
+    const rowsOnly = { path: d.docId, problem: 'rows without a document record' };
+    if (d.kind === 'missing') {
+      if (d.rows) report.problems.push(rowsOnly);
+      missing(d, failures.get(d.path), liveRecords.has(d.docId), report);
+    } else if (d.kind === 'orphaned' && !records.has(d.docId)) report.problems.push(rowsOnly);
+    else report.problems.push({ path: d.path, problem: problemOf(d, records.get(d.docId)) });
   }
   for (const u of c.unchecked) report.problems.push({ path: u.path, problem: `unreadable: ${u.error}` });
   const [liveAll, newAll] = await Promise.all([live.stats(), collection.stats()]);

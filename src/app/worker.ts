@@ -23,7 +23,7 @@ export interface Daemon {
 /** Opens what a daemon runs on; `close` drains its worker and closes everything it opened. */
 export async function startDaemon(config: Config, dir: string, log: Logger, withWorker: boolean) {
   const rt = await openRuntime(config, dir, log);
-  const q = await openQueue(config, rt.source.name, log, 'ragsync').catch(async (err: unknown) => {
+  const q = await openQueue(config, rt.source.name, log, 'ragsync', 'until-ready').catch(async (err: unknown) => {
     await rt.close();
     throw err;
   });

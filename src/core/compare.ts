@@ -37,6 +37,8 @@ export interface Drift {
   path: string;
   kind: DriftKind;
   detail: string;
+  /** The document's rows, for `missing` and `orphaned` when rows were counted. */
+  rows?: number;
 }
 
 export interface Comparison {
@@ -53,11 +55,14 @@ export interface CompareOptions {
   /** The source's records, when the caller has read them already. */
   records?: Map<string, DocRecord>;
   /**
-   * `every-file`: hash every file (an audit proves the content: a file rewritten within one
-   * mtime tick keeps size and mtime); `if-stat-agrees`: a size or mtime that moved is `changed`
-   * without reading the file.
+   * `every-file`: hash every file and report every difference (an audit proves the content: a
+   * file rewritten within one mtime tick keeps size and mtime); `if-stat-agrees`: report only the
+   * first difference of a document, in the order fingerprint, chunking, `changed` (size or mtime
+   * moved), `stale`, and hash a file only when its record agrees otherwise.
    */
   hash: 'every-file' | 'if-stat-agrees';
+  /** A file that cannot be read for its hash: `unchecked` (the default), or `ignore`d. */
+  readErrors?: 'unchecked' | 'ignore';
   /** `always` counts rows per document; `if-totals-differ` only when the source's total is off. */
   rows: 'always' | 'if-totals-differ';
   /** Also report `chunking` (a re-embed must have every document chunked by this build). */
@@ -78,27 +83,29 @@ export async function compareSource(deps: SyncDeps, opts: CompareOptions): Promi
   const drift: Drift[] = [];
   const unchecked: Comparison['unchecked'] = [];
   const seen = new Set<string>();
-  const add = (docId: string, path: string, kind: DriftKind, detail: string) => drift.push({ docId, path, kind, detail });
+  const add: AddDrift = (docId, path, kind, detail, rows) =>
+    drift.push({ docId, path, kind, detail, ...(rows === undefined ? {} : { rows }) });
   const hashes: Array<{ entry: SourceEntry; record: DocRecord }> = [];
   for await (const entry of source.scan()) {
     seen.add(entry.docId);
     const record = records.get(entry.docId);
     if (!record) {
-      add(entry.docId, entry.path, 'missing', missingDetail(entry, counts, source.maxFileBytes));
+      add(entry.docId, entry.path, 'missing', missingDetail(entry, counts, source.maxFileBytes), counts?.get(entry.docId));
       continue;
     }
     const rows = counts?.get(entry.docId) ?? 0;
     if (counts && rows !== record.chunkCount) add(entry.docId, entry.path, 'rows', `${rows} rows, the record says ${record.chunkCount}`);
     if (compareRecord(entry, record, deps, opts, add)) hashes.push({ entry, record });
   }
-  await pMap(hashes, ({ entry, record }) => compareContent(deps, entry, record, add, unchecked), { concurrency: opts.concurrency ?? 16 });
+  const readErrors = opts.readErrors === 'ignore' ? [] : unchecked;
+  await pMap(hashes, ({ entry, record }) => compareContent(deps, entry, record, add, readErrors), { concurrency: opts.concurrency ?? 16 });
   const blocked = source.unreadable();
   for (const u of blocked) unchecked.push({ path: u.path || '.', error: u.error });
   for (const id of new Set([...records.keys(), ...(counts?.keys() ?? [])])) {
     if (seen.has(id)) continue;
     const path = records.get(id)?.path ?? id.slice(source.name.length + 1);
     if (isUnder(blocked, path)) continue;
-    add(id, path, 'orphaned', `${counts?.get(id) ?? 0} rows${records.has(id) ? ' and a record' : ''}, no file`);
+    add(id, path, 'orphaned', `${counts?.get(id) ?? 0} rows${records.has(id) ? ' and a record' : ''}, no file`, counts?.get(id) ?? 0);
   }
   if (opts.ids && counts) await checkIds([...counts.keys()], records, deps, add);
   drift.sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.kind, b.kind));
@@ -108,13 +115,19 @@ export async function compareSource(deps: SyncDeps, opts: CompareOptions): Promi
 
 /** Findings stat and the record can tell; true when the file's content must still be compared. */
 function compareRecord(entry: SourceEntry, record: DocRecord, deps: SyncDeps, opts: CompareOptions, add: AddDrift): boolean {
+  const firstOnly = opts.hash === 'if-stat-agrees';
   const fp = fingerprintKey(deps.embedder.fingerprint);
-  if (record.fingerprint !== fp) add(entry.docId, entry.path, 'fingerprint', `indexed with ${record.fingerprint}, the collection is ${fp}`);
+  if (record.fingerprint !== fp) {
+    add(entry.docId, entry.path, 'fingerprint', `indexed with ${record.fingerprint}, the collection is ${fp}`);
+    if (firstOnly) return false;
+  }
   const signature = deps.chunking.signature(entry.contentType, deps.limits);
-  if (opts.chunking && record.chunking !== signature)
+  if (opts.chunking && record.chunking !== signature) {
     add(entry.docId, entry.path, 'chunking', `chunked as ${record.chunking}, this build chunks as ${signature}`);
+    if (firstOnly) return false;
+  }
   const statSame = record.size === entry.size && record.mtimeMs === entry.mtimeMs;
-  if (opts.hash === 'if-stat-agrees' && !statSame) {
+  if (firstOnly && !statSame) {
     add(entry.docId, entry.path, 'changed', 'size or mtime changed since it was indexed');
     return false;
   }
@@ -126,7 +139,7 @@ async function compareContent(
   entry: SourceEntry,
   record: DocRecord,
   add: AddDrift,
-  unchecked: Comparison['unchecked'],
+  unchecked: Array<{ path: string; error: string }>,
 ): Promise<void> {
   try {
     const doc = await deps.source.read(entry);
@@ -138,7 +151,7 @@ async function compareContent(
   }
 }
 
-type AddDrift = (docId: string, path: string, kind: DriftKind, detail: string) => void;
+type AddDrift = (docId: string, path: string, kind: DriftKind, detail: string, rows?: number) => void;
 
 function missingDetail(entry: SourceEntry, counts: Map<string, number> | null, max: number | undefined): string {
   const rows = counts?.get(entry.docId);

@@ -3,6 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM script without type declarations
 import { writeCorpus } from '../../bench/corpus.mjs';
+// @ts-expect-error: plain ESM script without type declarations
+import { freePort } from '../../scripts/milvus-lite.mjs';
+// @ts-expect-error: plain ESM script without type declarations
+import { startRedis } from '../../scripts/redis-server.mjs';
 import { ROOT, tempDir } from '../helpers.js';
 import { type SinkKind, children } from '../children.js';
 
@@ -48,6 +52,30 @@ describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) =>
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   }, 180_000);
+});
+
+describe('watch started before Redis', () => {
+  it('waits for Redis instead of giving up (as a service started before it does), then indexes', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'a.md'), '# A\n\nnarwhals have tusks\n');
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const port: number = await freePort();
+    const queue = ['--redis', `redis://127.0.0.1:${port}`, '--redis-prefix', 'late'];
+    const starting = daemon(['watch', dir, ...e.sink, ...queue, ...e.model, '--settle-ms', '50'], /^ragsync: watching/m);
+    // Longer than a one-shot command waits for Redis (5 s) before it says it cannot reach it.
+    await new Promise((r) => setTimeout(r, 7000));
+    const redis = await startRedis({ port });
+    try {
+      const d = await starting;
+      await until(async () => (await hits(e, 'narwhals')).length === 1);
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+    } finally {
+      await redis.stop();
+    }
+  }, 120_000);
 });
 
 describe('the queue', () => {

@@ -30,21 +30,35 @@ export async function readLayout(conn: MilvusConnection): Promise<StoreLayout> {
 }
 
 /**
- * Moves the aliases, previous first, then live, then pending. For live, the document alias
+ * Moves the aliases, previous first, then live, then pending. `readLayout` reads only the chunk
+ * aliases, so a move stopped half-way must leave them telling the truth: a chunk alias is set
+ * before its document alias and cleared after it, except live, where the document alias moves
  * first (writers never use it: they find the document collection from the chunk collection's
- * name), then the switch: one alterAlias of the chunk alias moves every query at once, and is what
- * `readLayout` reads as live. Stopped before the switch, a re-run moves again (each step is
- * idempotent); after it, only the `next` aliases are left, and `readLayout` reads the swap as done.
+ * name) and then the switch: one alterAlias of the chunk alias moves every query at once.
+ * Stopped anywhere, a re-run moves again (each step is idempotent); after the switch only the
+ * `next` aliases are left, and `readLayout` reads the swap as done.
  */
 export async function moveAliases(conn: MilvusConnection, move: PointerMove): Promise<void> {
   const prefix = conn.opts.collection;
   for (const role of ['previous', 'live', 'pending'] as const) {
     const to = move[role];
     if (to === undefined) continue;
-    for (const kind of ['docs', 'chunks'] as const) {
+    const order = to === null || role === 'live' ? (['docs', 'chunks'] as const) : (['chunks', 'docs'] as const);
+    for (const kind of order) {
       const name = alias(prefix, kind, role);
       if (to === null) await dropAlias(conn, name);
       else await setAlias(conn, name, physical(prefix, kind, to));
+    }
+  }
+}
+
+/** Drops the pending and previous aliases that point at collection pair `name` (before it is dropped). */
+export async function dropAliasesOf(conn: MilvusConnection, name: string): Promise<void> {
+  const prefix = conn.opts.collection;
+  for (const role of ['pending', 'previous'] as const) {
+    for (const kind of ['docs', 'chunks'] as const) {
+      const a = alias(prefix, kind, role);
+      if ((await aliasTarget(conn, a)) === physical(prefix, kind, name)) await dropAlias(conn, a);
     }
   }
 }

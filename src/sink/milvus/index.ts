@@ -8,7 +8,7 @@ import type { Store } from '../../core/store.js';
 import type { CollectionInfo, Fingerprint, StoreLayout } from '../../core/types.js';
 import { BlueGreenStore, type PointerMove, type StoreBackend } from '../blue-green.js';
 import type { LeaseBackend, LeaseRecord } from '../lease.js';
-import { moveAliases, readLayout } from './aliases.js';
+import { dropAliasesOf, moveAliases, readLayout } from './aliases.js';
 import { MilvusConnection, type MilvusOptions, isSuccess, sdk, sinkError } from './client.js';
 import { MilvusCollection } from './rows.js';
 import { createPair, physical } from './schema.js';
@@ -44,6 +44,8 @@ class MilvusBackend implements StoreBackend {
   }
 
   async removeCollection(name: string): Promise<void> {
+    // (An alias left by a move that stopped half-way would keep Milvus from dropping the collection.)
+    await dropAliasesOf(this.conn, name);
     for (const kind of ['chunks', 'docs'] as const) {
       const collection = physical(this.conn.opts.collection, kind, name);
       if (await this.conn.exists(collection))

@@ -52,8 +52,10 @@ export class MilvusCollection implements Collection {
     (ids) => this.fetchRecords(ids),
     () => null,
   );
-  private readonly rowWrites = new Coalescer<ChunkRow>(new SerialWriter(), (rows) => this.writeRows(rows));
-  private readonly recordWrites = new Coalescer<DocRecord>(new SerialWriter(), (recs) => this.writeRecords(recs));
+  private readonly rowWriter = new SerialWriter();
+  private readonly recordWriter = new SerialWriter();
+  private readonly rowWrites = new Coalescer<ChunkRow>(this.rowWriter, (rows) => this.writeRows(rows));
+  private readonly recordWrites = new Coalescer<DocRecord>(this.recordWriter, (recs) => this.writeRecords(recs));
 
   constructor(
     private readonly conn: MilvusConnection,
@@ -134,8 +136,10 @@ export class MilvusCollection implements Collection {
     await this.conn.call('flush', (c) => c.flush({ collection_names: [this.chunks, this.docs] }));
   }
 
-  /** Nothing to release: the connection belongs to the store. */
-  async close(): Promise<void> {}
+  /** Waits for the writes queued (the connection belongs to the store). */
+  async close(): Promise<void> {
+    await Promise.all([this.rowWriter.run(async () => undefined), this.recordWriter.run(async () => undefined)]);
+  }
 
   private async deleteIds(ids: string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += IN_BATCH) {
