@@ -35,12 +35,12 @@ export function defaultSourceName(dir: string): string {
   return base.slice(0, 64) || 'fs';
 }
 
-/** The filesystem source of a directory (the store excluded when it lives inside it). */
+/** The filesystem source of a directory (the store skipped when it lives inside it). */
 export function openSource(config: Config, dir: string, store: Store): FilesystemSource {
   if (!existsSync(dir)) throw new RagsyncError('USAGE', `no such directory: ${dir}`, { stage: 'source' });
-  const { include, exclude, maxFileBytes } = config;
+  const { include, exclude, gitignore, maxFileBytes } = config;
   const name = config.source ?? defaultSourceName(dir);
-  return new FilesystemSource({ name, root: dir, include, exclude, maxFileBytes }, storeExclude(dir, store.location));
+  return new FilesystemSource({ name, root: dir, include, exclude, gitignore, maxFileBytes, skipDirs: storeDir(dir, store.location) });
 }
 
 /** What `syncDocument` needs to write one collection with its embedder. */
@@ -90,9 +90,9 @@ export function writerRuntime(config: Config, store: Store, live: SyncDeps, log?
   return { source: source as FilesystemSource, store, live, targets, close: () => store.close() };
 }
 
-/** A glob that keeps the store out of the scan when it lives inside the indexed directory. */
-function storeExclude(dir: string, store: string): string[] {
+/** The store's directory relative to the indexed directory, when it lives inside it. */
+function storeDir(dir: string, store: string): string[] {
   const rel = path.relative(path.resolve(dir), store);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
-  return [`${rel.split(path.sep).join('/')}/**`];
+  return [rel.split(path.sep).join('/')];
 }

@@ -1,6 +1,7 @@
 /**
  * `ragsync watch DIR`: chokidar events and a periodic reconcile (scan vs store) enqueue document
- * references; this process's worker (unless disabled) and any other workers process them.
+ * references; this process's worker (unless disabled) and any other workers process them. An
+ * edited `.gitignore` or `.ragsyncignore` runs a reconcile at once.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
@@ -22,15 +23,20 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     d.q.queue
       .enqueue(ref, at)
       .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
+  const reconciler = new Reconciler(d.rt.targets, enqueue, log);
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
     onEvent: (e) => {
       if (e.kind === 'file') return void enqueue({ source, path: e.path }, e.at);
+      if (e.kind === 'rules') {
+        // What is a document may have changed anywhere below it: the scan finds what to add and delete.
+        log.info({ stage: 'reconcile', path: e.path }, 'an ignore file changed: reconciling');
+        return void reconciler.run(true);
+      }
       void removedDir(d.rt.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
-  const reconciler = new Reconciler(d.rt.targets, enqueue, log);
   const epochs = onDataLoss(d.q.conn, config.redis.prefix, log, () => void reconciler.run(true));
   await epochs.ready;
   await reconciler.run();

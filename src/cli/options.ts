@@ -24,7 +24,8 @@ function onCommand(row: OptionRow, command: CommandName): { key?: ConfigKey; hel
   const variant = row.on?.[command];
   const key = variant?.key ?? row.key;
   const shown = variant?.shownDefault ?? row.shownDefault ?? (key ? describeDefault(key) : undefined);
-  return { key, help: variant?.help ?? row.help, shown: row.type === 'bool' && shown === 'false' ? undefined : shown };
+  // A switch's default is "off": `--offline` is false unless given, `--no-gitignore` true.
+  return { key, help: variant?.help ?? row.help, shown: row.type === 'bool' ? undefined : shown };
 }
 
 function toOption(row: FlagRow, command: CommandName): Option {
@@ -58,7 +59,8 @@ export function flagsLayer(command: CommandName, flags: Record<string, unknown>)
     const { key } = onCommand(row, command);
     const option = new Option(row.flag);
     const value = flags[option.attributeName()];
-    if (!key || value === undefined) continue;
+    // Commander sets a `--no-x` flag's attribute to true when the flag is absent: only false is the flag.
+    if (!key || value === undefined || (option.negate && value === true)) continue;
     const flag = option.long ?? row.flag;
     const earlier = setBy.get(key);
     if (earlier) throw new RagsyncError('USAGE', `${earlier} and ${flag} both set ${key}: give one of them`, { stage: 'config' });
@@ -73,7 +75,8 @@ export function environmentHelp(): string {
   const rows = OPTIONS.filter((r): r is OptionRow & { env: string } => r.env !== undefined);
   const width = Math.max(...rows.map((r) => r.env.length));
   const lines = rows.map((r) => {
-    const what = r.flag ? `as ${new Option(r.flag).long ?? r.flag}` : r.help;
+    const flag = r.flag ? new Option(r.flag) : undefined;
+    const what = flag ? `${flag.negate ? 'false: ' : ''}as ${flag.long ?? r.flag}` : r.help;
     const shown = r.shownDefault ?? (r.key ? describeDefault(r.key) : undefined);
     return `  ${r.env.padEnd(width)}  ${r.key ? `${r.key}: ` : ''}${what}${shown === undefined ? '' : ` (default: ${shown})`}`;
   });

@@ -79,6 +79,8 @@ const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
 const EMBED_AND_STATUS = [...EMBED, 'status'] as const;
 const SOURCE = [...PASS, ...DAEMONS, 'jobs'] as const;
 const QUEUE = [...PASS, ...DAEMONS, 'jobs'] as const;
+/** What is a document of a source: every command that scans it or syncs its files. */
+const FILTER = [...PASS, ...DAEMONS] as const;
 const daemons = (variant: CommandVariant) => ({ watch: variant, worker: variant });
 
 const clip = EMBEDDER_DEFAULTS['jina-clip'];
@@ -149,10 +151,12 @@ export const OPTIONS: readonly OptionRow[] = [
   { key: 'embedder.cacheDir', env: 'RAGSYNC_MODEL_CACHE', type: 'string', help: 'where downloaded models are kept' },
   { flag: '--offline', key: 'embedder.offline', env: 'RAGSYNC_OFFLINE', type: 'bool', commands: EMBED, help: 'never download a model' },
   { key: 'embedder.batchSize', env: 'RAGSYNC_BATCH_SIZE', type: 'int', help: 'inputs per embedding call' },
-  { flag: '--include <glob>', key: 'include', env: 'RAGSYNC_INCLUDE', type: 'list', commands: PASS,
-    help: 'only files matching this glob (repeatable; the variable: comma-separated)' },
-  { flag: '--exclude <glob>', key: 'exclude', env: 'RAGSYNC_EXCLUDE', type: 'list', commands: PASS,
-    help: 'skip files matching this glob (repeatable; the variable: comma-separated)' },
+  { flag: '--include <pattern>', key: 'include', env: 'RAGSYNC_INCLUDE', type: 'list', commands: FILTER,
+    help: 'only files this .gitignore-style pattern matches: *.md at any depth, /top.md at the root, docs/ a folder (repeatable; the variable: comma-separated)' },
+  { flag: '--exclude <pattern>', key: 'exclude', env: 'RAGSYNC_EXCLUDE', type: 'list', commands: FILTER,
+    help: 'skip files and folders this .gitignore-style pattern matches; wins over --include and ignore files (repeatable; the variable: comma-separated)' },
+  { flag: '--no-gitignore', key: 'gitignore', env: 'RAGSYNC_GITIGNORE', type: 'bool', commands: FILTER,
+    help: 'do not read .gitignore files (.ragsyncignore files are always read)' },
   { flag: '--max-file-bytes <n>', key: 'maxFileBytes', env: 'RAGSYNC_MAX_FILE_BYTES', type: 'int', commands: PASS,
     help: 'skip (and report) larger files' },
   { flag: '--chunk-tokens <n>', key: 'chunkTokens', env: 'RAGSYNC_CHUNK_TOKENS', type: 'int', commands: PASS,

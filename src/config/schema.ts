@@ -31,7 +31,13 @@ export const JINA_MAX_BATCH = 2048;
 
 const DTYPE = z.enum(DTYPES);
 const LOG_LEVEL = z.enum(LOG_LEVELS);
-const DEFAULT_INCLUDE = ['**/*.{md,markdown,mdx,txt,text,pdf,png,jpg,jpeg,webp}'];
+/** Every supported extension at any depth (`.gitignore` syntax: a pattern without a slash matches in every folder). */
+const DEFAULT_INCLUDE = ['*.md', '*.markdown', '*.mdx', '*.txt', '*.text', '*.pdf', '*.png', '*.jpg', '*.jpeg', '*.webp'];
+/** A `.gitignore` pattern: braces (`*.{md,txt}`) are not that syntax (they would match nothing); `\{` is a literal one. */
+const pattern = z
+  .string()
+  .min(1)
+  .refine((p) => !/(^|[^\\])[{}]/.test(p), 'braces are not .gitignore syntax: give one pattern per alternative (*.md, *.txt)');
 const text = () => z.string().min(1).optional();
 const int = (min: number, max?: number) => (max === undefined ? z.number().int().min(min) : z.number().int().min(min).max(max)).optional();
 
@@ -84,8 +90,9 @@ const LayerEmbedder = z.strictObject({
 /** One layer (file, env or flags): every key optional, unknown keys refused. */
 export const LayerSchema = z.strictObject({
   source: z.string().refine(isValidSourceName, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit').optional(),
-  include: z.array(z.string().min(1)).min(1).optional(),
-  exclude: z.array(z.string().min(1)).optional(),
+  include: z.array(pattern).min(1).optional(),
+  exclude: z.array(pattern).optional(),
+  gitignore: z.boolean().optional(),
   maxFileBytes: z.number().int().positive().optional(),
   chunkTokens: int(16, 8192),
   concurrency: int(1, 1024),
@@ -178,6 +185,7 @@ export const ConfigSchema = z.strictObject({
   source: z.string().optional(),
   include: z.array(z.string()).default(DEFAULT_INCLUDE),
   exclude: z.array(z.string()).default([]),
+  gitignore: z.boolean().default(true),
   maxFileBytes: z.number().default(50 * 1024 * 1024),
   chunkTokens: z.number().default(512),
   concurrency: z.number().default(128),

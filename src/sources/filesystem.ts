@@ -1,33 +1,41 @@
 /**
- * The filesystem source: a directory tree. Documents are files whose extension ragsync knows,
- * filtered by include/exclude globs (picomatch, on the POSIX path relative to the root).
- * Symbolic links are followed only when they point at a file inside the root; directory links
+ * The filesystem source: a directory tree. Documents are files whose extension ragsync knows and
+ * that the source's `PathFilter` (`gitignore.ts`: include/exclude patterns and the ignore files,
+ * `.gitignore` syntax on the POSIX path relative to the root) includes; an ignored directory is
+ * not read. Symbolic links are followed only when they point at a file inside the root; directory links
  * are never followed (no cycles, no escape from the root).
  */
 import { constants } from 'node:fs';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import picomatch from 'picomatch';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { DocRef, Document, Source, SourceEntry } from '../core/types.js';
 import { docId, normalizeRelPath } from '../ids/index.js';
 import { contentMismatch, typeFromName } from './detect.js';
+import { PathFilter } from './gitignore.js';
 
 export interface FilesystemOptions {
   name: string;
   root: string;
+  /** `.gitignore` patterns: a file is a document when this list, read as a `.gitignore` at the root, would ignore it. */
   include: string[];
+  /** `.gitignore` patterns of files and directories never indexed (no `!` elsewhere re-includes them). */
   exclude: string[];
+  /** Honour `.gitignore` files in the tree (default true); `.ragsyncignore` files are always honoured. */
+  gitignore?: boolean;
+  /** Relative POSIX paths of directories never walked, taken literally (the store when it lives inside the root). */
+  skipDirs?: string[];
   maxFileBytes: number;
+  /** `stat` and `read` read an ignore file above their path again once the copy held is this old (ms; default 1000, 0: every time). */
+  ignoreFileMaxAgeMs?: number;
   /**
    * Called in `read` after a file passed its checks (inside the root, a regular file) and before
    * it is opened: the window in which a file can be swapped for a link. A seam for tests.
    */
   onChecked?: (abs: string) => Promise<void>;
+  /** Called as the scan is about to read a directory (`''`: the root). A seam for tests. */
+  onReadDir?: (rel: string) => void;
 }
-
-/** Directories and files never indexed, whatever the patterns say. */
-export const DEFAULT_EXCLUDE = ['**/.git/**', '**/node_modules/**', '**/.ragsync/**', '**/.*', '**/.*/**', '**/*~'];
 
 export class FilesystemSource implements Source {
   readonly name: string;
@@ -36,22 +44,31 @@ export class FilesystemSource implements Source {
     return this.opts.maxFileBytes;
   }
   private readonly root: string;
-  /** True when a relative POSIX path is a document of this source (patterns and type). */
-  readonly included: (p: string) => boolean;
-  private readonly excludedDir: (p: string) => boolean;
+  /** What is walked and indexed; shared by the scan, `stat`, `read` and the watcher. */
+  readonly filter: PathFilter;
   private failed: Array<{ path: string; error: string }> = [];
 
-  constructor(
-    private readonly opts: FilesystemOptions,
-    extraExclude: string[] = [],
-  ) {
+  constructor(private readonly opts: FilesystemOptions) {
     this.name = opts.name;
     this.root = path.resolve(opts.root);
     this.location = this.root;
-    const inc = picomatch(opts.include, { dot: true });
-    const exc = picomatch([...DEFAULT_EXCLUDE, ...opts.exclude, ...extraExclude], { dot: true });
-    this.excludedDir = exc;
-    this.included = (p) => inc(p) && !exc(p) && typeFromName(p) !== null;
+    this.filter = new PathFilter({
+      root: this.root,
+      include: opts.include,
+      exclude: opts.exclude,
+      gitignore: opts.gitignore ?? true,
+      skipDirs: opts.skipDirs ?? [],
+      maxAgeMs: opts.ignoreFileMaxAgeMs ?? 1000,
+    });
+  }
+
+  /**
+   * True when a relative POSIX path is a document of this source: a known type that the filter
+   * includes, with the ignore files above it as last read (see `PathFilter`). Throws `IO` when
+   * an ignore file it must read cannot be read.
+   */
+  included(rel: string): boolean {
+    return typeFromName(rel) !== null && this.filter.fileIncluded(rel);
   }
 
   unreadable(): ReadonlyArray<{ path: string; error: string }> {
@@ -69,24 +86,39 @@ export class FilesystemSource implements Source {
     if (!rootStat.isDirectory()) {
       throw new RagsyncError('IO', `source ${this.root} is not a directory`, { stage: 'source' });
     }
+    this.filter.reset();
     yield* this.walk('', this.realRoot());
   }
 
-  /** The checked relative path and absolute path of a reference, or null when it is not a document of this source. */
-  private locate(ref: DocRef): { rel: string; abs: string } | null {
+  /**
+   * The checked relative path and absolute path of a reference, or null when it is not a document
+   * of this source: the scan's decision, with ignore files read again when their copy is old.
+   */
+  private async locate(ref: DocRef): Promise<{ rel: string; abs: string } | null> {
     const rel = normalizeRelPath(ref.path);
+    if (typeFromName(rel) === null) return null;
+    try {
+      await this.filter.refresh(rel);
+    } catch (err) {
+      throw new RagsyncError('IO', `${rel}: ${errorMessage(err)}`, {
+        stage: 'source',
+        docId: docId(this.name, rel),
+        retryable: true,
+        cause: err,
+      });
+    }
     return this.included(rel) ? { rel, abs: path.join(this.root, rel) } : null;
   }
 
   async stat(ref: DocRef): Promise<SourceEntry | null> {
-    const at = this.locate(ref);
+    const at = await this.locate(ref);
     if (!at) return null;
     const st = await this.fileStat(at.abs, this.realRoot());
     return st ? this.entry(at.rel, st) : null;
   }
 
   async read(ref: DocRef): Promise<Document | null> {
-    const at = this.locate(ref);
+    const at = await this.locate(ref);
     if (!at) return null;
     const { rel, abs } = at;
     const id = docId(this.name, rel);
@@ -141,6 +173,7 @@ export class FilesystemSource implements Source {
   }
 
   private async *walk(relDir: string, root: () => Promise<string>): AsyncGenerator<SourceEntry> {
+    this.opts.onReadDir?.(relDir);
     let entries;
     try {
       entries = await readdir(path.join(this.root, relDir), { withFileTypes: true });
@@ -155,6 +188,13 @@ export class FilesystemSource implements Source {
       const real = await realpath(path.join(this.root, relDir)).catch(() => null);
       const rootReal = await root();
       if (real === null || !under(rootReal, real)) return;
+    }
+    try {
+      await this.filter.enter(relDir, new Set(entries.filter((e) => e.isFile()).map((e) => e.name)));
+    } catch (err) {
+      // Its rows stay (an unreadable folder's do) rather than the scan applying half its rules.
+      this.failed.push({ path: relDir, error: errorMessage(err) });
+      return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const ent of entries) {
@@ -183,9 +223,9 @@ export class FilesystemSource implements Source {
     return { source: this.name, path: rel, docId: docId(this.name, rel), contentType, size: st.size, mtimeMs: st.mtimeMs };
   }
 
-  /** True when nothing under this relative directory can be a document. */
+  /** True when nothing under this relative directory is walked or indexed (the filter's decision). */
   dirExcluded(rel: string): boolean {
-    return this.excludedDir(`${rel}/x`);
+    return this.filter.dirIgnored(rel);
   }
 
   /**

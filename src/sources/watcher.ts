@@ -2,13 +2,20 @@
  * File change events from chokidar (v5) for a filesystem source. Writes are reported once they
  * settle (`awaitWriteFinish`: no size change for `settleMs`), so a file being written is not
  * read half-written; editors' atomic saves (write a temp file, rename over) arrive as one change.
- * Symbolic links are not followed. Only paths the source would index are reported.
+ * Symbolic links are not followed. Only paths the source would index are reported, by the
+ * source's own decision (`included`, `dirExcluded`): a directory it ignores is not watched. An
+ * ignore file (`.gitignore`, `.ragsyncignore`) that is added, changed or removed is dropped from
+ * the source's rules and reported as `rules`; a directory that such an edit re-includes is watched
+ * only from the next start (a reconcile's scan covers it meanwhile).
  */
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { FilesystemSource } from './filesystem.js';
 
-export type WatchEvent = { kind: 'file'; path: string; at: number } | { kind: 'dir-removed'; path: string; at: number };
+export type WatchEvent =
+  | { kind: 'file'; path: string; at: number }
+  | { kind: 'dir-removed'; path: string; at: number }
+  | { kind: 'rules'; path: string; at: number };
 
 export interface WatchOptions {
   settleMs: number;
@@ -20,6 +27,15 @@ export interface WatchOptions {
 export async function watchSource(source: FilesystemSource, opts: WatchOptions): Promise<FSWatcher> {
   const root = source.location;
   const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+  // An ignore file that cannot be read: nothing it might ignore is watched or reported (the scan reports it).
+  const decide = (what: () => boolean) => {
+    try {
+      return what();
+    } catch (err) {
+      opts.onError(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+  };
   const watcher = watch(root, {
     ignoreInitial: true,
     followSymlinks: false,
@@ -29,14 +45,18 @@ export async function watchSource(source: FilesystemSource, opts: WatchOptions):
     ignored: (abs: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {
       const r = rel(abs);
       if (r === '' || r.startsWith('..')) return false;
-      if (stats?.isDirectory()) return source.dirExcluded(r);
-      if (stats?.isFile()) return !source.included(r);
+      if (stats?.isDirectory()) return !decide(() => !source.dirExcluded(r));
+      if (stats?.isFile()) return !source.filter.isIgnoreFile(r) && !decide(() => source.included(r));
       return false;
     },
   });
   const file = (abs: string) => {
     const r = rel(abs);
-    if (source.included(r)) opts.onEvent({ kind: 'file', path: r, at: Date.now() });
+    if (source.filter.isIgnoreFile(r)) {
+      source.filter.forget(r.includes('/') ? r.slice(0, r.lastIndexOf('/')) : '');
+      return opts.onEvent({ kind: 'rules', path: r, at: Date.now() });
+    }
+    if (decide(() => source.included(r))) opts.onEvent({ kind: 'file', path: r, at: Date.now() });
   };
   watcher.on('add', file).on('change', file).on('unlink', file);
   watcher.on('unlinkDir', (abs: string) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }));

@@ -78,6 +78,33 @@ describe('watch started before Redis', () => {
   }, 120_000);
 });
 
+describe('ragsync watch and ignore files', () => {
+  it('indexes nothing .gitignore ignores, and an edited .gitignore counts at once, not at the next periodic reconcile', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(path.join(dir, 'build'), { recursive: true });
+    await writeFile(path.join(dir, '.gitignore'), 'build/\n');
+    await writeFile(path.join(dir, 'keep.md'), '# Keep\n\nalpaca wool is warm\n');
+    await writeFile(path.join(dir, 'old.md'), '# Old\n\nwalrus tusks are long\n');
+    await writeFile(path.join(dir, 'build', 'gen.md'), '# Gen\n\nflamingos stand on one leg\n');
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '50', '--reconcile-seconds', '0']);
+    await until(async () => (await status(e)).docs === 2);
+
+    await writeFile(path.join(dir, 'build', 'gen.md'), '# Gen\n\nflamingos and herons\n');
+    await writeFile(path.join(dir, 'new.md'), '# New\n\npelicans scoop fish\n');
+    await until(async () => (await hits(e, 'pelicans')).some((h) => h.path === 'new.md'));
+    expect(await hits(e, 'flamingos')).toEqual([]);
+
+    await writeFile(path.join(dir, '.gitignore'), 'build/\nold.md\n');
+    await until(async () => (await hits(e, 'walrus')).length === 0);
+    expect(await status(e)).toMatchObject({ docs: 2 });
+    expect(d.output()).toContain('an ignore file changed: reconciling');
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 180_000);
+});
+
 describe('the queue', () => {
   it.each<Sink>(['LanceDB', 'Milvus Lite'])(
     '200 rapid saves of one file end with exactly the last content indexed (%s)',

@@ -152,6 +152,47 @@ ${'word '.repeat(400)}
     expect(status.fingerprint.model).toBe('ragsync/tiny-clip-test');
   });
 
+  it("index --include '*.md' indexes nested Markdown and skips what .gitignore lists; --no-gitignore or RAGSYNC_GITIGNORE=false reads none", async () => {
+    const dir = await tempDir();
+    const store = await tempDir();
+    const files: Record<string, string> = {
+      '.gitignore': 'secret.md\nbuild/\n',
+      'top.md': '# Top\n\nalpacas\n',
+      'guides/deep/nested.md': '# Nested\n\nwalruses\n',
+      'notes.txt': 'pelicans\n',
+      'secret.md': '# Secret\n\nthe password\n',
+      'build/generated.md': '# Generated\n\nflamingos\n',
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await writeFile(path.join(dir, rel), text);
+    }
+    const index = async (more: string[] = [], env: Record<string, string> = {}) => {
+      const res = await ragsync(['index', dir, '--store', store, ...model, '--include', '*.md', '--json', ...more], { env });
+      expect(res.code, res.stderr).toBe(0);
+      return JSON.parse(res.stdout).docs;
+    };
+    const indexed = async () => {
+      const res = await ragsync(['search', 'anything', '--store', store, ...model, '--mode', 'dense', '-k', '50', '--json']);
+      return [...new Set((JSON.parse(res.stdout) as Array<{ path: string }>).map((h) => h.path))].sort();
+    };
+    expect(await index()).toEqual({ scanned: 2, changed: 2, unchanged: 0, deleted: 0, failed: 0 });
+    expect(await indexed()).toEqual(['guides/deep/nested.md', 'top.md']);
+    expect(await index(['--no-gitignore'])).toMatchObject({ scanned: 4, changed: 2, deleted: 0 });
+    expect(await indexed()).toEqual(['build/generated.md', 'guides/deep/nested.md', 'secret.md', 'top.md']);
+    // No --no-gitignore on the command line leaves the variable's false alone.
+    expect(await index([], { RAGSYNC_GITIGNORE: 'false' })).toMatchObject({ scanned: 4, changed: 0, deleted: 0 });
+    expect(await index()).toMatchObject({ scanned: 2, changed: 0, deleted: 2 });
+    expect(await indexed()).toEqual(['guides/deep/nested.md', 'top.md']);
+
+    const help = await ragsync(['watch', '--help']);
+    expect(help.stdout).toMatch(/--include <pattern>/);
+    expect(help.stdout).toContain('--no-gitignore');
+    const braces = await ragsync(['index', dir, '--include', '*.{md,txt}']);
+    expect(braces.code).toBe(2);
+    expect(braces.stderr).toContain('braces are not .gitignore syntax');
+  });
+
   it("the README's search finds the expected file first, in every mode", async () => {
     const store = await tempDir();
     await ragsync(['index', 'examples/corpus', '--store', store, ...model]);

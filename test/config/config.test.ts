@@ -134,6 +134,17 @@ describe('config', () => {
     );
   });
 
+  it('reads .gitignore files unless gitignore is false (file or RAGSYNC_GITIGNORE), and refuses brace patterns', () => {
+    expect(resolveConfig({}).gitignore).toBe(true);
+    expect(resolveConfig({ env: { RAGSYNC_GITIGNORE: 'false' } }).gitignore).toBe(false);
+    expect(resolveConfig({ file: { name: 'f.yaml', data: { gitignore: false } }, env: { RAGSYNC_GITIGNORE: 'yes' } }).gitignore).toBe(true);
+    expect(configError(() => resolveConfig({ flags: { include: ['**/*.{md,txt}'] } })).message).toMatch(
+      /^command line: include\.0: braces are not \.gitignore syntax/,
+    );
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_EXCLUDE: 'a/*.{png,jpg}' } })).message).toMatch(/^RAGSYNC_EXCLUDE: braces/);
+    expect(resolveConfig({ flags: { include: ['\\{literal\\}.md'] } }).include).toEqual(['\\{literal\\}.md']);
+  });
+
   it('refuses unknown or malformed RAGSYNC_* variables, naming the variable', () => {
     expect(configError(() => resolveConfig({ env: { RAGSYNC_STOER: 'x' } })).message).toMatch(
       /^unknown environment variable RAGSYNC_STOER/,
