@@ -7,6 +7,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { chunkLimits } from '../src/app/embedders.js';
 import { chunking } from '../src/chunking/index.js';
+import { CONFIG_DEFAULTS } from '../src/config/index.js';
 import type { Collection, Store } from '../src/core/store.js';
 import type { SyncDeps } from '../src/core/sync-document.js';
 import type { DocChange, Embedder } from '../src/core/types.js';
@@ -22,6 +23,9 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const TINY_MODEL = path.join(FIXTURES, 'tiny-clip');
 /** A second tiny model with another dimension (128): the target of re-embed tests. */
 export const TINY_MODEL_B = path.join(FIXTURES, 'tiny-clip-b');
+
+/** The default mass-deletion guard, as scan-driven passes run with it. */
+export const DELETE_GUARD = CONFIG_DEFAULTS.deleteGuard;
 
 const dirs: string[] = [];
 

@@ -5,10 +5,11 @@
  */
 import type { Config } from '../config/index.js';
 import { type Drift, compareSource } from '../core/compare.js';
+import type { PlanSummary } from '../core/dry-run.js';
 import type { SyncDeps } from '../core/sync-document.js';
 import type { SyncSummary } from '../core/sync-source.js';
-import { type IndexHooks, indexDirectory } from './index-dir.js';
-import { openRuntime } from './runtime.js';
+import { type IndexHooks, indexDirectory, planDirectory } from './index-dir.js';
+import { openReader, openRuntime } from './runtime.js';
 
 export interface AuditReport {
   source: string;
@@ -24,7 +25,8 @@ export interface AuditResult {
   report: AuditReport;
   /** With `repair`: the report before the repair, and the repair pass's summary. */
   before?: AuditReport;
-  repair?: SyncSummary;
+  /** With `repair`, the repair pass's summary; with `dryRun` too, its plan (and `report` is the only audit). */
+  repair?: SyncSummary | PlanSummary;
 }
 
 /** The audit of one source against one collection. */
@@ -38,28 +40,37 @@ export async function auditSource(deps: SyncDeps, opts: { concurrency?: number }
 /**
  * Audits the index of a directory against its files; with `repair`, fixes the drift through the
  * normal sync path (documents with duplicate or foreign row IDs are first cleared) and audits
- * again.
+ * again; with `repair` and `dryRun`, plans that repair and writes nothing. An audit writes
+ * nothing and creates no store.
  */
 export async function auditDirectory(
   config: Config,
   dir: string,
-  opts: { repair?: boolean; hooks?: IndexHooks } = {},
+  opts: { repair?: boolean; dryRun?: boolean; hooks?: IndexHooks } = {},
 ): Promise<AuditResult> {
   const first = await auditOnce(config, dir);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
-  const rt = await openRuntime(config, dir);
-  try {
-    const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
-    for (const id of clear) await rt.live.collection.deleteDoc(id);
-  } finally {
-    await rt.close();
+  const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
+  if (opts.dryRun) {
+    const plan = await planDirectory(config, dir, opts.hooks ?? {}, async (c) => {
+      for (const id of clear) await c.deleteDoc(id);
+    });
+    return { report: first, repair: plan };
+  }
+  if (clear.size > 0) {
+    const rt = await openRuntime(config, dir);
+    try {
+      for (const id of clear) await rt.live.collection.deleteDoc(id);
+    } finally {
+      await rt.close();
+    }
   }
   const repair = await indexDirectory(config, dir, opts.hooks);
   return { before: first, repair, report: await auditOnce(config, dir) };
 }
 
 async function auditOnce(config: Config, dir: string): Promise<AuditReport> {
-  const rt = await openRuntime(config, dir);
+  const rt = await openReader(config, dir);
   try {
     return await auditSource(rt.live);
   } finally {

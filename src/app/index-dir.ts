@@ -1,24 +1,30 @@
-/** `ragsync index DIR`: one full pass of a directory into the store, in-process or through the queue. */
+/** `ragsync index DIR`: one full pass of a directory into the store, in-process or through the queue; or its plan. */
 import type { Config } from '../config/index.js';
+import { type PlanSummary, planSource } from '../core/dry-run.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { Collection } from '../core/store.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sync-source.js';
 import { syncToTargets } from '../core/targets.js';
-import { type Runtime, openRuntime } from './runtime.js';
+import { type Runtime, deleteGuardOf, openReader, openRuntime } from './runtime.js';
 import { queuePass } from './through-queue.js';
 
-export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute'> & {
+export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'deleteGuard'> & {
   /** With Redis: only enqueue and wait; other workers do the work. */
   noWorker?: boolean;
   log?: Logger;
+  /** Only plan the pass (in-process, also when Redis is configured): write nothing, embed nothing. */
+  dryRun?: boolean;
 };
 
 /**
  * One full pass of the directory into the store, in-process; or, with a Redis URL, through the
  * queue (its own worker and any others), waiting for every job. Every change goes to the live
  * collection and, while a re-embed runs (one may start during the pass), to its collection too.
+ * With `dryRun`, the plan of that pass (`planDirectory`).
  */
-export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary> {
+export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary | PlanSummary> {
+  if (hooks.dryRun) return planDirectory(config, dir, hooks);
   const rt = await openRuntime(config, dir, hooks.log);
   try {
     const summary = await syncPass(config, rt, hooks);
@@ -32,14 +38,35 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   }
 }
 
+/**
+ * The plan of an `index` pass over the store as it is: the same pass, every write recorded and
+ * every embedding counted instead (`core/dry-run.ts`). Nothing is written; a store that does not
+ * exist is not created. `prepare` runs on the recording collection first.
+ */
+export async function planDirectory(
+  config: Config,
+  dir: string,
+  hooks: IndexHooks,
+  prepare?: (collection: Collection) => Promise<void>,
+): Promise<PlanSummary> {
+  const rt = await openReader(config, dir);
+  try {
+    return await planSource(rt.live, { ...hooks, concurrency: config.concurrency, deleteGuard: deleteGuardOf(config) }, prepare);
+  } finally {
+    await rt.close();
+  }
+}
+
 /** The pass of a writer runtime: in-process, or through the queue when Redis is configured. */
 export function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
+  const deleteGuard = deleteGuardOf(config);
   if (!config.redis.url) {
     const execute: SyncSourceOptions['execute'] = (ref, record) => syncToTargets(ref, rt.targets, { record, of: rt.live });
-    return syncSource(rt.live, { ...hooks, concurrency: config.concurrency, execute });
+    return syncSource(rt.live, { ...hooks, concurrency: config.concurrency, execute, deleteGuard });
   }
   return queuePass(config, rt.live, {
     ...hooks,
+    deleteGuard,
     worker: hooks.noWorker ? undefined : rt.targets,
     pick: (result) => result,
     refused: (ref) => new RagsyncError('SINK', `${ref.path}: no job result`, { stage: 'sink', retryable: true }),

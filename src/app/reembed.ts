@@ -19,7 +19,7 @@ import { type SyncSummary, syncSource } from '../core/sync-source.js';
 import { LAYOUT_REFRESH_MS } from '../core/targets.js';
 import type { CollectionInfo, Embedder, Fingerprint, Lease } from '../core/types.js';
 import { embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
-import { openSource, openStore, syncDeps, writerRuntime } from './runtime.js';
+import { deleteGuardOf, openSource, openStore, syncDeps, writerRuntime } from './runtime.js';
 import { queuePass } from './through-queue.js';
 import { type VerifyReport, verifyCollection } from './verify.js';
 
@@ -162,6 +162,8 @@ async function backfillPass(move: Move): Promise<{ summary: SyncSummary; failure
       hooks.onFailure?.(path, err);
     },
     onWarning: hooks.onWarning,
+    // A rollback catches up a collection that holds documents: an emptied folder must not wipe it.
+    deleteGuard: deleteGuardOf(config),
   };
   if (!config.redis.url) return { summary: await syncSource(next, { concurrency: config.concurrency, ...common }), failures };
   // Through the queue: the same sync jobs as the daemon's; every worker writes live and pending.
@@ -234,4 +236,5 @@ function mergeSummary(into: SyncSummary, more: SyncSummary): void {
   into.embeddings.computed += more.embeddings.computed;
   into.embeddings.reused += more.embeddings.reused;
   into.durationMs += more.durationMs;
+  if (more.held) into.held = more.held;
 }

@@ -6,7 +6,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { chunking } from '../chunking/index.js';
 import type { Config } from '../config/index.js';
+import type { DeleteGuard } from '../core/delete-guard.js';
+import { emptyCollection } from '../core/dry-run.js';
 import { RagsyncError } from '../core/errors.js';
+import { fingerprintKey, fingerprintMismatch, physicalName } from '../core/fingerprint.js';
 import type { Logger } from '../core/log.js';
 import type { Collection, Store } from '../core/store.js';
 import type { SyncDeps } from '../core/sync-document.js';
@@ -67,6 +70,40 @@ export async function openRuntime(config: Config, dir: string, log?: Logger): Pr
     const embedder = await loadEmbedder(config.embedder);
     const collection = await store.openLive(embedder.fingerprint, embedderDescriptor(config.embedder));
     return writerRuntime(config, store, syncDeps(config, source, collection, embedder), log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** The mass-deletion guard of a scan-driven pass: the configured one, none with `allowDelete`. */
+export function deleteGuardOf(config: Config): DeleteGuard | null {
+  return config.allowDelete ? null : config.deleteGuard;
+}
+
+/** What a command that only reads needs (an audit, a dry run). */
+export interface Reader {
+  store: Store;
+  /** The live collection, or an empty read-only one when the store holds none yet. */
+  live: SyncDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the model and opens the store's live collection for reading; creates nothing (a store
+ * without a collection reads as empty). Refuses a store of another model, as a writer does.
+ */
+export async function openReader(config: Config, dir: string): Promise<Reader> {
+  const store = openStore(config.sink);
+  try {
+    const source = openSource(config, dir, store);
+    const embedder = await loadEmbedder(config.embedder);
+    const fingerprint = embedder.fingerprint;
+    const live = await store.live();
+    if (live && fingerprintKey(live.info.fingerprint) !== fingerprintKey(fingerprint))
+      throw fingerprintMismatch(live.info.fingerprint, fingerprint, store.location);
+    const collection = live ?? emptyCollection({ name: physicalName(fingerprint), fingerprint, embedder: null });
+    return { store, live: syncDeps(config, source, collection, embedder), close: () => store.close() };
   } catch (err) {
     await store.close();
     throw err;

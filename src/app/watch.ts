@@ -7,11 +7,14 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { DeleteGuard } from '../core/delete-guard.js';
 import { noChange, syncSource } from '../core/sync-source.js';
 import type { SyncTargets } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
+import type { Metrics } from '../queue/metrics.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
 import { watchSource } from '../sources/watcher.js';
+import { deleteGuardOf } from './runtime.js';
 import { type Daemon, startDaemon } from './worker.js';
 
 /** `ragsync watch DIR`. */
@@ -23,7 +26,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     d.q.queue
       .enqueue(ref, at)
       .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
-  const reconciler = new Reconciler(d.rt.targets, enqueue, log);
+  const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics });
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
@@ -54,7 +57,13 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   return { queue: d.queueUrl, metricsPort: d.server?.port, stop: () => (stopping ??= stop()) };
 }
 
-/** Full scans against the store that enqueue every document the store does not match; one at a time. */
+/**
+ * Full scans against the store that enqueue every document the store does not match; one at a
+ * time. A scan that would delete more than the mass-deletion guard allows enqueues its other
+ * changes and no deletion: an error is logged and `ragsync_deletions_held` says how many wait,
+ * and each later reconcile decides again (the files came back, or the daemon runs with
+ * `--allow-delete`). Deletions the watcher reports (events, not a scan) are not held.
+ */
 class Reconciler {
   private running: Promise<void> | undefined;
   // A reconcile asked for after a Redis data loss while one runs (whose enqueues may have been
@@ -66,6 +75,7 @@ class Reconciler {
     private readonly targets: SyncTargets,
     private readonly enqueue: (ref: DocRef, at: number) => Promise<unknown>,
     private readonly log: Logger,
+    private readonly held: { guard: DeleteGuard | null; metrics: Metrics },
   ) {}
 
   run(rerun = false): Promise<void> {
@@ -97,7 +107,14 @@ class Reconciler {
       queued++;
       return noChange(`${ref.source}:${ref.path}`, ref.path);
     };
-    const summary = await syncSource((await this.targets.current()).live, { concurrency: 64, execute });
+    const deleteGuard = this.held.guard;
+    const summary = await syncSource((await this.targets.current()).live, { concurrency: 64, execute, deleteGuard });
+    const { held } = summary;
+    this.held.metrics.heldDeletions.set(held?.deletions ?? 0);
+    if (held) {
+      this.held.metrics.heldReconciles.inc();
+      this.log.error({ stage: 'reconcile', held: held.deletions, indexed: held.indexed, found: held.found }, held.reason);
+    }
     this.log.info({ stage: 'reconcile', scanned: summary.docs.scanned, queued, failed: summary.docs.failed }, 'reconcile done');
   }
 }

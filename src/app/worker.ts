@@ -51,7 +51,7 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
     await server?.close();
     await rt.close();
   };
-  return { rt, q, worker, server, close, queueUrl: redactRedis(config.redis.url ?? '') };
+  return { rt, q, worker, server, metrics, close, queueUrl: redactRedis(config.redis.url ?? '') };
 }
 
 /** `ragsync worker DIR`. */

@@ -44,7 +44,7 @@ function usage(message: string): RagsyncError {
 export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel);
-  const queued = Boolean(config.redis.url);
+  const queued = Boolean(config.redis.url) && flags.dryRun !== true;
   const bar = print.progressBar(flags, 'indexing');
   bar?.start(0, 0, { file: '' });
   const interrupt = onInterrupt(
@@ -57,6 +57,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
       log,
       signal: interrupt.signal,
       noWorker: flags.worker === false,
+      dryRun: flags.dryRun === true,
       onProgress: (done, found, last) => {
         bar?.setTotal(found);
         bar?.update(done, { file: last?.path ?? '' });
@@ -76,14 +77,15 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   if (flags.json) print.printJson(summary);
   else print.printIndex(summary, { received: interrupt.received, queued });
   if (summary.interrupted) return interrupt.exitCode;
-  return summary.docs.failed > 0 ? EXIT.failures : EXIT.ok;
+  return summary.docs.failed > 0 || summary.held ? EXIT.failures : EXIT.ok;
 }
 
 /** `audit DIR [--repair]`: exit 0 only when nothing drifted and everything could be checked. */
 export async function auditCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('audit', flags);
   const log = createLogger(config.logLevel);
-  const result = await auditDirectory(config, dir, { repair: flags.repair === true, hooks: { log, noWorker: flags.worker === false } });
+  const hooks = { log, noWorker: flags.worker === false };
+  const result = await auditDirectory(config, dir, { repair: flags.repair === true, dryRun: flags.dryRun === true, hooks });
   if (flags.json) print.printJson(result);
   else print.printAudit(result);
   return result.report.drift.length === 0 && result.report.unchecked.length === 0 ? EXIT.ok : EXIT.failures;

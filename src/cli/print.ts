@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, StoreStatus } from '../app/index.js';
+import type { PlanSummary } from '../core/dry-run.js';
 import { fingerprintKey } from '../core/fingerprint.js';
 import type { SyncSummary } from '../core/sync-source.js';
 import type { Fingerprint, SearchHit } from '../core/types.js';
@@ -58,16 +59,37 @@ export function progressBar(flags: { json?: boolean; progress?: boolean }, label
   );
 }
 
-/** `index`: failed documents, the counts, and what an interrupt left for the next run. */
-export function printIndex(summary: SyncSummary & { interrupted?: boolean }, interrupt: { received: string; queued: boolean }): void {
+/** The two lines of a dry run's plan. */
+function planLines(summary: PlanSummary): string {
+  const { docs, chunks, embeddings, plan } = summary;
+  const images = plan.images > 0 ? `, ${plural(plan.images, 'image')}` : '';
+  return (
+    `${docs.scanned} documents scanned: ${plan.added} to add, ${plan.updated} to update, ${docs.deleted} to delete, ` +
+    `${docs.unchanged} unchanged, ${docs.failed} failed\n` +
+    `chunks: ${chunks.upserted} to write, ${chunks.deleted} to delete, ${chunks.unchanged} unchanged; ` +
+    `embeddings: ${embeddings.computed} to compute (${plural(plan.tokens, 'token')}${images}), ${embeddings.reused} to reuse; ` +
+    `${seconds(summary.durationMs)}`
+  );
+}
+
+/** The line that says a pass held its deletions (the mass-deletion guard), on stderr. */
+function printHeld(summary: SyncSummary): void {
+  if (summary.held) process.stderr.write(`held: ${summary.held.reason}\n`);
+}
+
+/** `index`: failed documents, the counts (or a dry run's plan), held deletions, and what an interrupt left for the next run. */
+export function printIndex(summary: SyncSummary | PlanSummary, interrupt: { received: string; queued: boolean }): void {
   listFirst(summary.failures, (f) => `error: ${f.error}`, process.stderr, ' failed documents');
   const { docs, chunks, embeddings } = summary;
-  process.stdout.write(
-    `${docs.scanned} documents scanned: ${docs.changed} changed, ${docs.unchanged} unchanged, ` +
-      `${docs.deleted} deleted, ${docs.failed} failed\n` +
-      `chunks: ${chunks.upserted} written, ${chunks.deleted} deleted, ${chunks.unchanged} unchanged; ` +
-      `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${seconds(summary.durationMs)}\n`,
-  );
+  if ('dryRun' in summary) say(`dry run, nothing written: ${planLines(summary)}`);
+  else
+    process.stdout.write(
+      `${docs.scanned} documents scanned: ${docs.changed} changed, ${docs.unchanged} unchanged, ` +
+        `${docs.deleted} deleted, ${docs.failed} failed\n` +
+        `chunks: ${chunks.upserted} written, ${chunks.deleted} deleted, ${chunks.unchanged} unchanged; ` +
+        `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${seconds(summary.durationMs)}\n`,
+    );
+  printHeld(summary);
   if (summary.interrupted) {
     const queued = interrupt.queued ? 'jobs already queued stay for the workers; ' : '';
     say(`interrupted by ${interrupt.received}: ${queued}the files not reached and the deletions not started wait for the next run`);
@@ -77,11 +99,13 @@ export function printIndex(summary: SyncSummary & { interrupted?: boolean }, int
 /** `audit`: the repair pass (with `--repair`), each drift finding, and a summary by kind. */
 export function printAudit(result: AuditResult): void {
   const { report, before, repair } = result;
-  if (before && repair) {
+  if (repair && 'dryRun' in repair) say(`repair plan (dry run, nothing written): ${planLines(repair)}`);
+  else if (before && repair) {
     const { changed, deleted, failed } = repair.docs;
     const findings = plural(before.drift.length, 'drift finding');
     say(`before repair: ${findings}; repair pass: ${changed} changed, ${deleted} deleted, ${failed} failed`);
   }
+  if (repair) printHeld(repair);
   listFirst(report.drift, (d) => `${d.kind}: ${d.path}: ${d.detail}`, process.stdout, '');
   for (const u of report.unchecked) process.stderr.write(`error: ${u.path}: ${u.error}\n`);
   const kinds = new Map<string, number>();
@@ -115,6 +139,7 @@ export function printReembed(report: ReembedReport, dir: string): void {
     `backfill: ${b.docs.changed} documents embedded, ${b.docs.unchanged} already done; ` +
       `embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${seconds(report.durationMs)}`,
   );
+  printHeld(b);
   listFirst(v.skipped, (s) => `skipped: ${s.reason}`, process.stderr);
   listFirst(v.problems, (p) => `not ready: ${p.path}: ${p.problem}`, process.stderr, '');
   if (!report.swapped) {

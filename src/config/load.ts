@@ -14,7 +14,7 @@ import { type Config, type ConfigLayer, ConfigSchema, LayerSchema } from './sche
 /** Setting any of these without a sink kind selects the Milvus sink. */
 const MILVUS_KEYS = ['address', 'token', 'username', 'password', 'database', 'ssl', 'caPath', 'collection', 'partitionKey'];
 /** Layer keys whose value is an object merged key by key (the others are replaced whole). */
-const GROUPS = ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics'];
+const GROUPS = ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics', 'deleteGuard'];
 
 type EnvRow = OptionRow & { env: string };
 /** Variables that set a config key, by name. */

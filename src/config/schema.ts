@@ -97,6 +97,8 @@ export const LayerSchema = z.strictObject({
   chunkTokens: int(16, 8192),
   concurrency: int(1, 1024),
   logLevel: LOG_LEVEL.optional(),
+  allowDelete: z.boolean().optional(),
+  deleteGuard: z.strictObject({ share: z.number().gt(0).max(1).optional(), min: int(0) }).optional(),
   sink: LayerSink.optional(),
   redis: z
     .strictObject({
@@ -190,6 +192,10 @@ export const ConfigSchema = z.strictObject({
   chunkTokens: z.number().default(512),
   concurrency: z.number().default(128),
   logLevel: LOG_LEVEL.default('warn'),
+  /** Lets a scan-driven pass delete what the mass-deletion guard would hold (`--allow-delete`). */
+  allowDelete: z.boolean().default(false),
+  /** A pass may delete at most `share` of a source's documents, unless at most `min` (see core/delete-guard.ts). */
+  deleteGuard: z.strictObject({ share: z.number().default(0.5), min: z.number().default(10) }).prefault({}),
   sink: SinkSchema,
   redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).prefault({}),
   watch: z.strictObject({ reconcileSeconds: z.number().default(300), settleMs: z.number().default(100) }).prefault({}),

@@ -5,6 +5,7 @@
  */
 import pMap from 'p-map';
 import { checkRows, isUnder } from './compare.js';
+import { type DeleteGuard, type HeldDeletions, heldDeletions } from './delete-guard.js';
 import { errorMessage, RagsyncError } from './errors.js';
 import type { DocRecord, DocRef, SourceEntry } from './types.js';
 import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync-document.js';
@@ -21,10 +22,18 @@ export interface SyncSummary {
    * one); stopped after it, the deletions not started were left for the next run.
    */
   interrupted?: true;
+  /** Set when the mass-deletion guard held the pass's deletions (`deleteGuard`): nothing was deleted. */
+  held?: HeldDeletions;
 }
 
 export interface SyncSourceOptions {
   concurrency: number;
+  /**
+   * The mass-deletion guard: a pass whose complete scan would delete more of the source than it
+   * allows holds every deletion (and says so in `held`); null lets the pass delete whatever the
+   * scan no longer finds. Every caller chooses (scan-driven passes take the configured one).
+   */
+  deleteGuard: DeleteGuard | null;
   /** Called after each document with the counts so far and how many documents were found. */
   onProgress?: (done: number, found: number, last: DocSyncResult | null) => void;
   /** Called for each failed document (for logging). */
@@ -68,7 +77,8 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
 
 /**
  * Syncs every document of the source. A document that fails is counted and listed in
- * `failures` and keeps its rows; the pass goes on. Throws only when the source itself cannot be
+ * `failures` and keeps its rows; the pass goes on. Deletions run only after a complete scan, and
+ * not at all when `deleteGuard` holds them (`held`). Throws only when the source itself cannot be
  * read, after the documents already started have finished and before anything was deleted.
  */
 export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
@@ -88,15 +98,18 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   const unreadable = deps.source.unreadable();
   for (const u of unreadable)
     pass.fail(u.path || '.', new RagsyncError('IO', `${u.path || '.'}: ${u.error}`, { stage: 'source', retryable: true }));
-  const gone = [...new Set([...records.keys(), ...orphans])].filter((id) => !pass.seen.has(id));
+  const indexed = new Set([...records.keys(), ...orphans]);
+  const gone = [...indexed]
+    .filter((id) => !pass.seen.has(id))
+    .map((id) => ({ id, path: records.get(id)?.path ?? id.slice(deps.source.name.length + 1) }))
+    .filter((g) => !isUnder(unreadable, g.path));
+  const counts = { deletions: gone.length, indexed: indexed.size, found: pass.seen.size };
+  const held = heldDeletions(opts.deleteGuard ?? null, counts, deps.source);
+  if (held) pass.sum.held = held;
   await pMap(
-    gone,
-    async (id) => {
-      // The scan was complete: stopping here leaves the deletions not yet started to the next run.
-      if (pass.stopped()) return;
-      const path = records.get(id)?.path ?? id.slice(deps.source.name.length + 1);
-      if (!isUnder(unreadable, path)) await pass.remove(id, path, records.get(id) ?? null);
-    },
+    held ? [] : gone,
+    // The scan was complete: stopping here leaves the deletions not yet started to the next run.
+    async ({ id, path }) => (pass.stopped() ? undefined : pass.remove(id, path, records.get(id) ?? null)),
     { concurrency },
   );
   return ended(pass.sum, started, pass.stopped());

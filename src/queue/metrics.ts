@@ -33,6 +33,16 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
+  readonly heldDeletions = new Gauge({
+    name: 'ragsync_deletions_held',
+    help: 'Deletions the last reconcile held because they were more than the mass-deletion guard allows (0: none)',
+    registers: [this.registry],
+  });
+  readonly heldReconciles = new Counter({
+    name: 'ragsync_reconciles_held_total',
+    help: 'Reconciles that held their deletions (mass-deletion guard)',
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'ragsync_queue_jobs',
     help: 'Jobs in the sync queue, by state',

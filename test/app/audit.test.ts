@@ -7,7 +7,7 @@ import { belongsTo, chunkId, docId } from '../../src/ids/index.js';
 import * as lancedb from '@lancedb/lancedb';
 import { physicalName } from '../../src/core/fingerprint.js';
 import { sqlEq } from '../../src/sink/lancedb/sql.js';
-import { STORES, type StoreMaker, realDeps as baseDeps, tempDir } from '../helpers.js';
+import { DELETE_GUARD, STORES, type StoreMaker, realDeps as baseDeps, tempDir } from '../helpers.js';
 
 async function write(root: string, rel: string, content: string): Promise<void> {
   await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
@@ -21,7 +21,7 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
     const root = await tempDir();
     for (let i = 0; i < 6; i++) await write(root, `n${i}.md`, note(i));
     const { deps, collection } = await baseDeps(root, { makeStore });
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     const clean = await auditSource(deps);
     expect(clean.drift).toEqual([]);
     expect(clean).toMatchObject({ documents: 6, rows: 12 });
@@ -61,7 +61,7 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
 
     // The repair path: clear documents with foreign row IDs, sync, audit again.
     await collection.deleteDoc(id(4));
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     const after = await auditSource(deps);
     expect(after.drift).toEqual([]);
     expect(after).toMatchObject({ documents: 6, rows: 12 });
@@ -73,7 +73,7 @@ describe('audit on LanceDB (no primary key constraint)', () => {
     const root = await tempDir();
     for (let i = 0; i < 3; i++) await write(root, `n${i}.md`, note(i));
     const { deps, collection, store } = await baseDeps(root);
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     const db = await lancedb.connect(store.location);
     const table = await db.openTable(`chunks_${physicalName(deps.embedder.fingerprint)}`);
     const copy = await table
@@ -86,7 +86,7 @@ describe('audit on LanceDB (no primary key constraint)', () => {
     expect(report.drift.map((d) => `${d.kind} ${d.path}`).sort()).toEqual(['duplicate-id n1.md', 'rows n1.md']);
     expect(report.drift.find((d) => d.kind === 'duplicate-id')!.detail).toMatch(/ x2$/);
     await collection.deleteDoc(docId('docs', 'n1.md'));
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     expect((await auditSource(deps)).drift).toEqual([]);
     table.close();
     db.close();
@@ -101,7 +101,7 @@ describe('audit hashes every file', () => {
     const file = path.join(root, 'a.md');
     const old = new Date(Date.now() - 60_000);
     await utimes(file, old, old);
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     const before = await stat(file);
     await writeFile(file, note(2));
     await utimes(file, before.atime, before.mtime);

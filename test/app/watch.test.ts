@@ -300,3 +300,42 @@ describe('the queue', () => {
     expect(retried.stdout).toContain('retried 1 failed jobs');
   }, 120_000);
 });
+
+describe('the mass-deletion guard in watch', () => {
+  it('a reconcile that would delete the whole folder holds: rows kept, an error logged, the metric raised; a removed directory still deletes', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await mkdir(path.join(dir, 'sub'), { recursive: true });
+    for (let i = 0; i < 12; i++) await writeFile(path.join(dir, 'sub', `n${i}.md`), `# Note ${i}\n\nthe heron number ${i}\n`);
+    const e = setup('LanceDB', path.join(work, 'store'));
+    expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
+    // Gone while no daemon watched (an unmounted share at start): only a reconcile can see it.
+    await rename(path.join(dir, 'sub'), path.join(work, 'sub'));
+    const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--metrics-port', '0', '--reconcile-seconds', '1']);
+    const metricsUrl = /metrics (http:\/\/\S+)\)/.exec(d.output())![1]!;
+    const metrics = async () => (await fetch(metricsUrl)).text();
+    const errors = () =>
+      d
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && JSON.parse(l).level === 50)
+        .map((l) => JSON.parse(l) as { stage: string; held: number; msg: string });
+    expect(errors()[0]).toMatchObject({ stage: 'reconcile', held: 12, msg: expect.stringContaining('12 of source "docs" are indexed') });
+    expect(errors()[0]!.msg).toContain('--allow-delete');
+    expect(await metrics()).toMatch(/^ragsync_deletions_held 12$/m);
+    // Later reconciles hold again; nothing is deleted.
+    await until(async () => /^ragsync_reconciles_held_total [3-9]/m.test(await metrics()), 20_000);
+    expect(await status(e)).toMatchObject({ docs: 12, chunks: 12 });
+
+    // The files come back: nothing is held any more.
+    await rename(path.join(work, 'sub'), path.join(dir, 'sub'));
+    await until(async () => /^ragsync_deletions_held 0$/m.test(await metrics()), 20_000);
+    expect(await status(e)).toMatchObject({ docs: 12, chunks: 12 });
+
+    // A directory the user removes while watch runs (watcher events, not a scan) is deleted as before.
+    await rm(path.join(dir, 'sub'), { recursive: true });
+    await until(async () => (await status(e)).docs === 0, 30_000);
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 120_000);
+});

@@ -34,6 +34,19 @@ describe('config', () => {
     expect(c.sink.path).toBe('store');
   });
 
+  it('guards against mass deletion by default; the guard is set key by key and --allow-delete lifts it', () => {
+    expect(resolveConfig({})).toMatchObject({ allowDelete: false, deleteGuard: { share: 0.5, min: 10 } });
+    const c = resolveConfig({
+      file: { name: 'f.yaml', data: { deleteGuard: { share: 0.8 } } },
+      env: { RAGSYNC_ALLOW_DELETE: 'true' },
+      flags: { deleteGuard: { min: 100 } },
+    });
+    expect(c).toMatchObject({ allowDelete: true, deleteGuard: { share: 0.8, min: 100 } });
+    expect(configError(() => resolveConfig({ file: { name: 'f.json', data: { deleteGuard: { share: 1.5 } } } })).message).toMatch(
+      /^config file f\.json: deleteGuard\.share: /,
+    );
+  });
+
   it('offers the fixed-cost benchmark embedder, refusing model options on it', () => {
     expect(resolveConfig({ flags: { embedder: { kind: 'fixed', delayMs: 5 } } }).embedder).toEqual({
       kind: 'fixed',

@@ -7,7 +7,7 @@ import { auditSource } from '../../src/app/audit.js';
 import { syncSource } from '../../src/core/sync-source.js';
 import { syncDocument } from '../../src/core/sync-document.js';
 import { MAX_DOC_ID_BYTES, docId } from '../../src/ids/index.js';
-import { FIXTURES, ROOT, TINY_MODEL, realDeps, tempDir } from '../helpers.js';
+import { DELETE_GUARD, FIXTURES, ROOT, TINY_MODEL, realDeps, tempDir } from '../helpers.js';
 
 const exec = promisify(execFile);
 const BIN = path.join(ROOT, 'bin', 'ragsync.js');
@@ -28,7 +28,7 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     await writeFile(path.join(root, 'truncated.pdf'), pdf.subarray(0, Math.floor(pdf.length / 2)));
 
     const { deps, collection } = await realDeps(root);
-    const res = await syncSource(deps, { concurrency: 4 });
+    const res = await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     // A link that does not resolve to a file inside the folder is skipped (README: "What gets
     // indexed"); a loop never resolves.
     expect(res.failures.map((f) => f.path)).toEqual(['truncated.pdf']);
@@ -48,7 +48,7 @@ describe('bad input the run survives (LanceDB, real files)', () => {
     await writeFile(path.join(root, 'a.md'), note(1));
     await writeFile(path.join(root, 'b.md'), note(2));
     const { deps, collection } = await realDeps(root);
-    await syncSource(deps, { concurrency: 4 });
+    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
     const entries = [];
     for await (const e of deps.source.scan()) entries.push(e);
     await rm(path.join(root, 'a.md'));
@@ -64,14 +64,14 @@ describe('a pass stopped by its signal', () => {
     const root = await tempDir();
     for (let i = 0; i < 6; i++) await writeFile(path.join(root, `n${i}.md`), note(i));
     const { deps, collection } = await realDeps(root);
-    expect((await syncSource(deps, { concurrency: 2 })).docs.changed).toBe(6);
+    expect((await syncSource(deps, { concurrency: 2, deleteGuard: DELETE_GUARD })).docs.changed).toBe(6);
     for (let i = 0; i < 3; i++) await rm(path.join(root, `n${i}.md`));
     await writeFile(path.join(root, 'n5.md'), note(55));
 
     // Stopped at once: the scan sees nothing, so nothing is deleted or synced.
     const early = new AbortController();
     early.abort();
-    const none = await syncSource(deps, { concurrency: 2, signal: early.signal });
+    const none = await syncSource(deps, { concurrency: 2, deleteGuard: DELETE_GUARD, signal: early.signal });
     expect(none).toMatchObject({ interrupted: true, docs: { scanned: 0, changed: 0, deleted: 0 } });
     expect((await collection.stats()).docs).toBe(6);
 
@@ -79,6 +79,7 @@ describe('a pass stopped by its signal', () => {
     const late = new AbortController();
     const some = await syncSource(deps, {
       concurrency: 1,
+      deleteGuard: DELETE_GUARD,
       signal: late.signal,
       onProgress: (_d, _f, last) => {
         if (last?.status === 'deleted') late.abort();
@@ -86,7 +87,7 @@ describe('a pass stopped by its signal', () => {
     });
     expect(some).toMatchObject({ interrupted: true, docs: { changed: 1, deleted: 1, failed: 0 } });
     expect((await collection.stats()).docs).toBe(5);
-    const rest = await syncSource(deps, { concurrency: 2 });
+    const rest = await syncSource(deps, { concurrency: 2, deleteGuard: DELETE_GUARD });
     expect(rest.interrupted).toBeUndefined();
     expect(rest.docs).toMatchObject({ deleted: 2, changed: 0 });
   });

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { syncSource } from '../../src/core/sync-source.js';
 import { syncDocument } from '../../src/core/sync-document.js';
 import { docId } from '../../src/ids/index.js';
-import { FIXTURES, STORES, type StoreMaker, loseRecord, realDeps as baseDeps, tempDir, withCommit } from '../helpers.js';
+import { DELETE_GUARD, FIXTURES, STORES, type StoreMaker, loseRecord, realDeps as baseDeps, tempDir, withCommit } from '../helpers.js';
 
-const run = (deps: Awaited<ReturnType<typeof baseDeps>>['deps']) => syncSource(deps, { concurrency: 4 });
+const run = (deps: Awaited<ReturnType<typeof baseDeps>>['deps']) => syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
 
 async function write(root: string, rel: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
