@@ -73,8 +73,8 @@ describe('the mass-deletion guard (CLI, LanceDB)', () => {
     const e = setup('LanceDB', path.join(work, 'store'));
     expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
 
-    // `*.md` matches only top-level files: 18 of the 20 documents would go.
-    const narrow = await cli(['index', dir, ...e.sink, ...e.model, '--include', '*.md']);
+    // `/*.md` matches only top-level files: 18 of the 20 documents would go.
+    const narrow = await cli(['index', dir, ...e.sink, ...e.model, '--include', '/*.md']);
     expect(narrow.code).toBe(1);
     expect(heldLines(narrow.stderr)[0]).toMatch(/^held: 18 of the 20 indexed documents of source "docs" \(90%\) are not in /);
     expect(await status(e)).toMatchObject({ docs: 20 });
@@ -84,7 +84,7 @@ describe('the mass-deletion guard (CLI, LanceDB)', () => {
     expect(small.code, small.stderr).toBe(0);
     expect(JSON.parse(small.stdout).docs).toMatchObject({ deleted: 3, failed: 0 });
 
-    const env = await cli(['index', dir, ...e.sink, ...e.model, '--include', '*.md', '--json'], { RAGSYNC_ALLOW_DELETE: 'true' });
+    const env = await cli(['index', dir, ...e.sink, ...e.model, '--include', '/*.md', '--json'], { RAGSYNC_ALLOW_DELETE: 'true' });
     expect(env.code, env.stderr).toBe(0);
     expect(JSON.parse(env.stdout).docs.deleted).toBe(15);
   });
