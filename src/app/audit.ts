@@ -51,6 +51,10 @@ export async function auditDirectory(
   const first = await auditOnce(config, dir);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
   const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
+  // A `stale` document kept its size, mtime and ctime (a store restored from a backup, a write
+  // racing its record): stat does not show it, so the repair pass hashes every file, as the
+  // audit just did; unchanged files stay as they are (a hash, no write).
+  if (first.drift.some((d) => d.kind === 'stale')) config = { ...config, rehash: true };
   if (opts.dryRun) {
     const plan = await planDirectory(config, dir, opts.hooks ?? {}, async (c) => {
       for (const id of clear) await c.deleteDoc(id);

@@ -48,7 +48,7 @@ export function openSource(config: Config, dir: string, store: Store): Filesyste
 
 /** What `syncDocument` needs to write one collection with its embedder. */
 export function syncDeps(config: Config, source: Source, collection: Collection, embedder: Embedder): SyncDeps {
-  return { source, collection, embedder, limits: chunkLimits(embedder, config.chunkTokens), chunking };
+  return { source, collection, embedder, limits: chunkLimits(embedder, config.chunkTokens), chunking, rehash: config.rehash };
 }
 
 /** What every command that writes needs. */

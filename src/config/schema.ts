@@ -98,6 +98,7 @@ export const LayerSchema = z.strictObject({
   concurrency: int(1, 1024),
   logLevel: LOG_LEVEL.optional(),
   allowDelete: z.boolean().optional(),
+  rehash: z.boolean().optional(),
   deleteGuard: z.strictObject({ share: z.number().gt(0).max(1).optional(), min: int(0) }).optional(),
   sink: LayerSink.optional(),
   redis: z
@@ -194,6 +195,8 @@ export const ConfigSchema = z.strictObject({
   logLevel: LOG_LEVEL.default('warn'),
   /** Lets a scan-driven pass delete what the mass-deletion guard would hold (`--allow-delete`). */
   allowDelete: z.boolean().default(false),
+  /** Hash every file, not only those stat shows may have changed (`--rehash`). */
+  rehash: z.boolean().default(false),
   /** A pass may delete at most `share` of a source's documents, unless at most `min` (see core/delete-guard.ts). */
   deleteGuard: z.strictObject({ share: z.number().default(0.5), min: z.number().default(10) }).prefault({}),
   sink: SinkSchema,

@@ -17,6 +17,8 @@ export interface SyncDeps {
   limits: ChunkLimits;
   chunking: Chunking;
   now?: () => number;
+  /** Hash every document, not only those stat shows may have changed (`--rehash`). */
+  rehash?: boolean;
 }
 
 export type DocStatus = 'changed' | 'unchanged' | 'deleted';
@@ -61,6 +63,12 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
     record.chunking === newRecord.chunking &&
     record.fingerprint === newRecord.fingerprint
   ) {
+    // Only hashed because of `rehash`, and stat still clears it: the record stays as it is.
+    if (statClean(record, entry, deps) && record.size === doc.size && record.mtimeMs === doc.mtimeMs) {
+      return { ...base, unchanged: record.chunkCount };
+    }
+    // Same content: the refreshed record (its `updatedAt` now past the file's ctime) makes the
+    // next pass a stat-only no-op again.
     const same = { ...newRecord, metaHash: record.metaHash, chunkCount: record.chunkCount };
     await collection.commitDocument({ rows: [], staleIds: [], record: same });
     return { ...base, unchanged: record.chunkCount };
@@ -145,12 +153,24 @@ export async function deleteDocument(docId: string, path: string, deps: SyncDeps
  */
 const RACY_MS = 2000;
 
-/** True when stat alone shows the document is as recorded (same size, mtime, chunking, model). */
+/**
+ * True when stat alone shows the document is as recorded, so it is not read: same size, mtime,
+ * chunking and model, not racily clean, no inode change since the record was written (`ctime`
+ * after the record's `updatedAt`: a `chmod`, a `touch`, or a same-size edit whose mtime was put
+ * back, as `touch -r`, `rsync -t` and tar do), and the pass does not `rehash`. The one check:
+ * the scan (`syncSource`) and `syncDocument` both ask it.
+ */
 export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
+  return deps.rehash !== true && statClean(record, entry, deps);
+}
+
+/** `isCurrent` without `rehash`: what stat says. */
+function statClean(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
   return (
     record.updatedAt - record.mtimeMs >= RACY_MS &&
     record.size === entry.size &&
     record.mtimeMs === entry.mtimeMs &&
+    (entry.ctimeMs === undefined || entry.ctimeMs <= record.updatedAt) &&
     record.fingerprint === fingerprintKey(deps.embedder.fingerprint) &&
     record.chunking === deps.chunking.signature(entry.contentType, deps.limits)
   );

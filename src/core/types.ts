@@ -217,6 +217,11 @@ export interface SourceEntry extends DocRef {
   contentType: ContentType;
   size: number;
   mtimeMs: number;
+  /**
+   * When the inode last changed (ms; a write, `chmod`, `touch`, a rename onto it). A same-size
+   * edit with its mtime restored (`touch -r`, `rsync -t`, tar) still moves it. Absent: unknown.
+   */
+  ctimeMs?: number;
 }
 
 /** Where documents come from. Only `sources/` touches the file system or watchers. */

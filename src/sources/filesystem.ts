@@ -218,9 +218,10 @@ export class FilesystemSource implements Source {
     }
   }
 
-  private entry(rel: string, st: { size: number; mtimeMs: number }): SourceEntry {
+  private entry(rel: string, st: { size: number; mtimeMs: number; ctimeMs: number }): SourceEntry {
     const contentType = typeFromName(rel)!;
-    return { source: this.name, path: rel, docId: docId(this.name, rel), contentType, size: st.size, mtimeMs: st.mtimeMs };
+    const { size, mtimeMs, ctimeMs } = st;
+    return { source: this.name, path: rel, docId: docId(this.name, rel), contentType, size, mtimeMs, ctimeMs };
   }
 
   /** True when nothing under this relative directory is walked or indexed (the filter's decision). */
@@ -240,7 +241,7 @@ export class FilesystemSource implements Source {
     abs: string,
     root: () => Promise<string>,
     walked = false,
-  ): Promise<{ size: number; mtimeMs: number; dev: number; ino: number } | null> {
+  ): Promise<{ size: number; mtimeMs: number; ctimeMs: number; dev: number; ino: number } | null> {
     try {
       const l = await lstat(abs);
       if (!l.isFile() && !l.isSymbolicLink()) return null;

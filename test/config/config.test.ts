@@ -47,6 +47,12 @@ describe('config', () => {
     );
   });
 
+  it('hashes only what stat shows may have changed by default; rehash is a config key, RAGSYNC_REHASH and --rehash', () => {
+    expect(resolveConfig({}).rehash).toBe(false);
+    expect(resolveConfig({ file: { name: 'f.yaml', data: { rehash: true } } }).rehash).toBe(true);
+    expect(resolveConfig({ env: { RAGSYNC_REHASH: 'true' } }).rehash).toBe(true);
+  });
+
   it('offers the fixed-cost benchmark embedder, refusing model options on it', () => {
     expect(resolveConfig({ flags: { embedder: { kind: 'fixed', delayMs: 5 } } }).embedder).toEqual({
       kind: 'fixed',

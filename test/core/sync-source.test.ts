@@ -1,8 +1,9 @@
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syncSource } from '../../src/core/sync-source.js';
 import { syncDocument } from '../../src/core/sync-document.js';
+import type { Source } from '../../src/core/types.js';
 import { docId } from '../../src/ids/index.js';
 import { DELETE_GUARD, FIXTURES, STORES, type StoreMaker, loseRecord, realDeps as baseDeps, tempDir, withCommit } from '../helpers.js';
 
@@ -68,6 +69,89 @@ describe.each(STORES)('syncSource on real files and a real %s store', (_name: st
     expect(again.docs).toMatchObject({ changed: 0, unchanged: 1 });
     expect(again.chunks.upserted).toBe(0);
     expect(embedder.texts).toBe(0);
+  });
+
+  /** A file indexed with an mtime a minute old (not racily clean), and a counter of the source's reads. */
+  async function indexedOld(text: string) {
+    const root = await tempDir();
+    await write(root, 'a.md', text);
+    const file = path.join(root, 'a.md');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(file, old, old);
+    const base = await realDeps(root);
+    const reads = { n: 0 };
+    const source = new Proxy(base.deps.source, {
+      get(target, prop) {
+        if (prop === 'read') return (...a: Parameters<Source['read']>) => (reads.n++, target.read(...a));
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const deps = { ...base.deps, source };
+    expect((await run(deps)).docs.changed).toBe(1);
+    const record = async () => (await base.collection.getDocRecord(docId('docs', 'a.md')))!;
+    return { ...base, deps, root, file, reads, record };
+  }
+
+  it('a same-size edit with atime and mtime put back (touch -r, rsync -t) is indexed on the next run', async () => {
+    const { deps, file, collection, embedder, record } = await indexedOld(handbook(2));
+    const before = await stat(file);
+    const edited = handbook(2).replace('chapter 1 talks about trees', 'chapter 1 talks about ferns');
+    expect(edited.length).toBe(handbook(2).length);
+    await writeFile(file, edited);
+    await utimes(file, before.atime, before.mtime);
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+    embedder.texts = 0;
+    const again = await run(deps);
+    expect(again.docs).toMatchObject({ changed: 1, unchanged: 0 });
+    expect(again.chunks.upserted).toBe(1);
+    expect(embedder.texts).toBe(1);
+    expect((await record()).mtimeMs).toBe(before.mtimeMs);
+    const hits = await collection.search({ mode: 'keyword', k: 3, text: 'ferns' });
+    expect(hits.map((h) => h.text).join('\n')).toContain('chapter 1 talks about ferns');
+    expect((await run(deps)).docs).toMatchObject({ changed: 0, unchanged: 1 });
+  });
+
+  it('chmod of an indexed file: the next run hashes it and embeds nothing, the run after reads nothing', async () => {
+    const { deps, file, embedder, reads, record } = await indexedOld(handbook(2));
+    const first = await record();
+    await chmod(file, 0o600);
+    reads.n = embedder.texts = 0;
+    const next = await run(deps);
+    expect(next.docs).toMatchObject({ changed: 0, unchanged: 1 });
+    expect(next.chunks.upserted + next.embeddings.computed + embedder.texts).toBe(0);
+    expect(reads.n).toBe(1);
+    const refreshed = await record();
+    expect(refreshed.updatedAt).toBeGreaterThan(first.updatedAt);
+    expect(refreshed.updatedAt).toBeGreaterThanOrEqual((await stat(file)).ctimeMs);
+    reads.n = 0;
+    const after = await run(deps);
+    expect(after.docs).toMatchObject({ changed: 0, unchanged: 1 });
+    expect(reads.n).toBe(0);
+    expect(await record()).toEqual(refreshed);
+  });
+
+  it('rehash reads every file: an unchanged one writes nothing, a record that hides an edit is caught', async () => {
+    const { deps, file, embedder, reads, record, collection } = await indexedOld(handbook(2));
+    const first = await record();
+    reads.n = embedder.texts = 0;
+    const same = await run({ ...deps, rehash: true });
+    expect(reads.n).toBe(1);
+    expect(same.docs).toMatchObject({ changed: 0, unchanged: 1 });
+    expect(same.chunks.upserted + same.embeddings.computed + embedder.texts).toBe(0);
+    expect(await record()).toEqual(first);
+
+    // An edit that stat cannot see: size and mtime kept, and a record written after the ctime
+    // (a store restored from a backup, a write that raced its record).
+    const before = await stat(file);
+    await writeFile(file, handbook(2).replace('chapter 0 talks about trees', 'chapter 0 talks about ferns'));
+    await utimes(file, before.atime, before.mtime);
+    await new Promise((r) => setTimeout(r, 20));
+    await collection.commitDocument({ rows: [], staleIds: [], record: { ...first, updatedAt: Date.now() } });
+    expect((await run(deps)).docs).toMatchObject({ changed: 0, unchanged: 1 });
+    const caught = await run({ ...deps, rehash: true });
+    expect(caught.docs).toMatchObject({ changed: 1 });
+    expect(caught.chunks.upserted).toBe(1);
   });
 
   it('editing one paragraph of one of 40 sections embeds one chunk and changes no other ID', async () => {
