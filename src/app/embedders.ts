@@ -2,10 +2,11 @@
  * Which embedder a configuration names, loaded once per process, and which embedder a stored
  * collection needs: the wiring between `config/` and `embed/`.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { API_DEFAULTS, type Config, type EmbedderConfig, resolveConfig } from '../config/index.js';
+import { API_DEFAULTS, type Config, type EmbedderConfig, embedderChosen, resolveConfig } from '../config/index.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import { fingerprintKey } from '../core/fingerprint.js';
+import { fingerprintKey, fingerprintMismatch } from '../core/fingerprint.js';
 import type { ChunkLimits, CollectionInfo, Embedder } from '../core/types.js';
 import { ApiEmbedder } from '../embed/api.js';
 import { BatchingEmbedder } from '../embed/batching.js';
@@ -84,7 +85,9 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
   if (have) return have;
   const candidates: Array<{ config: EmbedderConfig; env: NodeJS.ProcessEnv; note?: string }> = [];
   if (info.embedder) candidates.push(storedEmbedderConfig(info.embedder, config));
-  candidates.push({ config: config.embedder, env: process.env });
+  // The configured embedder is a candidate only when the user chose one (or the store records none):
+  // the default would try to download a model the store never used.
+  if (!info.embedder || embedderChosen(config)) candidates.push({ config: config.embedder, env: process.env });
   const problems: string[] = [];
   for (const c of candidates) {
     try {
@@ -104,6 +107,30 @@ export async function embedderFor(info: CollectionInfo, config: Config, loaded: 
       retryable: true,
     },
   );
+}
+
+/**
+ * The embedder a command uses on a store whose live collection is `live` (`where` names the store):
+ * the one the user chose, refused when it is not the store's model; with no embedder option, the
+ * one the store records (a recorded local model directory that is gone is one error naming it);
+ * the configured (default) one for a store that holds no collection yet.
+ */
+export async function liveEmbedder(config: Config, live: CollectionInfo | null, where: string): Promise<Embedder> {
+  if (!live) return loadEmbedder(config.embedder);
+  if (embedderChosen(config)) {
+    const chosen = await loadEmbedder(config.embedder);
+    if (fingerprintKey(chosen.fingerprint) !== fingerprintKey(live.fingerprint))
+      throw fingerprintMismatch(live.fingerprint, chosen.fingerprint, where);
+    return chosen;
+  }
+  const dir = live.embedder?.kind === 'jina-clip' ? live.embedder.modelDir : undefined;
+  if (typeof dir === 'string' && !existsSync(dir)) {
+    const why =
+      `the store's model directory ${dir} is gone: ${where} was indexed with ${fingerprintKey(live.fingerprint)} from there; ` +
+      'put the model back, or pass --model-dir with a copy of it';
+    throw new RagsyncError('MODEL_UNAVAILABLE', why, { stage: 'model' });
+  }
+  return embedderFor(live, config);
 }
 
 /**

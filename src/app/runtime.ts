@@ -9,7 +9,7 @@ import type { Config } from '../config/index.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
 import { emptyCollection } from '../core/dry-run.js';
 import { RagsyncError } from '../core/errors.js';
-import { fingerprintKey, fingerprintMismatch, physicalName } from '../core/fingerprint.js';
+import { physicalName } from '../core/fingerprint.js';
 import type { Logger } from '../core/log.js';
 import type { Collection, Store } from '../core/store.js';
 import type { SyncDeps } from '../core/sync-document.js';
@@ -17,7 +17,7 @@ import { SyncTargets } from '../core/targets.js';
 import type { Embedder, Source } from '../core/types.js';
 import { lanceDbStore, milvusStore } from '../sink/index.js';
 import { FilesystemSource } from '../sources/filesystem.js';
-import { chunkLimits, embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
+import { chunkLimits, embedderDescriptor, embedderFor, liveEmbedder } from './embedders.js';
 
 /** Builds (without connecting) the store the configuration names. */
 export function openStore(config: Config['sink'], cwd = process.cwd()): Store {
@@ -62,12 +62,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Loads the model and opens the store's live collection for writing (refusing another model's store). */
+/**
+ * Loads the model (the chosen one, else the one the store records) and opens the store's live
+ * collection for writing, refusing a chosen model that is not the store's.
+ */
 export async function openRuntime(config: Config, dir: string, log?: Logger): Promise<Runtime> {
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
-    const embedder = await loadEmbedder(config.embedder);
+    const embedder = await liveEmbedder(config, (await store.live())?.info ?? null, store.location);
     const collection = await store.openLive(embedder.fingerprint, embedderDescriptor(config.embedder));
     return writerRuntime(config, store, syncDeps(config, source, collection, embedder), log);
   } catch (err) {
@@ -90,18 +93,17 @@ export interface Reader {
 }
 
 /**
- * Loads the model and opens the store's live collection for reading; creates nothing (a store
- * without a collection reads as empty). Refuses a store of another model, as a writer does.
+ * Loads the model (as `openRuntime` does) and opens the store's live collection for reading;
+ * creates nothing (a store without a collection reads as empty). Refuses a chosen model that is
+ * not the store's, as a writer does.
  */
 export async function openReader(config: Config, dir: string): Promise<Reader> {
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
-    const embedder = await loadEmbedder(config.embedder);
-    const fingerprint = embedder.fingerprint;
     const live = await store.live();
-    if (live && fingerprintKey(live.info.fingerprint) !== fingerprintKey(fingerprint))
-      throw fingerprintMismatch(live.info.fingerprint, fingerprint, store.location);
+    const embedder = await liveEmbedder(config, live?.info ?? null, store.location);
+    const fingerprint = embedder.fingerprint;
     const collection = live ?? emptyCollection({ name: physicalName(fingerprint), fingerprint, embedder: null });
     return { store, live: syncDeps(config, source, collection, embedder), close: () => store.close() };
   } catch (err) {

@@ -1,10 +1,8 @@
 /** `ragsync search`: dense and hybrid queries embed the query with the store's own model. */
 import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
-import { fingerprintKey, fingerprintMismatch } from '../core/fingerprint.js';
-import type { Collection, Store } from '../core/store.js';
-import type { Embedder, SearchFilter, SearchHit, SearchMode } from '../core/types.js';
-import { embedderFor, loadEmbedder } from './embedders.js';
+import type { SearchFilter, SearchHit, SearchMode } from '../core/types.js';
+import { liveEmbedder } from './embedders.js';
 import { openStore } from './runtime.js';
 
 export interface SearchOptions {
@@ -24,7 +22,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
       if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
       return await live.search({ mode: 'keyword', k: opts.k, text: opts.text, filter: opts.filter });
     }
-    const embedder = await queryEmbedder(config, store, live);
+    const embedder = await liveEmbedder(config, live.info, store.location);
     let vector: number[];
     if (opts.image) {
       if (!embedder.embedImages) throw new RagsyncError('USAGE', 'this embedder cannot embed images', { stage: 'embed' });
@@ -37,20 +35,4 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
   } finally {
     await store.close();
   }
-}
-
-/**
- * The embedder for queries: the configured one when it gives the store's live fingerprint, else
- * the one the store recorded for its live collection (after a re-embed, search follows the store).
- */
-async function queryEmbedder(config: Config, store: Store, live: Collection): Promise<Embedder> {
-  const stored = live.info.fingerprint;
-  const configured = await loadEmbedder(config.embedder).catch((err: unknown) => err as Error);
-  if (!(configured instanceof Error) && fingerprintKey(configured.fingerprint) === fingerprintKey(stored)) return configured;
-  if (live.info.embedder) {
-    const recorded = await embedderFor(live.info, config).catch(() => undefined);
-    if (recorded) return recorded;
-  }
-  if (configured instanceof Error) throw configured;
-  throw fingerprintMismatch(stored, configured.fingerprint, store.location);
 }

@@ -51,7 +51,27 @@ export function resolveConfig(inputs: ConfigInputs): Config {
   if (!layers.some((l) => l.sink?.kind) && MILVUS_KEYS.some((k) => sink[k] !== undefined)) sink.kind = 'milvus';
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) throw configError('configuration', result.error);
-  return result.data;
+  const set = layers.flatMap((l) => Object.keys(dropUndefined(l.embedder ?? {})).map((k) => `embedder.${k}`));
+  return Object.defineProperty(result.data, EMBEDDER_KEYS, { value: [...new Set(set)], enumerable: true });
+}
+
+/** Where a resolved config keeps the embedder settings its layers set (a symbol: never serialized, kept by a spread). */
+const EMBEDDER_KEYS = Symbol('ragsync.embedderKeys');
+
+/**
+ * The embedder settings (`embedder.model`, ...) that some layer of `resolveConfig` set, in the
+ * order first set; `undefined` for a config `resolveConfig` did not make.
+ */
+export function embedderKeysSet(config: Config): readonly string[] | undefined {
+  return (config as { [EMBEDDER_KEYS]?: string[] })[EMBEDDER_KEYS];
+}
+
+/**
+ * Whether the user chose the embedder: a layer set an embedder setting (or the config was not made
+ * by `resolveConfig`). Commands on a store use the store's recorded embedder otherwise.
+ */
+export function embedderChosen(config: Config): boolean {
+  return (embedderKeysSet(config)?.length ?? 1) > 0;
 }
 
 /**

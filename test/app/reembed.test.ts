@@ -69,7 +69,9 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
     expect((await hits(e, 'quokkaberry', 'keyword', B)).map((h) => h.path)).toEqual([files[0]]);
     expect((await hits(e, goneProbe, 'dense', B)).some((h) => h.path === files[1])).toBe(false);
     expect((await hits(e, probe, 'dense', B))[0]?.path).toBe(probeFile);
-    expect((await hits(e, probe, 'dense', A))[0]?.path).toBe(probeFile);
+    // Given no embedder option, search follows the store; the old model named explicitly is refused.
+    expect((await hits(e, probe, 'dense', []))[0]?.path).toBe(probeFile);
+    expect((await cli(['search', probe, '--mode', 'dense', ...e.sink, ...A])).code).toBe(2);
 
     // The new index equals a fresh index of the folder with B.
     const fresh = setup('LanceDB', path.join(work, 'fresh'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/index.js';
+import { embedderChosen, embedderKeysSet, resolveConfig } from '../../src/config/index.js';
 import { RagsyncError } from '../../src/core/errors.js';
 
 function configError(fn: () => unknown): RagsyncError {
@@ -20,6 +20,20 @@ describe('config', () => {
     expect(c.embedder).toMatchObject({ kind: 'jina-clip', model: 'jinaai/jina-clip-v1', dtype: 'fp32', offline: false });
     expect(c.chunkTokens).toBe(512);
     expect(c.concurrency).toBe(128);
+  });
+
+  it("tells which embedder settings a layer set (none: commands use the store's recorded embedder)", () => {
+    expect(embedderKeysSet(resolveConfig({}))).toEqual([]);
+    expect(embedderChosen(resolveConfig({ env: { PATH: '/bin', RAGSYNC_STORE: 's' }, flags: { chunkTokens: 100 } }))).toBe(false);
+    const c = resolveConfig({
+      file: { name: 'f.json', data: { embedder: { batchSize: 8 } } },
+      env: { RAGSYNC_MODEL_DIR: '/models/clip' },
+      flags: { embedder: { kind: 'jina-clip', modelDir: undefined } },
+    });
+    expect(embedderKeysSet(c)).toEqual(['embedder.batchSize', 'embedder.modelDir', 'embedder.kind']);
+    expect(embedderChosen(c)).toBe(true);
+    expect(embedderKeysSet({ ...c })).toEqual(embedderKeysSet(c));
+    expect(JSON.stringify(c)).not.toMatch(/embedderKeys/);
   });
 
   it('applies file, then environment, then flags', () => {
