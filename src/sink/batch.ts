@@ -1,3 +1,5 @@
+import type { DocRecord } from '../core/types.js';
+
 /**
  * Write ordering for an embedded store: writes run one at a time in call order, and concurrent
  * upserts that wait behind a running write are merged into one commit (fewer table versions,
@@ -92,4 +94,48 @@ export class BusyBatcher<K, R> {
       void this.pump();
     }
   }
+}
+
+/** A document's rows as reads return them: ID and content hash. */
+export type ChunkRefs = Array<{ id: string; hash: string }>;
+
+/**
+ * The reads of a collection that concurrent documents share: one fetch of each kind in flight,
+ * the keys of calls made meanwhile batched into the next (a query has a fixed cost that one
+ * `IN (...)` pays once for many documents). A backend implements the three fetches.
+ */
+export abstract class BatchedReads {
+  private readonly docChunks = new BusyBatcher<string, ChunkRefs>(
+    (ids) => this.fetchDocChunks(ids),
+    () => [],
+  );
+  private readonly vectors = new BusyBatcher<string, number[] | undefined>(
+    (hashes) => this.fetchVectors(hashes),
+    () => undefined,
+  );
+  private readonly records = new BusyBatcher<string, DocRecord | null>(
+    (ids) => this.fetchRecords(ids),
+    () => null,
+  );
+
+  async listDocChunks(docId: string): Promise<ChunkRefs> {
+    const [rows] = await this.docChunks.load([docId]);
+    return [...rows!];
+  }
+
+  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
+    return this.vectors.loadFound(hashes);
+  }
+
+  async getDocRecord(docId: string): Promise<DocRecord | null> {
+    const [record] = await this.records.load([docId]);
+    return record ?? null;
+  }
+
+  /** The rows of these documents, by doc ID (documents without rows absent). */
+  protected abstract fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>>;
+  /** A vector for each of these content hashes some row holds. */
+  protected abstract fetchVectors(hashes: string[]): Promise<Map<string, number[]>>;
+  /** The records of these documents, by doc ID. */
+  protected abstract fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>>;
 }

@@ -7,7 +7,7 @@ import type { Schema } from 'apache-arrow';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
 import type { ChunkRow, CollectionInfo, DocChange, DocRecord, SearchHit, SearchQuery } from '../../core/types.js';
-import { BusyBatcher, Coalescer, SerialWriter } from '../batch.js';
+import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
 import { addChunksByDoc, recordToRow, rowToRecord } from '../records.js';
 import { searchTable } from './search.js';
 import { sqlEq, sqlIn } from './sql.js';
@@ -21,36 +21,22 @@ const IN_BATCH = 500;
  */
 const COMPACT_EVERY = 64;
 
-type ChunkRefs = Array<{ id: string; hash: string }>;
-
-export class LanceDbCollection implements Collection {
+export class LanceDbCollection extends BatchedReads implements Collection {
   private readonly writer = new SerialWriter();
   // Whole documents (rows, stale IDs, record) queued while a write runs go out together: one
   // commit of rows, one delete, one commit of records for all of them, so a document waits for
   // one write cycle and the commits (the store's bottleneck) carry many documents each.
   private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.writeDocuments(changes));
   private readonly schemas = new Map<lancedb.Table, Promise<Schema>>();
-  // Reads of documents in flight go out together: a query has a fixed cost (latest version,
-  // plan, a scan of the fragments not yet indexed) that one `IN (...)` pays once for many.
-  private readonly docChunks = new BusyBatcher<string, ChunkRefs>(
-    (ids) => this.fetchDocChunks(ids),
-    () => [],
-  );
-  private readonly vectors = new BusyBatcher<string, number[] | undefined>(
-    (hashes) => this.fetchVectors(hashes),
-    () => undefined,
-  );
-  private readonly records = new BusyBatcher<string, DocRecord | null>(
-    (ids) => this.fetchRecords(ids),
-    () => null,
-  );
   private commits = 0;
 
   private constructor(
     readonly info: CollectionInfo,
     private readonly chunks: lancedb.Table,
     private readonly docs: lancedb.Table,
-  ) {}
+  ) {
+    super();
+  }
 
   static async open(db: lancedb.Connection, info: CollectionInfo): Promise<LanceDbCollection> {
     const chunks = await guard('open the chunk table', () => db.openTable(chunkTable(info.name)));
@@ -70,15 +56,6 @@ export class LanceDbCollection implements Collection {
     await this.writer.run(() => this.commit('delete a document record', () => this.docs.delete(sqlEq('doc_id', docId))));
   }
 
-  async listDocChunks(docId: string): Promise<ChunkRefs> {
-    const [rows] = await this.docChunks.load([docId]);
-    return [...rows!];
-  }
-
-  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    return this.vectors.loadFound(hashes);
-  }
-
   countChunks(source: string): Promise<number> {
     return guard('count rows', () => this.chunks.countRows(sqlEq('source', source)));
   }
@@ -92,11 +69,6 @@ export class LanceDbCollection implements Collection {
       }
     });
     return out;
-  }
-
-  async getDocRecord(docId: string): Promise<DocRecord | null> {
-    const [record] = await this.records.load([docId]);
-    return record ?? null;
   }
 
   async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
@@ -189,7 +161,7 @@ export class LanceDbCollection implements Collection {
     return schema;
   }
 
-  private async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
+  protected async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
     const out = new Map<string, ChunkRefs>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
@@ -198,7 +170,7 @@ export class LanceDbCollection implements Collection {
     return out;
   }
 
-  private async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+  protected async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
     const found = new Map<string, number[]>();
     for (let i = 0; i < hashes.length; i += IN_BATCH) {
       const where = sqlIn('hash', hashes.slice(i, i + IN_BATCH));
@@ -208,7 +180,7 @@ export class LanceDbCollection implements Collection {
     return found;
   }
 
-  private async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
+  protected async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
     const out = new Map<string, DocRecord>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));

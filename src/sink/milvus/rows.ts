@@ -8,7 +8,7 @@ import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
 import type { ChunkRow, CollectionInfo, DocChange, DocRecord, SearchHit, SearchQuery } from '../../core/types.js';
 import { boundId } from '../../ids/index.js';
-import { BusyBatcher, Coalescer, SerialWriter } from '../batch.js';
+import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
 import { addChunksByDoc, recordToRow, rowToRecord } from '../records.js';
 import { type MilvusConnection, QUERY_LIMIT, STRONG, bucketOf } from './client.js';
 import { filter, render } from './filter.js';
@@ -33,25 +33,10 @@ const DOC_FIELDS = [
   'updated_at',
 ];
 
-type ChunkRefs = Array<{ id: string; hash: string }>;
-
-export class MilvusCollection implements Collection {
+export class MilvusCollection extends BatchedReads implements Collection {
   private readonly chunks: string;
   private readonly docs: string;
   private unflushed = 0;
-  // Concurrent documents share round trips: one call of each kind in flight, the rest batched.
-  private readonly docChunks = new BusyBatcher<string, ChunkRefs>(
-    (ids) => this.fetchDocChunks(ids),
-    () => [],
-  );
-  private readonly vectors = new BusyBatcher<string, number[] | undefined>(
-    (hashes) => this.fetchVectors(hashes),
-    () => undefined,
-  );
-  private readonly records = new BusyBatcher<string, DocRecord | null>(
-    (ids) => this.fetchRecords(ids),
-    () => null,
-  );
   private readonly rowWriter = new SerialWriter();
   private readonly recordWriter = new SerialWriter();
   private readonly rowWrites = new Coalescer<ChunkRow>(this.rowWriter, (rows) => this.writeRows(rows));
@@ -61,6 +46,7 @@ export class MilvusCollection implements Collection {
     private readonly conn: MilvusConnection,
     readonly info: CollectionInfo,
   ) {
+    super();
     this.chunks = physical(conn.opts.collection, 'chunks', info.name);
     this.docs = physical(conn.opts.collection, 'docs', info.name);
   }
@@ -84,15 +70,6 @@ export class MilvusCollection implements Collection {
     await this.conn.call('delete a document record', (c) => c.delete({ collection_name: this.docs, ...f }));
   }
 
-  async listDocChunks(docId: string): Promise<ChunkRefs> {
-    const [rows] = await this.docChunks.load([docId]);
-    return [...rows!];
-  }
-
-  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    return this.vectors.loadFound(hashes);
-  }
-
   async countChunks(source: string): Promise<number> {
     // A filtered count(*) scans and materialises every matching row (Milvus Lite: ~300 ms for
     // 6 000 rows), an unfiltered one reads statistics (~10 ms), and a filtered query with limit 1
@@ -112,11 +89,6 @@ export class MilvusCollection implements Collection {
     const out = new Map<string, number>();
     for (const r of rows) out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
     return out;
-  }
-
-  async getDocRecord(docId: string): Promise<DocRecord | null> {
-    const [record] = await this.records.load([docId]);
-    return record ?? null;
   }
 
   async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
@@ -176,7 +148,7 @@ export class MilvusCollection implements Collection {
     await this.optimize();
   }
 
-  private async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
+  protected async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
     const out = new Map<string, ChunkRefs>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
@@ -185,7 +157,7 @@ export class MilvusCollection implements Collection {
     return out;
   }
 
-  private async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+  protected async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
     const found = new Map<string, number[]>();
     for (let i = 0; i < hashes.length; i += IN_BATCH) {
       const f = render(filter('hash in {hashes}', { hashes: hashes.slice(i, i + IN_BATCH) }), this.conn.templates);
@@ -197,7 +169,7 @@ export class MilvusCollection implements Collection {
     return found;
   }
 
-  private async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
+  protected async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
     const out = new Map<string, DocRecord>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const f = render(filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) }), this.conn.templates);
