@@ -51,12 +51,13 @@ export async function auditDirectory(
   const first = await auditOnce(config, dir);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
   const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
-  // A `stale` document kept its size, mtime and ctime (a store restored from a backup, a write
-  // racing its record): stat does not show it, so the repair pass hashes every file, as the
-  // audit just did; unchanged files stay as they are (a hash, no write).
-  if (first.drift.some((d) => d.kind === 'stale')) config = { ...config, rehash: true };
+  // A `stale` document may have kept its size, mtime and ctime (a store restored from a backup, a
+  // write racing its record): stat would not show it, so the repair pass hashes those documents.
+  // (Through the queue, only this process's own worker does: jobs carry no rehash.)
+  const stale = new Set(first.drift.filter((d) => d.kind === 'stale').map((d) => d.docId));
+  const hooks = { ...opts.hooks, ...(stale.size > 0 ? { rehash: stale } : {}) };
   if (opts.dryRun) {
-    const plan = await planDirectory(config, dir, opts.hooks ?? {}, async (c) => {
+    const plan = await planDirectory(config, dir, hooks, async (c) => {
       for (const id of clear) await c.deleteDoc(id);
     });
     return { report: first, repair: plan };
@@ -69,7 +70,7 @@ export async function auditDirectory(
       await rt.close();
     }
   }
-  const repair = await indexDirectory(config, dir, opts.hooks);
+  const repair = await indexDirectory(config, dir, hooks);
   return { before: first, repair, report: await auditOnce(config, dir) };
 }
 

@@ -15,6 +15,8 @@ export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'de
   log?: Logger;
   /** Only plan the pass (in-process, also when Redis is configured): write nothing, embed nothing. */
   dryRun?: boolean;
+  /** Documents to hash whatever stat says (those an audit found stale), besides `--rehash`. */
+  rehash?: ReadonlySet<string>;
 };
 
 /**
@@ -26,6 +28,7 @@ export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'de
 export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary | PlanSummary> {
   if (hooks.dryRun) return planDirectory(config, dir, hooks);
   const rt = await openRuntime(config, dir, hooks.log);
+  if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
   try {
     const summary = await syncPass(config, rt, hooks);
     if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
@@ -50,6 +53,7 @@ export async function planDirectory(
   prepare?: (collection: Collection) => Promise<void>,
 ): Promise<PlanSummary> {
   const rt = await openReader(config, dir);
+  if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
   try {
     return await planSource(rt.live, { ...hooks, concurrency: config.concurrency, deleteGuard: deleteGuardOf(config) }, prepare);
   } finally {

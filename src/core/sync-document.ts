@@ -17,8 +17,8 @@ export interface SyncDeps {
   limits: ChunkLimits;
   chunking: Chunking;
   now?: () => number;
-  /** Hash every document, not only those stat shows may have changed (`--rehash`). */
-  rehash?: boolean;
+  /** Hash every document (`--rehash`), or these doc IDs, not only those stat shows may have changed. */
+  rehash?: boolean | ReadonlySet<string>;
 }
 
 export type DocStatus = 'changed' | 'unchanged' | 'deleted';
@@ -161,7 +161,8 @@ const RACY_MS = 2000;
  * the scan (`syncSource`) and `syncDocument` both ask it.
  */
 export function isCurrent(record: DocRecord, entry: SourceEntry, deps: SyncDeps): boolean {
-  return deps.rehash !== true && statClean(record, entry, deps);
+  const rehash = deps.rehash === true || (deps.rehash instanceof Set && deps.rehash.has(record.docId));
+  return !rehash && statClean(record, entry, deps);
 }
 
 /** `isCurrent` without `rehash`: what stat says. */
