@@ -39,7 +39,7 @@ export async function auditSource(deps: SyncDeps, opts: { concurrency?: number }
 
 /**
  * Audits the index of a directory against its files; with `repair`, fixes the drift through the
- * normal sync path (documents with duplicate or foreign row IDs are first cleared) and audits
+ * normal sync path (documents with foreign row IDs are first cleared) and audits
  * again; with `repair` and `dryRun`, plans that repair and writes nothing. An audit writes
  * nothing and creates no store.
  */
@@ -50,7 +50,9 @@ export async function auditDirectory(
 ): Promise<AuditResult> {
   const first = await auditOnce(config, dir);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
-  const clear = new Set(first.drift.filter((d) => d.kind === 'duplicate-id' || d.kind === 'malformed-id').map((d) => d.docId));
+  // (Duplicate rows and records need no clearing: the pass's record check rewrites those
+  // documents, reusing their vectors, and a rewrite writes each ID and record once.)
+  const clear = new Set(first.drift.filter((d) => d.kind === 'malformed-id').map((d) => d.docId));
   // A `stale` document may have kept its size, mtime and ctime (a store restored from a backup, a
   // write racing its record): stat would not show it, so the repair pass hashes those documents.
   // (Through the queue, only this process's own worker does: jobs carry no rehash.)

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { chunking } from '../chunking/index.js';
-import type { Config } from '../config/index.js';
+import { type Config, embedderChosen } from '../config/index.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
 import { emptyCollection } from '../core/dry-run.js';
 import { RagsyncError } from '../core/errors.js';
@@ -70,12 +70,28 @@ export async function openRuntime(config: Config, dir: string, log?: Logger): Pr
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
-    const embedder = await liveEmbedder(config, (await store.live())?.info ?? null, store.location);
-    const collection = await store.openLive(embedder.fingerprint, embedderDescriptor(config.embedder));
+    const { embedder, collection } = await openLiveFollowing(config, store);
     return writerRuntime(config, store, syncDeps(config, source, collection, embedder), log);
   } catch (err) {
     await store.close();
     throw err;
+  }
+}
+
+/**
+ * The live collection and its embedder: the chosen one, else the one the store records. A
+ * re-embed that swaps between the read of the store's model and the open (the model loads
+ * meanwhile) is followed when no model was chosen: the new live model is loaded instead.
+ */
+async function openLiveFollowing(config: Config, store: Store): Promise<{ embedder: Embedder; collection: Collection }> {
+  for (let attempt = 1; ; attempt++) {
+    const embedder = await liveEmbedder(config, (await store.live())?.info ?? null, store.location);
+    try {
+      return { embedder, collection: await store.openLive(embedder.fingerprint, embedderDescriptor(config.embedder)) };
+    } catch (err) {
+      const swapped = err instanceof RagsyncError && err.code === 'FINGERPRINT_MISMATCH' && !embedderChosen(config);
+      if (!swapped || attempt >= 3) throw err;
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { belongsTo, sha256 } from '../ids/index.js';
 import { errorMessage } from './errors.js';
 import { fingerprintKey } from './fingerprint.js';
 import type { Collection } from './store.js';
-import type { DocRecord, SourceEntry } from './types.js';
+import type { DocRecord, DocRecords, SourceEntry } from './types.js';
 import type { SyncDeps } from './sync-document.js';
 
 export type DriftKind =
@@ -29,6 +29,8 @@ export type DriftKind =
   | 'rows'
   /** Two or more rows share one ID. */
   | 'duplicate-id'
+  /** The store holds two or more records of one document. */
+  | 'duplicate-record'
   /** A row ID that does not belong to its document, or breaks the ID grammar. */
   | 'malformed-id';
 
@@ -53,7 +55,7 @@ export interface Comparison {
 
 export interface CompareOptions {
   /** The source's records, when the caller has read them already. */
-  records?: Map<string, DocRecord>;
+  records?: DocRecords;
   /**
    * `every-file`: hash every file and report every difference (an audit proves the content: a
    * file rewritten within one mtime tick keeps size and mtime); `if-stat-agrees`: report only the
@@ -85,6 +87,7 @@ export async function compareSource(deps: SyncDeps, opts: CompareOptions): Promi
   const seen = new Set<string>();
   const add: AddDrift = (docId, path, kind, detail, rows) =>
     drift.push({ docId, path, kind, detail, ...(rows === undefined ? {} : { rows }) });
+  for (const [id, n] of records.duplicates ?? []) add(id, records.get(id)!.path, 'duplicate-record', `${n} records of one document`);
   const hashes: Array<{ entry: SourceEntry; record: DocRecord }> = [];
   for await (const entry of source.scan()) {
     seen.add(entry.docId);
@@ -164,7 +167,7 @@ function missingDetail(entry: SourceEntry, counts: Map<string, number> | null, m
 
 /** The counted rows of the records' documents vs their chunk counts. */
 export interface RowCheck {
-  /** Documents whose record disagrees with their rows. */
+  /** Documents whose record disagrees with their rows, or that have more than one record. */
   disagree: string[];
   /** Documents with rows but no record. */
   orphans: string[];
@@ -189,10 +192,11 @@ export async function rowCounts(
 }
 
 /** The record check of a sync pass: which records disagree with their rows, which rows have no record. */
-export async function checkRows(collection: Collection, source: string, records: Map<string, DocRecord>): Promise<RowCheck> {
+export async function checkRows(collection: Collection, source: string, records: DocRecords): Promise<RowCheck> {
+  const twice = [...(records.duplicates?.keys() ?? [])];
   const counts = await rowCounts(collection, source, records, 'if-totals-differ');
-  if (!counts) return { disagree: [], orphans: [] };
-  const disagree = [...records].filter(([id, r]) => (counts.get(id) ?? 0) !== r.chunkCount).map(([id]) => id);
+  if (!counts) return { disagree: twice, orphans: [] };
+  const disagree = [...records].filter(([id, r]) => twice.includes(id) || (counts.get(id) ?? 0) !== r.chunkCount).map(([id]) => id);
   const orphans = [...counts.keys()].filter((id) => !records.has(id));
   return { disagree, orphans };
 }

@@ -6,7 +6,7 @@
  * every backend. Errors thrown are `RagsyncError`s with stage `sink`; `retryable` says whether
  * trying again can help.
  */
-import type { CollectionInfo, DocChange, DocRecord, Fingerprint, Lease, SearchHit, SearchQuery, StoreLayout } from './types.js';
+import type { CollectionInfo, DocChange, DocRecord, DocRecords, Fingerprint, Lease, SearchHit, SearchQuery, StoreLayout } from './types.js';
 
 export interface Store {
   readonly kind: string;
@@ -72,8 +72,8 @@ export interface Collection {
   /** Rows per doc ID of a source (scans the source's doc IDs: use when `countChunks` disagrees). */
   countRowsByDoc(source: string): Promise<Map<string, number>>;
   getDocRecord(docId: string): Promise<DocRecord | null>;
-  /** Records of every document of a source, by doc ID. */
-  listDocRecords(source: string): Promise<Map<string, DocRecord>>;
+  /** Records of every document of a source, by doc ID, with any document recorded twice in `duplicates`. */
+  listDocRecords(source: string): Promise<DocRecords>;
   search(query: SearchQuery): Promise<SearchHit[]>;
   stats(): Promise<{ docs: number; chunks: number }>;
   /** Compacts storage and refreshes indexes; safe to call at any time. */

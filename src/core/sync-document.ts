@@ -113,7 +113,8 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
   const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
   const rows = changed.map((c) => rowOf(c, doc, vectors.get(c.hash)!, meta, newRecord.updatedAt));
-  await deps.collection.commitDocument({ rows, staleIds: stale, record: { ...newRecord, metaHash, chunkCount: chunks.length } });
+  const written = { ...newRecord, metaHash, chunkCount: chunks.length };
+  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted] });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   const unchanged = chunks.length - changed.length;
   return { status: 'changed' as const, added: changed.length - updated, updated, deleted: stale.length, unchanged, embedded, reused };

@@ -108,10 +108,25 @@ export interface Embedder {
 }
 
 /** One document's writes: its changed rows, the IDs of its rows that are gone, its new record. */
+/**
+ * A source's document records by doc ID. `duplicates` names the documents the store holds more
+ * than one record of, with how many: only concurrent writers of an older version left such
+ * stores (a sync pass rewrites those documents, `audit` reports `duplicate-record`).
+ */
+export type DocRecords = Map<string, DocRecord> & { duplicates?: ReadonlyMap<string, number> };
+
 export interface DocChange {
+  /** Rows to upsert (those whose ID or content moved). */
   rows: ChunkRow[];
+  /** Rows to delete (the document's rows, as read, that it no longer has). */
   staleIds: string[];
   record: DocRecord;
+  /**
+   * Every chunk ID of the document's new version, when the change rewrote it: any other row of
+   * the document the store holds at commit time (one a concurrent writer added) is stale too.
+   * Absent when only the record changes.
+   */
+  ids?: string[];
 }
 
 /** One stored chunk row. */

@@ -30,7 +30,8 @@ function pidNamespace(): string {
     return '';
   }
 }
-const NS = pidNamespace();
+/** This process's PID namespace (empty where /proc does not tell). */
+export const NS = pidNamespace();
 
 export interface LeaseRecord {
   owner: LeaseOwner;

@@ -1,5 +1,5 @@
 /** The one mapping between a DocRecord and its stored row (snake_case columns), for every sink. */
-import type { DocRecord } from '../core/types.js';
+import type { DocRecord, DocRecords } from '../core/types.js';
 
 export function recordToRow(r: DocRecord): Record<string, unknown> {
   return {
@@ -40,4 +40,17 @@ export function addChunksByDoc(out: Map<string, Array<{ id: string; hash: string
     if (!out.has(doc)) out.set(doc, []);
     out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
   }
+}
+
+/** The records of rows read back, by doc ID; a doc ID read more than once is counted in `duplicates`. */
+export function recordsOf(rows: Iterable<Record<string, unknown>>): DocRecords {
+  const out: DocRecords = new Map();
+  const twice = new Map<string, number>();
+  for (const r of rows) {
+    const record = rowToRecord(r);
+    if (out.has(record.docId)) twice.set(record.docId, (twice.get(record.docId) ?? 1) + 1);
+    out.set(record.docId, record);
+  }
+  if (twice.size > 0) out.duplicates = twice;
+  return out;
 }

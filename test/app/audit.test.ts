@@ -68,28 +68,66 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
   });
 });
 
-describe('audit on LanceDB (no primary key constraint)', () => {
-  it('reports rows that share an ID, and a repair (clear the document, sync) leaves one of each', async () => {
+describe('a LanceDB store damaged by concurrent writers of an older version (no primary key constraint)', () => {
+  it('audit reports duplicate rows and records; the next sync pass rewrites those documents once each, embedding nothing', async () => {
     const root = await tempDir();
-    for (let i = 0; i < 3; i++) await write(root, `n${i}.md`, note(i));
-    const { deps, collection, store } = await baseDeps(root);
+    for (let i = 0; i < 4; i++) await write(root, `n${i}.md`, note(i));
+    const { deps, store, embedder } = await baseDeps(root);
     await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
+    // What two concurrent merge_inserts of the same new keys left: the same rows and records twice.
     const db = await lancedb.connect(store.location);
-    const table = await db.openTable(`chunks_${physicalName(deps.embedder.fingerprint)}`);
-    const copy = await table
-      .query()
-      .where(sqlEq('doc_id', docId('docs', 'n1.md')))
-      .limit(1)
-      .toArrow();
-    await table.add(copy);
-    const report = await auditSource(deps);
-    expect(report.drift.map((d) => `${d.kind} ${d.path}`).sort()).toEqual(['duplicate-id n1.md', 'rows n1.md']);
-    expect(report.drift.find((d) => d.kind === 'duplicate-id')!.detail).toMatch(/ x2$/);
-    await collection.deleteDoc(docId('docs', 'n1.md'));
-    await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
-    expect((await auditSource(deps)).drift).toEqual([]);
-    table.close();
+    const name = physicalName(deps.embedder.fingerprint);
+    const [chunks, docs] = [await db.openTable(`chunks_${name}`), await db.openTable(`docs_${name}`)];
+    await chunks.add(
+      await chunks
+        .query()
+        .where(sqlEq('doc_id', docId('docs', 'n1.md')))
+        .toArrow(),
+    );
+    await docs.add(
+      await docs
+        .query()
+        .where(sqlEq('doc_id', docId('docs', 'n2.md')))
+        .toArrow(),
+    );
+    await chunks.add(
+      await chunks
+        .query()
+        .where(sqlEq('doc_id', docId('docs', 'n3.md')))
+        .toArrow(),
+    );
+    await docs.add(
+      await docs
+        .query()
+        .where(sqlEq('doc_id', docId('docs', 'n3.md')))
+        .toArrow(),
+    );
+    chunks.close();
+    docs.close();
     db.close();
+
+    const report = await auditSource(deps);
+    expect(report.drift.map((d) => `${d.kind} ${d.path}`).sort()).toEqual([
+      'duplicate-id n1.md',
+      'duplicate-id n3.md',
+      'duplicate-record n2.md',
+      'duplicate-record n3.md',
+      'rows n1.md',
+      'rows n3.md',
+    ]);
+    expect(report.drift.find((d) => d.kind === 'duplicate-id')!.detail).toMatch(/ x2$/);
+    expect(report.drift.find((d) => d.kind === 'duplicate-record')!.detail).toBe('2 records of one document');
+    expect(await deps.collection.stats()).toEqual({ docs: 6, chunks: 12 });
+
+    const computed = embedder.texts;
+    const sum = await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD });
+    expect(sum.docs).toMatchObject({ changed: 3, unchanged: 1, failed: 0 });
+    expect(sum.embeddings.computed).toBe(0);
+    expect(embedder.texts).toBe(computed);
+    expect((await auditSource(deps)).drift).toEqual([]);
+    expect(await deps.collection.stats()).toEqual({ docs: 4, chunks: 8 });
+    // Converged: the pass after it finds nothing to do.
+    expect((await syncSource(deps, { concurrency: 4, deleteGuard: DELETE_GUARD })).docs).toMatchObject({ changed: 0, unchanged: 4 });
   });
 });
 

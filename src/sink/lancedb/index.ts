@@ -10,6 +10,7 @@ import type { Store } from '../../core/store.js';
 import type { CollectionInfo, Fingerprint, StoreLayout } from '../../core/types.js';
 import { BlueGreenStore, type PointerMove, type StoreBackend } from '../blue-green.js';
 import { type LeaseBackend, fileLease } from '../lease.js';
+import { WriteLock } from './lock.js';
 import { manifestLayout, readManifest, writeManifest } from './manifest.js';
 import { LanceDbCollection } from './rows.js';
 import { createTables, dropTables, guard } from './tables.js';
@@ -25,8 +26,12 @@ export function lanceDbStore(dir: string): Store {
 class LanceDbBackend implements StoreBackend {
   readonly kind = 'lancedb';
   private db: Promise<lancedb.Connection> | undefined;
+  /** Every write of the store's tables and manifest, by any process, runs inside it (`lock.ts`). */
+  private readonly lock: WriteLock;
 
-  constructor(readonly location: string) {}
+  constructor(readonly location: string) {
+    this.lock = new WriteLock(path.join(location, 'write.lock'));
+  }
 
   async readLayout(): Promise<StoreLayout> {
     return manifestLayout(await readManifest(this.location));
@@ -34,32 +39,38 @@ class LanceDbBackend implements StoreBackend {
 
   async createCollection(name: string, fingerprint: Fingerprint, embedder: Record<string, unknown> | null): Promise<void> {
     await mkdir(this.location, { recursive: true });
-    await createTables(await this.connect(), name, fingerprint.dim);
-    const m = await readManifest(this.location);
-    const entry = m.collections[name];
-    if (entry) entry.embedder = embedder ?? entry.embedder ?? null;
-    else m.collections[name] = { fingerprint, embedder, createdAt: new Date().toISOString() };
-    await writeManifest(this.location, m);
+    await this.lock.run(async () => {
+      await createTables(await this.connect(), name, fingerprint.dim);
+      const m = await readManifest(this.location);
+      const entry = m.collections[name];
+      if (entry) entry.embedder = embedder ?? entry.embedder ?? null;
+      else m.collections[name] = { fingerprint, embedder, createdAt: new Date().toISOString() };
+      await writeManifest(this.location, m);
+    });
   }
 
-  async movePointers(move: PointerMove): Promise<void> {
-    const m = await readManifest(this.location);
-    if (move.previous !== undefined) m.previous = move.previous;
-    if (move.live !== undefined) m.live = move.live;
-    if (move.pending !== undefined) m.pending = move.pending;
-    // One rename: readers see every pointer of the move at once.
-    await writeManifest(this.location, m);
+  movePointers(move: PointerMove): Promise<void> {
+    return this.lock.run(async () => {
+      const m = await readManifest(this.location);
+      if (move.previous !== undefined) m.previous = move.previous;
+      if (move.live !== undefined) m.live = move.live;
+      if (move.pending !== undefined) m.pending = move.pending;
+      // One rename: readers see every pointer of the move at once.
+      await writeManifest(this.location, m);
+    });
   }
 
-  async removeCollection(name: string): Promise<void> {
-    await dropTables(await this.connect(), name);
-    const m = await readManifest(this.location);
-    delete m.collections[name];
-    await writeManifest(this.location, m);
+  removeCollection(name: string): Promise<void> {
+    return this.lock.run(async () => {
+      await dropTables(await this.connect(), name);
+      const m = await readManifest(this.location);
+      delete m.collections[name];
+      await writeManifest(this.location, m);
+    });
   }
 
   async openCollection(info: CollectionInfo): Promise<LanceDbCollection> {
-    return LanceDbCollection.open(await this.connect(), info);
+    return LanceDbCollection.open(await this.connect(), info, this.lock);
   }
 
   async leaseBackend(): Promise<LeaseBackend> {

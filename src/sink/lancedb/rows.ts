@@ -6,9 +6,10 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
-import type { ChunkRow, CollectionInfo, DocChange, DocRecord, SearchHit, SearchQuery } from '../../core/types.js';
+import type { ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
-import { addChunksByDoc, recordToRow, rowToRecord } from '../records.js';
+import { addChunksByDoc, recordToRow, recordsOf, rowToRecord } from '../records.js';
+import type { WriteLock } from './lock.js';
 import { searchTable } from './search.js';
 import { sqlEq, sqlIn } from './sql.js';
 import { chunkTable, docTable, guard, toArrowRow } from './tables.js';
@@ -26,7 +27,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   // Whole documents (rows, stale IDs, record) queued while a write runs go out together: one
   // commit of rows, one delete, one commit of records for all of them, so a document waits for
   // one write cycle and the commits (the store's bottleneck) carry many documents each.
-  private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.writeDocuments(changes));
+  private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.lock.run(() => this.writeDocuments(changes)));
   private readonly schemas = new Map<lancedb.Table, Promise<Schema>>();
   private commits = 0;
 
@@ -34,17 +35,19 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     readonly info: CollectionInfo,
     private readonly chunks: lancedb.Table,
     private readonly docs: lancedb.Table,
+    /** The store's write lock: every write below runs inside it. */
+    private readonly lock: WriteLock,
   ) {
     super();
   }
 
-  static async open(db: lancedb.Connection, info: CollectionInfo): Promise<LanceDbCollection> {
+  static async open(db: lancedb.Connection, info: CollectionInfo, lock: WriteLock): Promise<LanceDbCollection> {
     const chunks = await guard('open the chunk table', () => db.openTable(chunkTable(info.name)));
     const docs = await guard('open the document table', () => db.openTable(docTable(info.name))).catch((err: unknown) => {
       chunks.close();
       throw err;
     });
-    return new LanceDbCollection(info, chunks, docs);
+    return new LanceDbCollection(info, chunks, docs, lock);
   }
 
   commitDocument(change: DocChange): Promise<void> {
@@ -52,8 +55,10 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   }
 
   async deleteDoc(docId: string): Promise<void> {
-    await this.writer.run(() => this.commit('delete a document', () => this.chunks.delete(sqlEq('doc_id', docId))));
-    await this.writer.run(() => this.commit('delete a document record', () => this.docs.delete(sqlEq('doc_id', docId))));
+    await this.write(async () => {
+      await this.commit('delete a document', () => this.chunks.delete(sqlEq('doc_id', docId)));
+      await this.commit('delete a document record', () => this.docs.delete(sqlEq('doc_id', docId)));
+    });
   }
 
   countChunks(source: string): Promise<number> {
@@ -71,9 +76,8 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     return out;
   }
 
-  async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
-    const rows = await guard('read document records', () => this.docs.query().where(sqlEq('source', source)).toArray());
-    return new Map(rows.map((r) => [String(r.doc_id), rowToRecord(r)]));
+  async listDocRecords(source: string): Promise<DocRecords> {
+    return recordsOf(await guard('read document records', () => this.docs.query().where(sqlEq('source', source)).toArray()));
   }
 
   search(q: SearchQuery): Promise<SearchHit[]> {
@@ -86,7 +90,12 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   }
 
   async optimize(): Promise<void> {
-    await this.writer.run(() => this.compact());
+    await this.write(() => this.compact());
+  }
+
+  /** Runs a write after this collection's earlier ones, inside the store's write lock. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writer.run(() => this.lock.run(fn));
   }
 
   /** Waits for the writes queued, then closes both tables. */
@@ -96,18 +105,36 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     this.docs.close();
   }
 
-  /** Runs inside the write chain: rows of every document, then their stale rows, then their records. */
+  /**
+   * Runs inside the write lock: rows of every document, then their stale rows, then their records.
+   * What the store holds is read first, inside the lock: a document whose change gives its complete
+   * ID set loses every other row found now (also one a concurrent writer added since this process
+   * read), and an ID or a record held twice (a store written concurrently by an older version) is
+   * written once again.
+   */
   private async writeDocuments(changes: DocChange[]): Promise<void> {
+    const docIds = [...new Set(changes.map((c) => c.record.docId))];
+    const [held, heldRecords] = await Promise.all([this.fetchDocChunks(docIds), this.recordCounts(docIds)]);
     const rows = changes.flatMap((c) => c.rows);
+    const writing = new Set(rows.map((r) => r.id));
+    // (A duplicated ID is deleted, then written once; one this write does not rewrite is left for the record check.)
+    await this.deleteRows(duplicates([...held.values()].flatMap((refs) => refs.map((r) => r.id))).filter((id) => writing.has(id)));
     if (rows.length > 0) await this.mergeRows(rows);
-    // A row one change drops and a later change of the same document writes again stays.
-    const last = new Map<string, 'row' | 'stale'>();
-    for (const c of changes) {
-      for (const r of c.rows) last.set(r.id, 'row');
-      for (const id of c.staleIds) last.set(id, 'stale');
-    }
-    await this.deleteRows([...last].filter(([, what]) => what === 'stale').map(([id]) => id));
+    await this.deleteRows(staleIds(changes, held));
+    const twice = docIds.filter((id) => (heldRecords.get(id) ?? 0) > 1);
+    if (twice.length > 0) await this.commit('delete duplicate records', () => this.docs.delete(sqlIn('doc_id', twice)));
     await this.mergeRecords(changes.map((c) => c.record));
+  }
+
+  /** How many records the store holds of each of these documents. */
+  private async recordCounts(docIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < docIds.length; i += IN_BATCH) {
+      const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
+      const rows = await guard('read document records', () => this.docs.query().where(where).select(['doc_id']).toArray());
+      for (const r of rows) out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
+    }
+    return out;
   }
 
   /** Deletes rows by ID, `IN_BATCH` a commit; runs inside the write chain. */
@@ -189,4 +216,31 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     }
     return out;
   }
+}
+
+/** The IDs that occur more than once. */
+function duplicates(ids: string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const id of ids) (seen.has(id) ? twice : seen).add(id);
+  return [...twice];
+}
+
+/**
+ * The rows a batch of changes deletes: each change's stale IDs, and, for a document whose change
+ * gives its complete ID set, every row of it the store holds outside that set. A row one change
+ * drops and a later change of the same document writes again stays.
+ */
+export function staleIds(changes: DocChange[], held: Map<string, ChunkRefs>): string[] {
+  const last = new Map<string, 'row' | 'stale'>();
+  const complete = new Map<string, Set<string>>();
+  for (const c of changes) {
+    for (const r of c.rows) last.set(r.id, 'row');
+    for (const id of c.staleIds) last.set(id, 'stale');
+    if (c.ids) complete.set(c.record.docId, new Set(c.ids));
+  }
+  for (const [docId, keep] of complete) {
+    for (const { id } of held.get(docId) ?? []) if (!keep.has(id)) last.set(id, 'stale');
+  }
+  return [...last].filter(([, what]) => what === 'stale').map(([id]) => id);
 }

@@ -6,10 +6,10 @@ import type { RowData } from '@zilliz/milvus2-sdk-node';
 import { sizedBatches } from '../../core/batches.js';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
-import type { ChunkRow, CollectionInfo, DocChange, DocRecord, SearchHit, SearchQuery } from '../../core/types.js';
+import type { ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { boundId } from '../../ids/index.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
-import { addChunksByDoc, recordToRow, rowToRecord } from '../records.js';
+import { addChunksByDoc, recordToRow, recordsOf, rowToRecord } from '../records.js';
 import { type MilvusConnection, QUERY_LIMIT, STRONG, bucketOf } from './client.js';
 import { filter, render } from './filter.js';
 import { SECTION_MAX, TEXT_MAX, physical } from './schema.js';
@@ -60,7 +60,7 @@ export class MilvusCollection extends BatchedReads implements Collection {
   async commitDocument(change: DocChange): Promise<void> {
     // Rows and records have writers of their own, each batching across documents already.
     await this.rowWrites.add(change.rows);
-    await this.deleteIds(change.staleIds);
+    await this.deleteIds(change.ids ? await this.staleNow(change) : change.staleIds);
     await this.recordWrites.add([change.record]);
   }
 
@@ -91,9 +91,8 @@ export class MilvusCollection extends BatchedReads implements Collection {
     return out;
   }
 
-  async listDocRecords(source: string): Promise<Map<string, DocRecord>> {
-    const rows = await this.conn.queryAll(this.docs, filter('source == {source}', { source }), DOC_FIELDS);
-    return new Map(rows.map((r) => [String(r.doc_id), rowToRecord(r)]));
+  async listDocRecords(source: string): Promise<DocRecords> {
+    return recordsOf(await this.conn.queryAll(this.docs, filter('source == {source}', { source }), DOC_FIELDS));
   }
 
   search(q: SearchQuery): Promise<SearchHit[]> {
@@ -111,6 +110,17 @@ export class MilvusCollection extends BatchedReads implements Collection {
   /** Waits for the writes queued (the connection belongs to the store). */
   async close(): Promise<void> {
     await Promise.all([this.rowWriter.run(async () => undefined), this.recordWriter.run(async () => undefined)]);
+  }
+
+  /**
+   * The rows of a rewritten document to delete, read after its rows were upserted: those it no
+   * longer has, also any a concurrent writer added since this one read (a primary key cannot
+   * repeat here: an upsert replaces the row of its ID).
+   */
+  private async staleNow(change: DocChange): Promise<string[]> {
+    const keep = new Set(change.ids);
+    const held = await this.listDocChunks(change.record.docId);
+    return [...new Set([...change.staleIds, ...held.map((r) => r.id).filter((id) => !keep.has(id))])];
   }
 
   private async deleteIds(ids: string[]): Promise<void> {
