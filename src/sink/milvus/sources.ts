@@ -22,7 +22,7 @@ export async function readSources(conn: MilvusConnection): Promise<SourceRecord[
   const desc = await conn.call('read the source registry', (c) => c.describeCollection({ collection_name: collection }));
   return (desc.properties ?? [])
     .filter((p) => p.key.startsWith(PROPERTY))
-    .map((p) => ({ ...(JSON.parse(String(p.value)) as Omit<SourceRecord, 'name'>), name: p.key.slice(PROPERTY.length) }));
+    .map((p) => ({ name: p.key.slice(PROPERTY.length), ...(JSON.parse(String(p.value)) as Omit<SourceRecord, 'name'>) }));
 }
 
 /** Writes one source's entry, creating the registry when the store has none yet. */
