@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type SinkKind, children } from '../children.js';
 import { tempDir } from '../helpers.js';
 
-const { cli, hits, setup } = children();
+const { cli, daemon, hits, setup, until } = children();
 
 async function notes(dir: string, names: string[], topic: string): Promise<void> {
   for (const [i, n] of names.entries()) {
@@ -129,5 +129,25 @@ describe('source roots (CLI, LanceDB)', () => {
     // The outer root contains the nested one: its run warns too.
     const outer = await cli(['index', link, '--source', 'docs', ...e.sink, ...e.model]);
     expect(warnings(outer.stderr)).toEqual([expect.stringContaining('contains the root of source "sub"')]);
+  }, 120_000);
+});
+
+describe('sources of the daemons (CLI, LanceDB)', () => {
+  it("watch records its source and its reconcile's end as the last sync; worker refuses another root under the name", async () => {
+    const work = await tempDir();
+    const a = path.join(work, 'a', 'docs');
+    const b = path.join(work, 'b', 'docs');
+    await notes(a, ['n0.md'], 'kingfishers');
+    await notes(b, ['m0.md'], 'herons');
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const sources = async (): Promise<Sources> => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).sources;
+    const watch = await daemon(['watch', a, ...e.sink, ...e.queue, ...e.model]);
+    await until(async () => (await sources())[0]?.lastSyncAt != null, 60_000);
+    expect(await sources()).toEqual([expect.objectContaining({ name: 'docs', root: await realpath(a) })]);
+    const worker = await cli(['worker', b, ...e.sink, ...e.queue, ...e.model]);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain(`source "docs" is ${await realpath(a)} in `);
+    watch.child.kill('SIGTERM');
+    expect(await watch.exited).toBe(0);
   }, 120_000);
 });
