@@ -1,4 +1,4 @@
-import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type SinkKind, children } from '../children.js';
@@ -130,6 +130,29 @@ describe('source roots (CLI, LanceDB)', () => {
     const outer = await cli(['index', link, '--source', 'docs', ...e.sink, ...e.model]);
     expect(warnings(outer.stderr)).toEqual([expect.stringContaining('contains the root of source "sub"')]);
   }, 120_000);
+});
+
+describe('stores of older versions (CLI, LanceDB)', () => {
+  it('a source with rows but no registry entry is listed with root null and adopted by the next writing run', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await notes(dir, ['n0.md', 'n1.md'], 'kingfishers');
+    const store = path.join(work, 'store');
+    const e = setup('LanceDB', store);
+    expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
+    // What an older version wrote: the manifest without a source registry.
+    const manifest = JSON.parse(await readFile(path.join(store, 'ragsync.json'), 'utf8'));
+    delete manifest.sources;
+    await writeFile(path.join(store, 'ragsync.json'), JSON.stringify(manifest));
+    const sources = async (): Promise<Sources> => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).sources;
+    expect(await sources()).toEqual([expect.objectContaining({ name: 'docs', root: null, documents: 2, chunks: 2, lastSyncAt: null })]);
+    expect((await cli(['status', ...e.sink])).stdout).toContain('docs  (root not recorded');
+    // Reading does not adopt it; the next index does.
+    expect((await cli(['audit', dir, ...e.sink, ...e.model])).code).toBe(0);
+    expect((await sources())[0]!.root).toBeNull();
+    expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
+    expect(await sources()).toEqual([expect.objectContaining({ name: 'docs', root: await realpath(dir), documents: 2 })]);
+  }, 60_000);
 });
 
 describe('sources of the daemons (CLI, LanceDB)', () => {
