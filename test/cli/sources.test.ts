@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type SinkKind, children } from '../children.js';
+import { BIN, type SinkKind, children } from '../children.js';
 import { tempDir } from '../helpers.js';
 
 const { cli, daemon, hits, setup, until } = children();
@@ -130,6 +131,33 @@ describe('source roots (CLI, LanceDB)', () => {
     const outer = await cli(['index', link, '--source', 'docs', ...e.sink, ...e.model]);
     expect(warnings(outer.stderr)).toEqual([expect.stringContaining('contains the root of source "sub"')]);
   }, 120_000);
+});
+
+describe('remove-source on a terminal (CLI, LanceDB)', () => {
+  it('asks, and removes only on yes', async (ctx) => {
+    const hasScript = spawnSync('script', ['--version']).status === 0;
+    if (!hasScript) return ctx.skip('util-linux `script` (a pseudo-terminal) is not installed');
+    const work = await tempDir();
+    const dir = path.join(work, 'docs');
+    await notes(dir, ['n0.md', 'n1.md'], 'kingfishers');
+    const e = setup('LanceDB', path.join(work, 'store'));
+    expect((await cli(['index', dir, ...e.sink, ...e.model])).code).toBe(0);
+    // `script` runs the command on a pseudo-terminal, its stdin typed in.
+    const onTerminal = (answer: string) => {
+      const command = [process.execPath, BIN, 'remove-source', 'docs', ...e.sink].map((a) => `'${a}'`).join(' ');
+      return spawnSync('script', ['-qec', command, '/dev/null'], { input: `${answer}\n`, encoding: 'utf8' });
+    };
+    const docs = async () => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).docs;
+    const no = onTerminal('n');
+    expect(no.stdout).toContain(`Remove source "docs" (${await realpath(dir)}): 2 documents, 2 chunks? [y/N]`);
+    expect(no.stdout).toContain('kept source "docs": nothing removed');
+    expect(no.status).toBe(1);
+    expect(await docs()).toBe(2);
+    const yes = onTerminal('y');
+    expect(yes.stdout).toContain('removed source "docs"');
+    expect(yes.status).toBe(0);
+    expect(await docs()).toBe(0);
+  }, 60_000);
 });
 
 describe('stores of older versions (CLI, LanceDB)', () => {
