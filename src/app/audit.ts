@@ -6,6 +6,7 @@
 import type { Config } from '../config/index.js';
 import { type Drift, compareSource } from '../core/compare.js';
 import type { PlanSummary } from '../core/dry-run.js';
+import type { Logger } from '../core/log.js';
 import type { SyncDeps } from '../core/sync-document.js';
 import type { SyncSummary } from '../core/sync-source.js';
 import { type IndexHooks, indexDirectory, planDirectory } from './index-dir.js';
@@ -48,7 +49,7 @@ export async function auditDirectory(
   dir: string,
   opts: { repair?: boolean; dryRun?: boolean; hooks?: IndexHooks } = {},
 ): Promise<AuditResult> {
-  const first = await auditOnce(config, dir);
+  const first = await auditOnce(config, dir, opts.hooks?.log);
   if (!opts.repair || (first.drift.length === 0 && first.unchecked.length === 0)) return { report: first };
   // (Duplicate rows and records need no clearing: the pass's record check rewrites those
   // documents, reusing their vectors, and a rewrite writes each ID and record once.)
@@ -65,7 +66,7 @@ export async function auditDirectory(
     return { report: first, repair: plan };
   }
   if (clear.size > 0) {
-    const rt = await openRuntime(config, dir);
+    const rt = await openRuntime(config, dir, opts.hooks?.log);
     try {
       for (const id of clear) await rt.live.collection.deleteDoc(id);
     } finally {
@@ -73,11 +74,11 @@ export async function auditDirectory(
     }
   }
   const repair = await indexDirectory(config, dir, hooks);
-  return { before: first, repair, report: await auditOnce(config, dir) };
+  return { before: first, repair, report: await auditOnce(config, dir, opts.hooks?.log) };
 }
 
-async function auditOnce(config: Config, dir: string): Promise<AuditReport> {
-  const rt = await openReader(config, dir);
+async function auditOnce(config: Config, dir: string, log?: Logger): Promise<AuditReport> {
+  const rt = await openReader(config, dir, log);
   try {
     return await auditSource(rt.live);
   } finally {

@@ -7,6 +7,7 @@ import type { Collection } from '../core/store.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sync-source.js';
 import { syncToTargets } from '../core/targets.js';
 import { type Runtime, deleteGuardOf, openReader, openRuntime } from './runtime.js';
+import { recordSource } from './sources.js';
 import { queuePass } from './through-queue.js';
 
 export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'deleteGuard'> & {
@@ -31,6 +32,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
   try {
     const summary = await syncPass(config, rt, hooks);
+    if (!summary.interrupted && !summary.held && !hooks.signal?.aborted) await recordSource(rt.store, config, rt.identity, true);
     if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
       // Compaction only makes later reads faster; a failure here loses nothing.
       await rt.live.collection.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
@@ -52,7 +54,7 @@ export async function planDirectory(
   hooks: IndexHooks,
   prepare?: (collection: Collection) => Promise<void>,
 ): Promise<PlanSummary> {
-  const rt = await openReader(config, dir);
+  const rt = await openReader(config, dir, hooks.log);
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
   try {
     return await planSource(rt.live, { ...hooks, concurrency: config.concurrency, deleteGuard: deleteGuardOf(config) }, prepare);

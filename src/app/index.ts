@@ -6,6 +6,7 @@ export { type AuditResult, auditDirectory } from './audit.js';
 export { indexDirectory } from './index-dir.js';
 export { type JobsReport, jobsReport } from './jobs.js';
 export { type ReembedHooks, type ReembedReport, abortReembed, dropOld, reembed } from './reembed.js';
+export { type SourceRemoval, removeSource } from './remove-source.js';
 export { defaultSourceName } from './runtime.js';
 export { search } from './search.js';
 export { type StoreStatus, status } from './status.js';

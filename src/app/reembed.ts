@@ -21,6 +21,7 @@ import type { CollectionInfo, Embedder, Fingerprint, Lease } from '../core/types
 import { embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
 import { deleteGuardOf, openSource, openStore, syncDeps, writerRuntime } from './runtime.js';
 import { queuePass } from './through-queue.js';
+import { checkSource, recordSource } from './sources.js';
 import { type VerifyReport, verifyCollection } from './verify.js';
 
 export type ReembedPhase = 'backfill' | 'verify' | 'repair' | 'swap';
@@ -70,6 +71,7 @@ export async function reembed(config: Config, dir: string, hooks: ReembedHooks =
     const live = await store.live();
     if (!live) throw new RagsyncError('USAGE', `${store.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });
     const source = openSource(config, dir, store);
+    await recordSource(store, config, await checkSource(store, source, log));
     lease = await store.acquireLease();
     const { target, descriptor, resumed } = await chooseTarget(config, store, live.info, hooks.rollback === true);
     const info = await store.preparePending(target.fingerprint, descriptor);

@@ -18,6 +18,7 @@ import type { Embedder, Source } from '../core/types.js';
 import { lanceDbStore, milvusStore } from '../sink/index.js';
 import { FilesystemSource } from '../sources/filesystem.js';
 import { chunkLimits, embedderDescriptor, embedderFor, liveEmbedder } from './embedders.js';
+import { type SourceIdentity, checkSource, recordSource } from './sources.js';
 
 /** Builds (without connecting) the store the configuration names. */
 export function openStore(config: Config['sink'], cwd = process.cwd()): Store {
@@ -63,15 +64,19 @@ export interface Runtime {
 }
 
 /**
- * Loads the model (the chosen one, else the one the store records) and opens the store's live
- * collection for writing, refusing a chosen model that is not the store's.
+ * Checks the source against the store's registry (`sources.ts`: another root under its name is
+ * refused before anything is written), loads the model (the chosen one, else the one the store
+ * records) and opens the store's live collection for writing, refusing a chosen model that is not
+ * the store's; then records the source.
  */
-export async function openRuntime(config: Config, dir: string, log?: Logger): Promise<Runtime> {
+export async function openRuntime(config: Config, dir: string, log?: Logger): Promise<Runtime & { identity: SourceIdentity }> {
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
+    const identity = await checkSource(store, source, log);
     const { embedder, collection } = await openLiveFollowing(config, store);
-    return writerRuntime(config, store, syncDeps(config, source, collection, embedder), log);
+    await recordSource(store, config, identity);
+    return { ...writerRuntime(config, store, syncDeps(config, source, collection, embedder), log), identity };
   } catch (err) {
     await store.close();
     throw err;
@@ -109,14 +114,15 @@ export interface Reader {
 }
 
 /**
- * Loads the model (as `openRuntime` does) and opens the store's live collection for reading;
- * creates nothing (a store without a collection reads as empty). Refuses a chosen model that is
- * not the store's, as a writer does.
+ * Checks the source (as `openRuntime` does, recording nothing), loads the model and opens the
+ * store's live collection for reading; creates nothing (a store without a collection reads as
+ * empty). Refuses a chosen model that is not the store's, as a writer does.
  */
-export async function openReader(config: Config, dir: string): Promise<Reader> {
+export async function openReader(config: Config, dir: string, log?: Logger): Promise<Reader> {
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
+    await checkSource(store, source, log);
     const live = await store.live();
     const embedder = await liveEmbedder(config, live?.info ?? null, store.location);
     const fingerprint = embedder.fingerprint;

@@ -1,6 +1,6 @@
 /** `ragsync status`: what the store holds. */
 import type { Config } from '../config/index.js';
-import type { Store } from '../core/store.js';
+import type { Collection, Store } from '../core/store.js';
 import type { CollectionInfo, Fingerprint } from '../core/types.js';
 import { openStore } from './runtime.js';
 
@@ -9,6 +9,19 @@ export interface CollectionStatus {
   fingerprint: Fingerprint;
   docs: number;
   chunks: number;
+}
+
+/** One source of a store: its registry entry (root null: rows but no entry, from an older version) and its counts in the live collection. */
+export interface SourceStatus {
+  name: string;
+  root: string | null;
+  documents: number;
+  chunks: number;
+  lastSyncAt: string | null;
+  createdAt: string | null;
+  include: string[] | null;
+  exclude: string[] | null;
+  gitignore: boolean | null;
 }
 
 export interface StoreStatus {
@@ -21,6 +34,8 @@ export interface StoreStatus {
   pending: CollectionStatus | null;
   /** The collection before the last swap, kept for `reembed --rollback` until `--drop-old`. */
   previous: CollectionStatus | null;
+  /** Every source the store records or holds rows of, by name. */
+  sources: SourceStatus[];
 }
 
 export async function status(config: Config): Promise<StoreStatus> {
@@ -36,6 +51,7 @@ export async function status(config: Config): Promise<StoreStatus> {
       ...counts,
       pending: await describe(store, layout?.pending),
       previous: await describe(store, layout?.previous),
+      sources: await sourcesOf(store, live),
     };
   } finally {
     await store.close();
@@ -46,4 +62,29 @@ async function describe(store: Store, info: CollectionInfo | null | undefined): 
   if (!info) return null;
   const stats = await (await store.collection(info.fingerprint)).stats();
   return { name: info.name, fingerprint: info.fingerprint, ...stats };
+}
+
+/**
+ * The sources of a store: those its registry records and those the live collection holds
+ * records of, each with filtered counts (no record is read to count).
+ */
+export async function sourcesOf(store: Store, live: Collection | null): Promise<SourceStatus[]> {
+  const recorded = new Map((await store.sources()).map((r) => [r.name, r]));
+  const names = [...new Set([...recorded.keys(), ...(live ? await live.listSources() : [])])].sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const r = recorded.get(name);
+      return {
+        name,
+        root: r?.root ?? null,
+        documents: live ? await live.countDocs(name) : 0,
+        chunks: live ? await live.countChunks(name) : 0,
+        lastSyncAt: r?.lastSyncAt ?? null,
+        createdAt: r?.createdAt ?? null,
+        include: r?.include ?? null,
+        exclude: r?.exclude ?? null,
+        gitignore: r?.gitignore ?? null,
+      };
+    }),
+  );
 }

@@ -15,6 +15,7 @@ import type { Metrics } from '../queue/metrics.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
+import { recordSource } from './sources.js';
 import { type Daemon, startDaemon } from './worker.js';
 
 /** `ragsync watch DIR`. */
@@ -26,7 +27,8 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     d.q.queue
       .enqueue(ref, at)
       .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
-  const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics });
+  const synced = () => recordSource(d.rt.store, config, d.rt.identity, true);
+  const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
@@ -75,7 +77,8 @@ class Reconciler {
     private readonly targets: SyncTargets,
     private readonly enqueue: (ref: DocRef, at: number) => Promise<unknown>,
     private readonly log: Logger,
-    private readonly held: { guard: DeleteGuard | null; metrics: Metrics },
+    /** `synced` records the end of a reconcile that held nothing in the store's source registry. */
+    private readonly held: { guard: DeleteGuard | null; metrics: Metrics; synced: () => Promise<void> },
   ) {}
 
   run(rerun = false): Promise<void> {
@@ -115,6 +118,10 @@ class Reconciler {
       this.held.metrics.heldReconciles.inc();
       this.log.error({ stage: 'reconcile', held: held.deletions, indexed: held.indexed, found: held.found }, held.reason);
     }
+    if (!held && !summary.interrupted)
+      await this.held
+        .synced()
+        .catch((err: unknown) => this.log.warn({ stage: 'reconcile' }, `cannot record the sync: ${errorMessage(err)}`));
     this.log.info({ stage: 'reconcile', scanned: summary.docs.scanned, queued, failed: summary.docs.failed }, 'reconcile done');
   }
 }

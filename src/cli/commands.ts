@@ -13,6 +13,7 @@ import {
   indexDirectory,
   jobsReport,
   reembed,
+  removeSource,
   runWatch,
   runWorker,
   search,
@@ -187,6 +188,23 @@ export async function statusCommand(flags: Flags): Promise<number> {
   if (flags.json) print.printJson(s);
   else print.printStatus(s);
   return EXIT.ok;
+}
+
+/**
+ * `remove-source NAME`: asks on a terminal unless `--yes`; without a terminal `--yes` is required
+ * (exit 2 otherwise: nothing is removed). Exit 1 when the answer was no.
+ */
+export async function removeSourceCommand(name: string, flags: Flags): Promise<number> {
+  const result = await removeSource(configOf('remove-source', flags), name, async (plan) => {
+    if (flags.yes === true) return true;
+    if (!process.stdin.isTTY) throw usage(`ragsync remove-source ${name}: not on a terminal: pass --yes to remove it without asking`);
+    return print.ask(
+      `Remove source "${plan.name}" (${plan.root ?? 'root not recorded'}): ${plan.documents} documents, ${plan.chunks} chunks? [y/N] `,
+    );
+  });
+  if (flags.json) print.printJson(result);
+  else print.printRemoved(result);
+  return result.removed ? EXIT.ok : EXIT.failures;
 }
 
 /** The config of a command that needs the job queue: a Redis URL is required. */

@@ -16,6 +16,7 @@ import {
   indexCommand,
   jobsCommand,
   reembedCommand,
+  removeSourceCommand,
   searchCommand,
   statusCommand,
   watchCommand,
@@ -57,7 +58,12 @@ const SPECS: Record<CommandName, CommandSpec> = {
     run: reembedCommand,
   },
   search: { usage: 'search [query]', description: 'search the index', run: searchCommand },
-  status: { usage: 'status', description: 'show what the store holds', run: (_arg, f) => statusCommand(f) },
+  status: { usage: 'status', description: 'show what the store holds, and its sources', run: (_arg, f) => statusCommand(f) },
+  'remove-source': {
+    usage: 'remove-source <name>',
+    description: "delete one source's documents from the store (every collection) and forget its root",
+    run: (name, f) => removeSourceCommand(name!, f),
+  },
 };
 
 function packageVersion(): string {

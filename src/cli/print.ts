@@ -2,8 +2,9 @@
  * What each command prints: a human summary (results on stdout, errors on stderr, long lists cut
  * at `MAX_FAILURE_LINES`), or with `--json` one JSON document on stdout; and the progress bar.
  */
+import { createInterface } from 'node:readline/promises';
 import cliProgress from 'cli-progress';
-import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, StoreStatus } from '../app/index.js';
+import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, SourceRemoval, StoreStatus } from '../app/index.js';
 import type { PlanSummary } from '../core/dry-run.js';
 import { fingerprintKey } from '../core/fingerprint.js';
 import type { SyncSummary } from '../core/sync-source.js';
@@ -197,6 +198,31 @@ export function printStatus(s: StoreStatus): void {
     say(`re-embed:    pending to ${target}: ${s.pending.docs}/${s.docs} documents (${pct}%), ${s.pending.chunks} chunks`);
   }
   if (s.previous) say(`previous:    ${fingerprintKey(s.previous.fingerprint)} (kept for reembed --rollback; reembed --drop-old drops it)`);
+  if (s.sources.length > 0) say('sources:');
+  for (const src of s.sources) {
+    const root = src.root ?? '(root not recorded: indexed by an older version)';
+    const synced = src.lastSyncAt ? `last sync ${src.lastSyncAt}` : 'never fully synced';
+    say(`  ${src.name}  ${root}  ${plural(src.documents, 'document')}, ${plural(src.chunks, 'chunk')}, ${synced}`);
+  }
+}
+
+/** Asks a yes/no question on the terminal (stderr); true only for y or yes. */
+export async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** `remove-source`: what was removed, or that nothing was. */
+export function printRemoved(r: SourceRemoval): void {
+  if (!r.removed) return say(`kept source "${r.name}": nothing removed`);
+  const collections = plural(r.collections, 'collection');
+  say(
+    `removed source "${r.name}" (${r.root ?? 'root not recorded'}): ${plural(r.documents, 'document')}, ${plural(r.chunks, 'chunk')} (from ${collections})`,
+  );
 }
 
 /** `jobs`: counts by state, each failed job, and how many were retried. */

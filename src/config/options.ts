@@ -11,7 +11,7 @@ import { type ConfigLayer, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_K
 import { EMBEDDER_DEFAULTS } from './defaults.js';
 
 /** The commands of `ragsync`. */
-export const COMMANDS = ['index', 'audit', 'watch', 'worker', 'jobs', 'reembed', 'search', 'status'] as const;
+export const COMMANDS = ['index', 'audit', 'watch', 'worker', 'jobs', 'reembed', 'search', 'status', 'remove-source'] as const;
 /** The name of a command: `index`, `watch`, ... */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -73,7 +73,7 @@ export const DAEMON_LOG_LEVEL = 'info';
 const ALL = COMMANDS;
 const PASS = ['index', 'audit', 'reembed'] as const;
 const DAEMONS = ['watch', 'worker'] as const;
-const STORE = [...PASS, ...DAEMONS, 'search', 'status'] as const;
+const STORE = [...PASS, ...DAEMONS, 'search', 'status', 'remove-source'] as const;
 const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
 /** `status` takes the embedder's selection too, unlisted: scripts pass one set of flags to every command. */
 const EMBED_AND_STATUS = [...EMBED, 'status'] as const;
@@ -204,6 +204,7 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--rollback', type: 'bool', commands: ['reembed'], help: 'return to the previous collection (catching it up first)' },
   { flag: '--abort', type: 'bool', commands: ['reembed'], help: 'cancel a pending re-embed and drop its collection' },
   { flag: '--drop-old', type: 'bool', commands: ['reembed'], help: 'drop the collections kept for rollback' },
+  { flag: '--yes', type: 'bool', commands: ['remove-source'], help: 'remove without asking (required without a terminal)' },
   { flag: '--retry', type: 'bool', commands: ['jobs'], help: 'retry every failed job' },
   { flag: '--mode <mode>', type: 'choice', choices: SEARCH_MODES, default: SEARCH_MODES[0], commands: ['search'],
     help: 'how hits are found (a search by --image alone is dense unless a mode is given)' },
@@ -213,6 +214,6 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)' },
   { flag: '--log-level <level>', key: 'logLevel', env: 'RAGSYNC_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, commands: ALL,
     on: daemons({ shownDefault: DAEMON_LOG_LEVEL }), help: 'how much to log on stderr' },
-  { flag: '--json', type: 'bool', commands: ['index', 'audit', 'reembed', 'jobs', 'search', 'status'],
+  { flag: '--json', type: 'bool', commands: ['index', 'audit', 'reembed', 'jobs', 'search', 'status', 'remove-source'],
     help: 'print machine-readable JSON' },
 ];

@@ -145,6 +145,21 @@ class PlanCollection implements Collection {
     return n;
   }
 
+  async countDocs(source: string): Promise<number> {
+    let n = await this.base.countDocs(source);
+    for (const [, d] of await this.touched(source)) n += Number(d.record !== null) - Number(d.before.record);
+    return n;
+  }
+
+  async listSources(): Promise<string[]> {
+    const touched = await Promise.all([...this.docs.values()]);
+    return [...new Set([...(await this.base.listSources()), ...touched.filter((d) => d.record).map((d) => d.source)])];
+  }
+
+  async deleteSource(source: string): Promise<void> {
+    for (const docId of (await this.listDocRecords(source)).keys()) await this.deleteDoc(docId);
+  }
+
   async countRowsByDoc(source: string): Promise<Map<string, number>> {
     const counts = await this.base.countRowsByDoc(source);
     for (const [id, d] of await this.touched(source)) {
@@ -220,6 +235,9 @@ export function emptyCollection(info: CollectionInfo): Collection {
     listDocChunks: async () => [],
     findVectorsByHash: async () => new Map(),
     countChunks: async () => 0,
+    countDocs: async () => 0,
+    listSources: async () => [],
+    deleteSource: readOnly,
     countRowsByDoc: async () => new Map(),
     getDocRecord: async () => null,
     listDocRecords: async () => new Map(),

@@ -6,7 +6,21 @@
  * every backend. Errors thrown are `RagsyncError`s with stage `sink`; `retryable` says whether
  * trying again can help.
  */
+<<<<<<< HEAD
 import type { CollectionInfo, DocChange, DocRecord, DocRecords, Fingerprint, Lease, SearchHit, SearchQuery, StoreLayout } from './types.js';
+=======
+import type {
+  CollectionInfo,
+  DocChange,
+  DocRecord,
+  Fingerprint,
+  Lease,
+  SearchHit,
+  SearchQuery,
+  SourceRecord,
+  StoreLayout,
+} from './types.js';
+>>>>>>> issue14-sources
 
 export interface Store {
   readonly kind: string;
@@ -42,6 +56,12 @@ export interface Store {
   dropCollection(name: string): Promise<void>;
   /** Takes the store's re-embed lease, waiting up to `waitMs` for a dead holder (see `sink/lease.ts`). */
   acquireLease(waitMs?: number): Promise<Lease>;
+  /** The sources the store records (its source registry), in no particular order; reading creates nothing. */
+  sources(): Promise<SourceRecord[]>;
+  /** Records a source, replacing the record of the same name (idempotent). */
+  putSource(record: SourceRecord): Promise<void>;
+  /** Forgets a source's record (absent: nothing happens); its rows are the collections' (`deleteSource`). */
+  removeSource(name: string): Promise<void>;
   /** Waits for every write of its collections, then closes them and the connection. */
   close(): Promise<void>;
 }
@@ -69,6 +89,12 @@ export interface Collection {
   findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
   /** Number of rows of a source. */
   countChunks(source: string): Promise<number>;
+  /** Number of document records of a source (a filtered count: no record is read). */
+  countDocs(source: string): Promise<number>;
+  /** The sources that have document records, in no particular order (one bounded query per source). */
+  listSources(): Promise<string[]>;
+  /** Deletes every row and record of a source (its rows first, then its records); idempotent. */
+  deleteSource(source: string): Promise<void>;
   /** Rows per doc ID of a source (scans the source's doc IDs: use when `countChunks` disagrees). */
   countRowsByDoc(source: string): Promise<Map<string, number>>;
   getDocRecord(docId: string): Promise<DocRecord | null>;

@@ -226,6 +226,24 @@ export interface SearchHit {
   score: number;
 }
 
+/**
+ * A source as its store records it (store-level: it outlives a re-embed's swap). Its name is the
+ * prefix of its doc IDs; `root` tells two folders of one name apart, so a second folder indexed
+ * under a recorded name is refused instead of deleting the first one's documents.
+ */
+export interface SourceRecord {
+  name: string;
+  /** The root directory's real path (`fs.realpath`: symlinks resolved) on the machine that indexed it. */
+  root: string;
+  include: string[];
+  exclude: string[];
+  gitignore: boolean;
+  /** ISO time the source was first recorded. */
+  createdAt: string;
+  /** ISO time the last complete full pass (`index`, a daemon's reconcile) ended; null before one. */
+  lastSyncAt: string | null;
+}
+
 /** A document found by a scan, with what `stat` says of it (enough for the no-op check). */
 export interface SourceEntry extends DocRef {
   docId: string;

@@ -8,7 +8,7 @@
 import { RagsyncError } from '../core/errors.js';
 import { checkPending, fingerprintKey, fingerprintMismatch, physicalName } from '../core/fingerprint.js';
 import type { Collection, Store } from '../core/store.js';
-import type { CollectionInfo, Fingerprint, Lease, StoreLayout } from '../core/types.js';
+import type { CollectionInfo, Fingerprint, Lease, SourceRecord, StoreLayout } from '../core/types.js';
 import { type LeaseBackend, acquireLease } from './lease.js';
 
 /** A move of the pointers: each given pointer is set (a name) or cleared (null). */
@@ -41,6 +41,12 @@ export interface StoreBackend {
   openCollection(info: CollectionInfo): Promise<Collection & { close(): Promise<void> }>;
   /** Where the re-embed lease is kept. */
   leaseBackend(): Promise<LeaseBackend>;
+  /** The source registry, kept beside the pointers (not in a collection: it outlives a swap); reading creates nothing. */
+  readSources(): Promise<SourceRecord[]>;
+  /** Writes one source's entry (replacing it). */
+  writeSource(record: SourceRecord): Promise<void>;
+  /** Removes one source's entry; absent: nothing happens. */
+  deleteSource(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -119,6 +125,18 @@ export class BlueGreenStore implements Store {
 
   async acquireLease(waitMs?: number): Promise<Lease> {
     return acquireLease(await this.backend.leaseBackend(), `a re-embed of ${this.location}`, waitMs);
+  }
+
+  sources(): Promise<SourceRecord[]> {
+    return this.backend.readSources();
+  }
+
+  putSource(record: SourceRecord): Promise<void> {
+    return this.backend.writeSource(record);
+  }
+
+  removeSource(name: string): Promise<void> {
+    return this.backend.deleteSource(name);
   }
 
   async close(): Promise<void> {

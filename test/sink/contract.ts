@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Collection, Store } from '../../src/core/store.js';
-import type { ChunkRow, DocRecord, Fingerprint } from '../../src/core/types.js';
+import type { ChunkRow, DocRecord, Fingerprint, SourceRecord } from '../../src/core/types.js';
 import { chunkId } from '../../src/ids/index.js';
 
 const DIM = 8;
@@ -193,6 +193,58 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       await sink.deleteDoc('other:c.md');
       expect(await sink.countChunks('docs')).toBe(3);
       expect(await sink.countChunks('other')).toBe(0);
+    });
+
+    it('counts, lists and deletes a source: only its rows and records, hostile names kept as data', async () => {
+      await open();
+      const hostile = `a" or source != "`;
+      await put(sink, [
+        row('docs:a.md', 0, 'x'),
+        row('docs:a.md', 1, 'y'),
+        row('docs:b.md', 0, 'z'),
+        row('other:c.md', 0, 'w'),
+        row(`${hostile}:d.md`, 0, 'v'),
+      ]);
+      await putRecord(sink, record('third:e.md', 0));
+      expect(await sink.countDocs('docs')).toBe(2);
+      expect(await sink.countDocs('other')).toBe(1);
+      expect(await sink.countDocs('none')).toBe(0);
+      expect((await sink.listSources()).sort()).toEqual([hostile, 'docs', 'other', 'third'].sort());
+      await sink.deleteSource(hostile);
+      await sink.deleteSource('docs');
+      await sink.deleteSource('docs');
+      expect(await sink.countDocs('docs')).toBe(0);
+      expect(await sink.countChunks('docs')).toBe(0);
+      expect(await sink.listDocChunks('docs:a.md')).toEqual([]);
+      expect(await sink.getDocRecord('docs:b.md')).toBeNull();
+      expect(await sink.countChunks(hostile)).toBe(0);
+      expect(await sink.countChunks('other')).toBe(1);
+      expect(await sink.getDocRecord('other:c.md')).not.toBeNull();
+      expect((await sink.listSources()).sort()).toEqual(['other', 'third']);
+      expect(await sink.stats()).toEqual({ docs: 2, chunks: 1 });
+    });
+
+    it('keeps a source registry at the store level: written, replaced, removed, seen by another process, kept over a swap', async () => {
+      store = await factory();
+      expect(await store.sources()).toEqual([]);
+      expect((await store.layout()).all).toEqual([]);
+      await open();
+      const a = { name: 'docs', root: '/a/docs', include: ['**/*'], exclude: [], gitignore: true, createdAt: 't0', lastSyncAt: null };
+      const b = { ...a, name: 'other-1.x', root: '/b', exclude: ['*.tmp'], gitignore: false };
+      await store.putSource(a);
+      await store.putSource(b);
+      await store.putSource({ ...a, lastSyncAt: 't1' });
+      const byName = (list: SourceRecord[]) => [...list].sort((x, y) => x.name.localeCompare(y.name));
+      const other = await factory();
+      expect(byName(await other.sources())).toEqual([{ ...a, lastSyncAt: 't1' }, b]);
+      await other.preparePending({ ...FP, model: 'next/model', dim: 4 }, {});
+      await other.promotePending();
+      await other.removeSource('docs');
+      await other.removeSource('absent');
+      await other.close();
+      const again = await factory();
+      expect(await again.sources()).toEqual([b]);
+      await again.close();
     });
 
     it('searches dense, keyword and hybrid', async () => {

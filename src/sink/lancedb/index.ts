@@ -7,11 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import type { Store } from '../../core/store.js';
-import type { CollectionInfo, Fingerprint, StoreLayout } from '../../core/types.js';
+import type { CollectionInfo, Fingerprint, SourceRecord, StoreLayout } from '../../core/types.js';
 import { BlueGreenStore, type PointerMove, type StoreBackend } from '../blue-green.js';
 import { type LeaseBackend, fileLease } from '../lease.js';
 import { WriteLock } from './lock.js';
-import { manifestLayout, readManifest, writeManifest } from './manifest.js';
+import { manifestLayout, manifestSources, readManifest, writeManifest } from './manifest.js';
 import { LanceDbCollection } from './rows.js';
 import { createTables, dropTables, guard } from './tables.js';
 
@@ -76,6 +76,28 @@ class LanceDbBackend implements StoreBackend {
   async leaseBackend(): Promise<LeaseBackend> {
     await mkdir(this.location, { recursive: true });
     return fileLease(path.join(this.location, 'reembed.lease'));
+  }
+
+  async readSources(): Promise<SourceRecord[]> {
+    return manifestSources(await readManifest(this.location));
+  }
+
+  async writeSource({ name, ...record }: SourceRecord): Promise<void> {
+    await mkdir(this.location, { recursive: true });
+    await this.lock.run(async () => {
+      const m = await readManifest(this.location);
+      m.sources = { ...m.sources, [name]: record };
+      await writeManifest(this.location, m);
+    });
+  }
+
+  deleteSource(name: string): Promise<void> {
+    return this.lock.run(async () => {
+      const m = await readManifest(this.location);
+      if (!m.sources?.[name]) return;
+      delete m.sources[name];
+      await writeManifest(this.location, m);
+    });
   }
 
   async close(): Promise<void> {

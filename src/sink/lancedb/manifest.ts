@@ -5,7 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RagsyncError, errorMessage } from '../../core/errors.js';
-import type { CollectionInfo, Fingerprint, StoreLayout } from '../../core/types.js';
+import type { CollectionInfo, Fingerprint, SourceRecord, StoreLayout } from '../../core/types.js';
 
 const MANIFEST = 'ragsync.json';
 
@@ -17,6 +17,8 @@ export interface Manifest {
   /** The live collection before the last swap, kept for rollback. */
   previous?: string | null;
   collections: Record<string, { fingerprint: Fingerprint; embedder?: Record<string, unknown> | null; createdAt: string }>;
+  /** The source registry, by source name (absent in stores of older versions). */
+  sources?: Record<string, Omit<SourceRecord, 'name'>>;
 }
 
 /** The store's manifest; an empty one when the store is new. */
@@ -48,4 +50,9 @@ export function manifestLayout(m: Manifest): StoreLayout {
     previous: info(m.previous),
     all: Object.keys(m.collections).map((n) => info(n)!),
   };
+}
+
+/** The sources a manifest records. */
+export function manifestSources(m: Manifest): SourceRecord[] {
+  return Object.entries(m.sources ?? {}).map(([name, s]) => ({ name, ...s }));
 }

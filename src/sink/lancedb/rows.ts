@@ -65,6 +65,27 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     return guard('count rows', () => this.chunks.countRows(sqlEq('source', source)));
   }
 
+  countDocs(source: string): Promise<number> {
+    return guard('count document records', () => this.docs.countRows(sqlEq('source', source)));
+  }
+
+  async listSources(): Promise<string[]> {
+    const found: string[] = [];
+    for (;;) {
+      const where = `NOT (${sqlIn('source', found)})`;
+      const rows = await guard('list sources', () => this.docs.query().where(where).select(['source']).limit(1).toArray());
+      if (rows.length === 0) return found;
+      found.push(String(rows[0].source));
+    }
+  }
+
+  async deleteSource(source: string): Promise<void> {
+    await this.write(async () => {
+      await this.commit('delete a source', () => this.chunks.delete(sqlEq('source', source)));
+      await this.commit("delete a source's records", () => this.docs.delete(sqlEq('source', source)));
+    });
+  }
+
   async countRowsByDoc(source: string): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const query = this.chunks.query().where(sqlEq('source', source)).select(['doc_id']);

@@ -5,13 +5,14 @@
  */
 import { errorMessage } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
-import type { CollectionInfo, Fingerprint, StoreLayout } from '../../core/types.js';
+import type { CollectionInfo, Fingerprint, SourceRecord, StoreLayout } from '../../core/types.js';
 import { BlueGreenStore, type PointerMove, type StoreBackend } from '../blue-green.js';
 import type { LeaseBackend, LeaseRecord } from '../lease.js';
 import { dropAliasesOf, moveAliases, readLayout } from './aliases.js';
 import { MilvusConnection, type MilvusOptions, isSuccess, sdk, sinkError } from './client.js';
 import { MilvusCollection } from './rows.js';
 import { createPair, physical } from './schema.js';
+import { deleteSource, readSources, writeSource } from './sources.js';
 
 export type { MilvusOptions } from './client.js';
 
@@ -100,6 +101,18 @@ class MilvusBackend implements StoreBackend {
         await conn.call('remove the lease', (c) => c.dropCollection({ collection_name: collection }));
       },
     };
+  }
+
+  readSources(): Promise<SourceRecord[]> {
+    return readSources(this.conn);
+  }
+
+  writeSource(record: SourceRecord): Promise<void> {
+    return writeSource(this.conn, record);
+  }
+
+  deleteSource(name: string): Promise<void> {
+    return deleteSource(this.conn, name);
   }
 
   close(): Promise<void> {

@@ -84,6 +84,28 @@ export class MilvusCollection extends BatchedReads implements Collection {
     return other.data.length === 0 ? total : this.conn.count(this.chunks, filter('source == {source}', { source }));
   }
 
+  countDocs(source: string): Promise<number> {
+    return this.conn.count(this.docs, filter('source == {source}', { source }));
+  }
+
+  async listSources(): Promise<string[]> {
+    const found: string[] = [];
+    for (;;) {
+      const f = render(found.length > 0 ? filter('source not in {found}', { found: [...found] }) : filter(''), this.conn.templates);
+      const res = await this.conn.call('list sources', (c) =>
+        c.query({ collection_name: this.docs, ...f, output_fields: ['source'], limit: 1, consistency_level: STRONG }),
+      );
+      if (res.data.length === 0) return found;
+      found.push(String(res.data[0]!.source));
+    }
+  }
+
+  async deleteSource(source: string): Promise<void> {
+    const f = render(filter('source == {source}', { source }), this.conn.templates);
+    await this.conn.call('delete a source', (c) => c.delete({ collection_name: this.chunks, ...f }));
+    await this.conn.call("delete a source's records", (c) => c.delete({ collection_name: this.docs, ...f }));
+  }
+
   async countRowsByDoc(source: string): Promise<Map<string, number>> {
     const rows = await this.conn.queryAll(this.chunks, filter('source == {source}', { source }), ['doc_id']);
     const out = new Map<string, number>();
