@@ -8,6 +8,7 @@ import type { Collection } from '../core/store.js';
 import { type Drift, compareSource } from '../core/compare.js';
 import type { RagsyncError } from '../core/errors.js';
 import type { SyncDeps } from '../core/sync-document.js';
+import { LAYOUT_REFRESH_MS } from '../core/targets.js';
 import type { DocRecord } from '../core/types.js';
 
 export interface VerifyReport {
@@ -78,13 +79,32 @@ export async function verifyCollection(deps: SyncDeps, live: Collection, failure
     else report.problems.push({ path: d.path, problem: problemOf(d, records.get(d.docId)) });
   }
   for (const u of c.unchecked) report.problems.push({ path: u.path, problem: `unreadable: ${u.error}` });
-  const [liveAll, newAll] = await Promise.all([live.stats(), collection.stats()]);
-  const liveOthers = liveAll.docs - liveRecords.size;
-  const newOthers = newAll.docs - records.size;
-  if (newOthers < liveOthers) {
-    const problem = `the live collection holds ${liveOthers} documents of other sources, the new one ${newOthers}: re-embed each source (ragsync reembed DIR --source NAME); the last one swaps`;
+  const others = await otherSources(live, collection, source.name);
+  if (others.new < others.live) {
+    const problem = `the live collection holds ${others.live} documents of other sources, the new one ${others.new}: re-embed each source (ragsync reembed DIR --source NAME); the last one swaps`;
     report.problems.push({ path: '(other sources)', problem });
   }
   report.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return report;
+}
+
+/**
+ * Documents of other sources in the live and in the new collection, each counted at one moment
+ * (a writer of this source adding documents meanwhile changes neither). A shortfall is read again
+ * after a writer's dual write has had time to reach the new collection (live is written first).
+ */
+async function otherSources(live: Collection, next: Collection, source: string): Promise<{ live: number; new: number }> {
+  const read = async () => {
+    const [liveAll, liveOwn, newAll, newOwn] = await Promise.all([
+      live.stats(),
+      live.countDocs(source),
+      next.stats(),
+      next.countDocs(source),
+    ]);
+    return { live: liveAll.docs - liveOwn, new: newAll.docs - newOwn };
+  };
+  const first = await read();
+  if (first.new >= first.live) return first;
+  await new Promise((r) => setTimeout(r, 2 * LAYOUT_REFRESH_MS));
+  return read();
 }

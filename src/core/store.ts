@@ -6,13 +6,11 @@
  * every backend. Errors thrown are `RagsyncError`s with stage `sink`; `retryable` says whether
  * trying again can help.
  */
-<<<<<<< HEAD
-import type { CollectionInfo, DocChange, DocRecord, DocRecords, Fingerprint, Lease, SearchHit, SearchQuery, StoreLayout } from './types.js';
-=======
 import type {
   CollectionInfo,
   DocChange,
   DocRecord,
+  DocRecords,
   Fingerprint,
   Lease,
   SearchHit,
@@ -20,7 +18,6 @@ import type {
   SourceRecord,
   StoreLayout,
 } from './types.js';
->>>>>>> issue14-sources
 
 export interface Store {
   readonly kind: string;
