@@ -88,6 +88,52 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       expect((await sink.stats()).chunks).toBe(2);
     });
 
+    it('two writers (two connections) committing the same new documents at once: each ID and record once', async () => {
+      await open();
+      const other = await (await factory()).openLive(FP);
+      const otherStore = store;
+      await open();
+      try {
+        for (let round = 0; round < 3; round++) {
+          const change = (w: string, d: number) => ({
+            rows: [row(`docs:r${round}-${d}.md`, 0, `${w}${d}`), row(`docs:r${round}-${d}.md`, 1, `${w}x${d}`)],
+            staleIds: [],
+            record: record(`docs:r${round}-${d}.md`, 2),
+            ids: [chunkId(`docs:r${round}-${d}.md`, 'sec', 0), chunkId(`docs:r${round}-${d}.md`, 'sec', 1)],
+          });
+          const docs = Array.from({ length: 12 }, (_, d) => d);
+          await Promise.all([
+            ...docs.map((d) => sink.commitDocument(change('a', d))),
+            ...docs.map((d) => other.commitDocument(change('b', d))),
+          ]);
+        }
+        expect(await sink.stats()).toEqual({ docs: 36, chunks: 72 });
+        const records = await sink.listDocRecords('docs');
+        expect([records.size, records.duplicates]).toEqual([36, undefined]);
+        for (const [docId] of records) expect((await sink.listDocChunks(docId)).map((r) => r.id).sort()).toHaveLength(2);
+      } finally {
+        await otherStore.close();
+      }
+    });
+
+    it("a rewrite with its complete ID set deletes a row a concurrent writer added after this one's read", async () => {
+      await open();
+      await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
+      // Another writer (a newer version of the file) adds section 2; this writer read before it.
+      await sink.commitDocument({ rows: [row('docs:a.md', 2, 'three')], staleIds: [], record: record('docs:a.md', 3) });
+      await sink.commitDocument({
+        rows: [row('docs:a.md', 1, 'TWO')],
+        staleIds: [],
+        record: record('docs:a.md', 2),
+        ids: [chunkId('docs:a.md', 'sec', 0), chunkId('docs:a.md', 'sec', 1)],
+      });
+      expect((await sink.listDocChunks('docs:a.md')).map((r) => `${r.id}=${r.hash}`).sort()).toEqual([
+        'docs:a.md#sec/0=h-one',
+        'docs:a.md#sec/1=h-TWO',
+      ]);
+      expect((await sink.getDocRecord('docs:a.md'))?.chunkCount).toBe(2);
+    });
+
     it('commits documents written at once: rows, stale rows and records of each', async () => {
       await open();
       await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two'), row('docs:b.md', 0, 'b0'), row('docs:b.md', 1, 'b1')]);

@@ -38,16 +38,29 @@ export async function createPair(
   const prefix = conn.opts.collection;
   const chunks = physical(prefix, 'chunks', name);
   const docs = physical(prefix, 'docs', name);
-  if (!(await conn.exists(chunks))) await createChunks(conn, chunks, fp, embedder);
-  else {
+  if (!(await created(conn, chunks, () => createChunks(conn, chunks, fp, embedder)))) {
     await ensureIndexes(conn, chunks, [...CHUNK_INDEXES]);
     if (embedder) {
       const properties = { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) };
       await conn.call('record the embedder', (c) => c.alterCollectionProperties({ collection_name: chunks, properties }));
     }
   }
-  if (!(await conn.exists(docs))) await createDocs(conn, docs);
-  else await ensureIndexes(conn, docs, [...DOC_INDEXES]);
+  if (!(await created(conn, docs, () => createDocs(conn, docs)))) await ensureIndexes(conn, docs, [...DOC_INDEXES]);
+}
+
+/**
+ * Creates a collection unless it exists; false when it existed, also when another writer created
+ * it between the check and the create (two first runs at once: the server refuses the second).
+ */
+async function created(conn: MilvusConnection, collection: string, create: () => Promise<void>): Promise<boolean> {
+  if (await conn.exists(collection)) return false;
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if (await conn.exists(collection).catch(() => false)) return false;
+    throw err;
+  }
 }
 
 /** The fingerprint and embedder recorded on a physical chunk collection. */
