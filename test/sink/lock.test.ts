@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ for (let i = 0; i < rounds; i++) {
     const inside = await open(dir + '/inside', 'wx').catch(() => null);
     if (!inside) overlaps++;
     const n = Number(await readFile(dir + '/counter', 'utf8'));
-    await new Promise((r) => setTimeout(r, Math.random() * 3));
+    await new Promise((r) => setTimeout(r, Math.random() * Number(process.env.HOLD_MS ?? 3)));
     await writeFile(dir + '/counter', String(n + 1));
     if (inside) { await inside.close(); await unlink(dir + '/inside'); }
   });
@@ -87,4 +87,25 @@ describe('the LanceDB write lock (real processes)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await readFile(path.join(dir, 'counter'), 'utf8')).toBe('1');
   });
+
+  it('a holder killed while eight writers wait: one at a time takes over, never two at once; the litter of killed writers is swept', async () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const dir = await tempDir();
+      await writeFile(path.join(dir, 'counter'), '0');
+      const holder = run(DIES_HOLDING, { DIR: dir });
+      for (let i = 0; i < 200 && !holder.output().includes('holding'); i++) await new Promise((r) => setTimeout(r, 50));
+      // What a writer killed between writing its record aside and linking it leaves.
+      await writeFile(path.join(dir, 'write.lock.killed'), '{}');
+      await utimes(path.join(dir, 'write.lock.killed'), new Date(0), new Date(0));
+      const kids = Array.from({ length: 8 }, () => run(CONTENDER, { DIR: dir, ROUNDS: '2', HOLD_MS: '30' }));
+      // All of them polling the lock when its holder dies: they find it dead at about the same moment.
+      await new Promise((r) => setTimeout(r, 2000));
+      holder.child.kill('SIGKILL');
+      const codes = await Promise.all(kids.map((k) => k.exited));
+      expect(codes, kids.map((k) => k.output()).join('\n')).toEqual(Array(8).fill(0));
+      expect({ trial, overlaps: kids.map((k) => k.output()) }).toEqual({ trial, overlaps: Array(8).fill('0') });
+      expect(await readFile(path.join(dir, 'counter'), 'utf8')).toBe('16');
+      expect((await readdir(dir)).filter((f) => f.startsWith('write.lock'))).toEqual([]);
+    }
+  }, 120_000);
 });
