@@ -32,7 +32,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
   try {
     const summary = await syncPass(config, rt, hooks);
-    if (!summary.interrupted && !summary.held && !hooks.signal?.aborted) await recordSource(rt.store, config, rt.identity, true);
+    if (!summary.interrupted && !summary.held && !hooks.signal?.aborted) await recordSource(rt.store, config, rt.identity, true, hooks.log);
     if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
       // Compaction only makes later reads faster; a failure here loses nothing.
       await rt.live.collection.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));

@@ -73,9 +73,11 @@ export async function openRuntime(config: Config, dir: string, log?: Logger): Pr
   const store = openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
+    // Checked and recorded before the model loads: two runs of two folders under one name started
+    // together cannot both pass the check (the record is made under the store's write lock).
     const identity = await checkSource(store, source, log);
-    const { embedder, collection } = await openLiveFollowing(config, store);
     await recordSource(store, config, identity);
+    const { embedder, collection } = await openLiveFollowing(config, store);
     return { ...writerRuntime(config, store, syncDeps(config, source, collection, embedder), log), identity };
   } catch (err) {
     await store.close();

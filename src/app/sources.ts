@@ -33,14 +33,7 @@ export async function checkSource(store: Store, source: Source, log?: Logger): P
   const name = source.name;
   const all = await store.sources();
   const recorded = all.find((s) => s.name === name) ?? null;
-  if (recorded && recorded.root !== root) {
-    throw new RagsyncError(
-      'USAGE',
-      `source "${name}" is ${recorded.root} in ${store.location}; ${root} is another folder: index it under its own name ` +
-        `(--source NAME), or remove the old one first (ragsync remove-source ${name})`,
-      { stage: 'source' },
-    );
-  }
+  if (recorded && recorded.root !== root) throw otherRoot(name, recorded.root, root, store.location);
   for (const other of all) {
     if (other.name === name) continue;
     const relation = rootRelation(root, other.root);
@@ -56,24 +49,56 @@ export async function checkSource(store: Store, source: Source, log?: Logger): P
   return { name, root, recorded };
 }
 
+/** The refusal of a source name the store records with another root. */
+function otherRoot(name: string, recorded: string, root: string, location: string): RagsyncError {
+  return new RagsyncError(
+    'USAGE',
+    `source "${name}" is ${recorded} in ${location}; ${root} is another folder: index it under its own name ` +
+      `(--source NAME), or remove the old one first (ragsync remove-source ${name})`,
+    { stage: 'source' },
+  );
+}
+
 /**
- * Records a checked source in its store (a writer's first write, or an older store's source
- * adopted) with the settings it is scanned with, keeping `createdAt` and `lastSyncAt`; with
- * `synced`, the end of a complete full pass as `lastSyncAt`. Writes only when something changed.
+ * Records a checked source in its store, atomically for the store's writers, with the settings
+ * it is scanned with (keeping `createdAt` and `lastSyncAt`): a writer's first write, or an older
+ * store's source adopted. Another writer that recorded the name with another root meanwhile
+ * makes it a refusal, as `checkSource`'s. With `synced` (the end of a complete full pass), it sets
+ * `lastSyncAt` only on the registration this run checked: a source removed meanwhile
+ * (`remove-source`) or recorded again is not brought back, and `log` says so.
  */
-export async function recordSource(store: Store, config: Config, id: SourceIdentity, synced = false): Promise<void> {
-  const before = id.recorded;
-  const record: SourceRecord = {
-    name: id.name,
-    root: id.root,
-    include: [...config.include],
-    exclude: [...config.exclude],
-    gitignore: config.gitignore,
-    createdAt: before?.createdAt ?? new Date().toISOString(),
-    lastSyncAt: synced ? new Date().toISOString() : (before?.lastSyncAt ?? null),
-  };
-  const same = (a: SourceRecord | null, b: SourceRecord) =>
-    a !== null && (Object.keys(b) as Array<keyof SourceRecord>).every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
-  if (!same(before, record)) await store.putSource(record);
-  id.recorded = record;
+export async function recordSource(store: Store, config: Config, id: SourceIdentity, synced = false, log?: Logger): Promise<void> {
+  const now = new Date().toISOString();
+  const settings = { include: [...config.include], exclude: [...config.exclude], gitignore: config.gitignore };
+  let refused: { current: SourceRecord | null } | undefined;
+  const after = await store.updateSource(id.name, (current) => {
+    if (synced) {
+      const mine = current !== null && current.root === id.root && current.createdAt === (id.recorded?.createdAt ?? current.createdAt);
+      if (!mine) return ((refused = { current }), null);
+      return { ...current, ...settings, lastSyncAt: now };
+    }
+    if (current && current.root !== id.root) return ((refused = { current }), null);
+    const next: SourceRecord = {
+      name: id.name,
+      root: id.root,
+      ...settings,
+      createdAt: current?.createdAt ?? now,
+      lastSyncAt: current?.lastSyncAt ?? null,
+    };
+    return same(current, next) ? null : next;
+  });
+  if (!refused) {
+    id.recorded = after;
+    return;
+  }
+  const { current } = refused;
+  if (!synced) throw otherRoot(id.name, current!.root, id.root, store.location);
+  const what = current
+    ? `was recorded again meanwhile (root ${current.root})`
+    : `was removed from ${store.location} while this run indexed it (ragsync remove-source): it is not recorded again, and what this run wrote after the removal stays until \`ragsync remove-source ${id.name}\` runs again`;
+  log?.warn({ stage: 'source', source: id.name }, `source "${id.name}" ${what}`);
+}
+
+function same(a: SourceRecord | null, b: SourceRecord): boolean {
+  return a !== null && (Object.keys(b) as Array<keyof SourceRecord>).every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }

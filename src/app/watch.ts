@@ -27,7 +27,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     d.q.queue
       .enqueue(ref, at)
       .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
-  const synced = () => recordSource(d.rt.store, config, d.rt.identity, true);
+  const synced = () => recordSource(d.rt.store, config, d.rt.identity, true, log);
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,

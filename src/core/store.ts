@@ -55,8 +55,12 @@ export interface Store {
   acquireLease(waitMs?: number): Promise<Lease>;
   /** The sources the store records (its source registry), in no particular order; reading creates nothing. */
   sources(): Promise<SourceRecord[]>;
-  /** Records a source, replacing the record of the same name (idempotent). */
-  putSource(record: SourceRecord): Promise<void>;
+  /**
+   * Changes one source's record atomically for this store's writers (a LanceDB store's write
+   * lock; on Milvus a read then a write): `change` gets the record as it is now (null: none) and
+   * returns the record to write, or null to leave it. Returns the record as it is after.
+   */
+  updateSource(name: string, change: (current: SourceRecord | null) => SourceRecord | null): Promise<SourceRecord | null>;
   /** Forgets a source's record (absent: nothing happens); its rows are the collections' (`deleteSource`). */
   removeSource(name: string): Promise<void>;
   /** Waits for every write of its collections, then closes them and the connection. */

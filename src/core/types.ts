@@ -123,8 +123,9 @@ export interface DocChange {
   record: DocRecord;
   /**
    * Every chunk ID of the document's new version, when the change rewrote it: any other row of
-   * the document the store holds at commit time (one a concurrent writer added) is stale too.
-   * Absent when only the record changes.
+   * the document the store holds at commit time (one a concurrent writer added) is stale too
+   * where the backend commits under a write lock (LanceDB; on Milvus, whose upserts need none,
+   * such a row is left to the next pass's record check). Absent when only the record changes.
    */
   ids?: string[];
 }

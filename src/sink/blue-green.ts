@@ -43,8 +43,8 @@ export interface StoreBackend {
   leaseBackend(): Promise<LeaseBackend>;
   /** The source registry, kept beside the pointers (not in a collection: it outlives a swap); reading creates nothing. */
   readSources(): Promise<SourceRecord[]>;
-  /** Writes one source's entry (replacing it). */
-  writeSource(record: SourceRecord): Promise<void>;
+  /** Changes one source's entry (`Store.updateSource`), atomically where the backend has a write lock. */
+  updateSource(name: string, change: (current: SourceRecord | null) => SourceRecord | null): Promise<SourceRecord | null>;
   /** Removes one source's entry; absent: nothing happens. */
   deleteSource(name: string): Promise<void>;
   close(): Promise<void>;
@@ -131,8 +131,8 @@ export class BlueGreenStore implements Store {
     return this.backend.readSources();
   }
 
-  putSource(record: SourceRecord): Promise<void> {
-    return this.backend.writeSource(record);
+  updateSource(name: string, change: (current: SourceRecord | null) => SourceRecord | null): Promise<SourceRecord | null> {
+    return this.backend.updateSource(name, change);
   }
 
   removeSource(name: string): Promise<void> {

@@ -202,3 +202,57 @@ describe('sources of the daemons (CLI, LanceDB)', () => {
     expect(await watch.exited).toBe(0);
   }, 120_000);
 });
+
+describe('sources and concurrent commands (CLI, LanceDB)', () => {
+  it('two folders of one name indexed at once into a new store: one is refused (exit 2), the other owns the name', async () => {
+    const work = await tempDir();
+    const a = path.join(work, 'a', 'docs');
+    const b = path.join(work, 'b', 'docs');
+    await notes(a, ['n0.md', 'n1.md', 'n2.md'], 'kingfishers');
+    await notes(b, ['m0.md', 'm1.md'], 'herons');
+    for (let trial = 0; trial < 3; trial++) {
+      const e = setup('LanceDB', path.join(work, `store${trial}`));
+      const [ra, rb] = await Promise.all([cli(['index', a, ...e.sink, ...e.model]), cli(['index', b, ...e.sink, ...e.model])]);
+      expect([ra.code, rb.code].sort(), `${ra.stderr}\n${rb.stderr}`).toEqual([0, 2]);
+      const [winner, count] = ra.code === 0 ? [a, 3] : [b, 2];
+      const loser = ra.code === 0 ? rb : ra;
+      expect(loser.stderr).toContain(`source "docs" is ${await realpath(winner)}`);
+      const status = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { docs: number; sources: Sources };
+      expect({ trial, docs: status.docs, sources: status.sources.map((s) => [s.name, s.root, s.documents]) }).toEqual({
+        trial,
+        docs: count,
+        sources: [['docs', await realpath(winner), count]],
+      });
+    }
+  });
+
+  it('remove-source while an index of that source runs: the index does not record it again, and says so', async () => {
+    const work = await tempDir();
+    const dir = path.join(work, 'notes');
+    await notes(
+      dir,
+      Array.from({ length: 1500 }, (_, i) => `n${i}.md`),
+      'kingfishers',
+    );
+    const e = setup('LanceDB', path.join(work, 'store'));
+    const seed = await cli(['index', dir, ...e.sink, ...e.model, '--include', 'n1*.md']);
+    expect(seed.code, seed.stderr).toBe(0);
+    const running = cli(['index', dir, ...e.sink]);
+    await until(async () => {
+      const s = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { docs: number };
+      return s.docs > 111;
+    }, 60_000);
+    const removed = await cli(['remove-source', 'notes', '--yes', ...e.sink]);
+    expect(removed.code, removed.stderr).toBe(0);
+    const index = await running;
+    expect(index.code, index.stderr).toBe(0);
+    expect(warnings(index.stderr).join('\n'), `${index.stdout}\n${index.stderr}\n${removed.stdout}`).toContain(
+      'source "notes" was removed from',
+    );
+    const status = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { sources: Sources };
+    // What the index wrote after the removal is listed without a root (not recorded), and a second removal takes it.
+    expect(status.sources.every((s) => s.root === null)).toBe(true);
+    if (status.sources.length > 0) expect((await cli(['remove-source', 'notes', '--yes', ...e.sink])).code).toBe(0);
+    expect(JSON.parse((await cli(['status', '--json', ...e.sink])).stdout)).toMatchObject({ docs: 0, chunks: 0, sources: [] });
+  });
+});

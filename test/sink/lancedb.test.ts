@@ -4,10 +4,11 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { physicalName } from '../../src/core/fingerprint.js';
+import { chunkId } from '../../src/ids/index.js';
 import { lanceDbStore } from '../../src/sink/lancedb/index.js';
 import { sqlEq, sqlIn, sqlString } from '../../src/sink/lancedb/sql.js';
 import { tempDir } from '../helpers.js';
-import { FP, put, row, storeContract } from './contract.js';
+import { FP, put, record, row, storeContract } from './contract.js';
 
 storeContract('LanceDB', async () => lanceDbStore(await tempDirOnce()));
 
@@ -130,6 +131,26 @@ describe('LanceDB sink', () => {
     expect((await sink.listDocChunks('docs:good.md')).length).toBe(1);
     expect((await sink.listDocChunks('docs:also-good.md')).length).toBe(1);
     expect(await sink.listDocChunks('docs:bad.md')).toEqual([]);
+    await store.close();
+  });
+
+  it("a rewrite with its complete ID set deletes, under the write lock, a row a concurrent writer added after this one's read", async () => {
+    const store = lanceDbStore(await tempDir());
+    const sink = await store.openLive(FP);
+    await put(sink, [row('docs:a.md', 0, 'one'), row('docs:a.md', 1, 'two')]);
+    // Another writer (a newer version of the file) adds section 2; this writer read before it.
+    await sink.commitDocument({ rows: [row('docs:a.md', 2, 'three')], staleIds: [], record: record('docs:a.md', 3) });
+    await sink.commitDocument({
+      rows: [row('docs:a.md', 1, 'TWO')],
+      staleIds: [],
+      record: record('docs:a.md', 2),
+      ids: [chunkId('docs:a.md', 'sec', 0), chunkId('docs:a.md', 'sec', 1)],
+    });
+    expect((await sink.listDocChunks('docs:a.md')).map((r) => `${r.id}=${r.hash}`).sort()).toEqual([
+      'docs:a.md#sec/0=h-one',
+      'docs:a.md#sec/1=h-TWO',
+    ]);
+    expect((await sink.getDocRecord('docs:a.md'))?.chunkCount).toBe(2);
     await store.close();
   });
 

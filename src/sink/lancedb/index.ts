@@ -82,12 +82,17 @@ class LanceDbBackend implements StoreBackend {
     return manifestSources(await readManifest(this.location));
   }
 
-  async writeSource({ name, ...record }: SourceRecord): Promise<void> {
+  async updateSource(name: string, change: (current: SourceRecord | null) => SourceRecord | null): Promise<SourceRecord | null> {
     await mkdir(this.location, { recursive: true });
-    await this.lock.run(async () => {
+    return this.lock.run(async () => {
       const m = await readManifest(this.location);
+      const current = manifestSources(m).find((s) => s.name === name) ?? null;
+      const next = change(current);
+      if (!next) return current;
+      const { name: _, ...record } = next;
       m.sources = { ...m.sources, [name]: record };
       await writeManifest(this.location, m);
+      return next;
     });
   }
 

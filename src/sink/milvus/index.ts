@@ -107,8 +107,13 @@ class MilvusBackend implements StoreBackend {
     return readSources(this.conn);
   }
 
-  writeSource(record: SourceRecord): Promise<void> {
-    return writeSource(this.conn, record);
+  async updateSource(name: string, change: (current: SourceRecord | null) => SourceRecord | null): Promise<SourceRecord | null> {
+    // (No lock across Milvus clients: a read, then a write of this source's own property.)
+    const current = (await readSources(this.conn)).find((s) => s.name === name) ?? null;
+    const next = change(current);
+    if (!next) return current;
+    await writeSource(this.conn, next);
+    return next;
   }
 
   deleteSource(name: string): Promise<void> {

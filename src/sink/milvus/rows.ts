@@ -60,7 +60,10 @@ export class MilvusCollection extends BatchedReads implements Collection {
   async commitDocument(change: DocChange): Promise<void> {
     // Rows and records have writers of their own, each batching across documents already.
     await this.rowWrites.add(change.rows);
-    await this.deleteIds(change.ids ? await this.staleNow(change) : change.staleIds);
+    // (`change.ids` is not read here: an upsert replaces the row of its ID, so concurrent writers
+    // leave no duplicate; a row only another version of the document has, left by two writers of
+    // two versions at once, is found by the next pass's record check, which rewrites it.)
+    await this.deleteIds(change.staleIds);
     await this.recordWrites.add([change.record]);
   }
 
@@ -132,17 +135,6 @@ export class MilvusCollection extends BatchedReads implements Collection {
   /** Waits for the writes queued (the connection belongs to the store). */
   async close(): Promise<void> {
     await Promise.all([this.rowWriter.run(async () => undefined), this.recordWriter.run(async () => undefined)]);
-  }
-
-  /**
-   * The rows of a rewritten document to delete, read after its rows were upserted: those it no
-   * longer has, also any a concurrent writer added since this one read (a primary key cannot
-   * repeat here: an upsert replaces the row of its ID).
-   */
-  private async staleNow(change: DocChange): Promise<string[]> {
-    const keep = new Set(change.ids);
-    const held = await this.listDocChunks(change.record.docId);
-    return [...new Set([...change.staleIds, ...held.map((r) => r.id).filter((id) => !keep.has(id))])];
   }
 
   private async deleteIds(ids: string[]): Promise<void> {
