@@ -35,8 +35,13 @@ async function check(e: Env, dir: string, model: string[] = []) {
   return { code: audit.code, drift: report.drift.map((d) => `${d.kind}: ${d.path}`), documents: report.documents, status: await status(e) };
 }
 
-const both = (e: Env, dir: string) =>
-  Promise.all([cli(['index', dir, ...e.sink, ...e.model, '--json']), cli(['index', dir, ...e.sink, ...e.model, '--json'])]);
+/** Two `index` runs started together: both succeed, and the store then holds exactly the tree's documents. */
+async function twoAtOnce(e: Env, dir: string, trial: number, documents: number): Promise<void> {
+  const runs = await Promise.all([cli(['index', dir, ...e.sink, ...e.model]), cli(['index', dir, ...e.sink, ...e.model])]);
+  for (const r of runs) expect(r.code, r.stderr).toBe(0);
+  const c = await check(e, dir);
+  expect({ trial, ...c }).toMatchObject({ trial, code: 0, drift: [], documents, status: { docs: documents, chunks: documents * 2 } });
+}
 
 describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('two writers at once (%s)', (kind) => {
   const files = FILES[kind];
@@ -46,16 +51,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('two writers at once (%s)', 
     await tree(dir, files);
     for (let t = 0; t < TRIALS; t++) {
       const e = setup(kind, path.join(work, `store${t}`));
-      const runs = await both(e, dir);
-      for (const r of runs) expect(r.code, r.stderr).toBe(0);
-      const c = await check(e, dir);
-      expect({ trial: t, ...c }).toMatchObject({
-        trial: t,
-        code: 0,
-        drift: [],
-        documents: files,
-        status: { docs: files, chunks: files * 2 },
-      });
+      await twoAtOnce(e, dir, t, files);
     }
   }, 600_000);
 
@@ -74,16 +70,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('two writers at once (%s)', 
       for (const name of names.slice(-8)) await writeFile(path.join(dir, name), note(t, t));
       for (const name of names.splice(0, 8)) await rm(path.join(dir, name));
       const expected = names.length;
-      const runs = await both(e, dir);
-      for (const r of runs) expect(r.code, r.stderr).toBe(0);
-      const c = await check(e, dir);
-      expect({ trial: t, ...c }).toMatchObject({
-        trial: t,
-        code: 0,
-        drift: [],
-        documents: expected,
-        status: { docs: expected, chunks: expected * 2 },
-      });
+      await twoAtOnce(e, dir, t, expected);
     }
   }, 600_000);
 });
