@@ -7,7 +7,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
-import { RagsyncError } from '../core/errors.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { rootRelation } from '../core/source-roots.js';
 import type { Store } from '../core/store.js';
@@ -71,7 +71,7 @@ export async function recordSource(store: Store, config: Config, id: SourceIdent
   const now = new Date().toISOString();
   const settings = { include: [...config.include], exclude: [...config.exclude], gitignore: config.gitignore };
   let refused: { current: SourceRecord | null } | undefined;
-  const after = await store.updateSource(id.name, (current) => {
+  const change = (current: SourceRecord | null): SourceRecord | null => {
     if (synced) {
       const mine = current !== null && current.root === id.root && current.createdAt === (id.recorded?.createdAt ?? current.createdAt);
       if (!mine) return ((refused = { current }), null);
@@ -86,7 +86,16 @@ export async function recordSource(store: Store, config: Config, id: SourceIdent
       lastSyncAt: current?.lastSyncAt ?? null,
     };
     return same(current, next) ? null : next;
-  });
+  };
+  let after: SourceRecord | null;
+  try {
+    after = await store.updateSource(id.name, change);
+  } catch (err) {
+    // The end of a pass is only noted: a store that became unreachable fails the documents, not the pass.
+    if (!synced) throw err;
+    log?.warn({ stage: 'source', source: id.name }, `cannot note the end of this pass in the store: ${errorMessage(err)}`);
+    return;
+  }
   if (!refused) {
     id.recorded = after;
     return;
