@@ -3,7 +3,7 @@
  * BM25 sparse vector) and `<prefix>_docs_<name>` (one record per document), with the embedder's
  * fingerprint and descriptor in the chunk collection's properties.
  */
-import { RagsyncError } from '../../core/errors.js';
+import { RagsyncError, errorMessage } from '../../core/errors.js';
 import type { CollectionInfo, Fingerprint } from '../../core/types.js';
 import { MAX_CHUNK_ID_BYTES, MAX_DOC_ID_BYTES } from '../../ids/index.js';
 import { type MilvusConnection, isSuccess, sdk } from './client.js';
@@ -89,7 +89,13 @@ async function ensureIndexes(conn: MilvusConnection, collection: string, indexes
   const res = await client.describeIndex({ collection_name: collection });
   const have = new Set(isSuccess(res.status) ? res.index_descriptions.map((d) => d.field_name) : []);
   for (const index of indexes) {
-    if (!have.has(index.field_name)) await conn.call('create an index', (c) => c.createIndex({ collection_name: collection, ...index }));
+    if (have.has(index.field_name)) continue;
+    // Another writer creating the same collection at the same moment may make it first: it serves.
+    await conn
+      .call('create an index', (c) => c.createIndex({ collection_name: collection, ...index }))
+      .catch((err: unknown) => {
+        if (!/already exist/i.test(errorMessage(err))) throw err;
+      });
   }
 }
 
