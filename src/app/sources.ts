@@ -70,14 +70,12 @@ function otherRoot(name: string, recorded: string, root: string, location: strin
 export async function recordSource(store: Store, config: Config, id: SourceIdentity, synced = false, log?: Logger): Promise<void> {
   const now = new Date().toISOString();
   const settings = { include: [...config.include], exclude: [...config.exclude], gitignore: config.gitignore };
-  let refused: { current: SourceRecord | null } | undefined;
   const change = (current: SourceRecord | null): SourceRecord | null => {
     if (synced) {
       const mine = current !== null && current.root === id.root && current.createdAt === (id.recorded?.createdAt ?? current.createdAt);
-      if (!mine) return ((refused = { current }), null);
-      return { ...current, ...settings, lastSyncAt: now };
+      return mine ? { ...current, ...settings, lastSyncAt: now } : null;
     }
-    if (current && current.root !== id.root) return ((refused = { current }), null);
+    if (current && current.root !== id.root) return null;
     const next: SourceRecord = {
       name: id.name,
       root: id.root,
@@ -96,16 +94,18 @@ export async function recordSource(store: Store, config: Config, id: SourceIdent
     log?.warn({ stage: 'source', source: id.name }, `cannot note the end of this pass in the store: ${errorMessage(err)}`);
     return;
   }
-  if (!refused) {
+  // What the store holds now says whether the change was made: its root, and (synced) this pass's time.
+  if (!synced) {
+    if (after!.root !== id.root) throw otherRoot(id.name, after!.root, id.root, store.location);
     id.recorded = after;
-    return;
+  } else if (after?.lastSyncAt === now) {
+    id.recorded = after;
+  } else {
+    const what = after
+      ? `was recorded again meanwhile (root ${after.root})`
+      : `was removed from ${store.location} while this run indexed it (ragsync remove-source): it is not recorded again, and what this run wrote after the removal stays until \`ragsync remove-source ${id.name}\` runs again`;
+    log?.warn({ stage: 'source', source: id.name }, `source "${id.name}" ${what}`);
   }
-  const { current } = refused;
-  if (!synced) throw otherRoot(id.name, current!.root, id.root, store.location);
-  const what = current
-    ? `was recorded again meanwhile (root ${current.root})`
-    : `was removed from ${store.location} while this run indexed it (ragsync remove-source): it is not recorded again, and what this run wrote after the removal stays until \`ragsync remove-source ${id.name}\` runs again`;
-  log?.warn({ stage: 'source', source: id.name }, `source "${id.name}" ${what}`);
 }
 
 function same(a: SourceRecord | null, b: SourceRecord): boolean {

@@ -118,10 +118,8 @@ class Reconciler {
       this.held.metrics.heldReconciles.inc();
       this.log.error({ stage: 'reconcile', held: held.deletions, indexed: held.indexed, found: held.found }, held.reason);
     }
-    if (!held && !summary.interrupted)
-      await this.held
-        .synced()
-        .catch((err: unknown) => this.log.warn({ stage: 'reconcile' }, `cannot record the sync: ${errorMessage(err)}`));
+    // (It logs a store it cannot reach itself, and does not throw.)
+    if (!held && !summary.interrupted) await this.held.synced();
     this.log.info({ stage: 'reconcile', scanned: summary.docs.scanned, queued, failed: summary.docs.failed }, 'reconcile done');
   }
 }

@@ -193,10 +193,10 @@ export async function rowCounts(
 
 /** The record check of a sync pass: which records disagree with their rows, which rows have no record. */
 export async function checkRows(collection: Collection, source: string, records: DocRecords): Promise<RowCheck> {
-  const twice = [...(records.duplicates?.keys() ?? [])];
+  const twice = records.duplicates ?? new Map<string, number>();
   const counts = await rowCounts(collection, source, records, 'if-totals-differ');
-  if (!counts) return { disagree: twice, orphans: [] };
-  const disagree = [...records].filter(([id, r]) => twice.includes(id) || (counts.get(id) ?? 0) !== r.chunkCount).map(([id]) => id);
+  if (!counts) return { disagree: [...twice.keys()], orphans: [] };
+  const disagree = [...records].filter(([id, r]) => twice.has(id) || (counts.get(id) ?? 0) !== r.chunkCount).map(([id]) => id);
   const orphans = [...counts.keys()].filter((id) => !records.has(id));
   return { disagree, orphans };
 }

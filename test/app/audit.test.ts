@@ -78,30 +78,17 @@ describe('a LanceDB store damaged by concurrent writers of an older version (no 
     const db = await lancedb.connect(store.location);
     const name = physicalName(deps.embedder.fingerprint);
     const [chunks, docs] = [await db.openTable(`chunks_${name}`), await db.openTable(`docs_${name}`)];
-    await chunks.add(
-      await chunks
-        .query()
-        .where(sqlEq('doc_id', docId('docs', 'n1.md')))
-        .toArrow(),
-    );
-    await docs.add(
-      await docs
-        .query()
-        .where(sqlEq('doc_id', docId('docs', 'n2.md')))
-        .toArrow(),
-    );
-    await chunks.add(
-      await chunks
-        .query()
-        .where(sqlEq('doc_id', docId('docs', 'n3.md')))
-        .toArrow(),
-    );
-    await docs.add(
-      await docs
-        .query()
-        .where(sqlEq('doc_id', docId('docs', 'n3.md')))
-        .toArrow(),
-    );
+    const twice = async (table: lancedb.Table, file: string) =>
+      table.add(
+        await table
+          .query()
+          .where(sqlEq('doc_id', docId('docs', file)))
+          .toArrow(),
+      );
+    await twice(chunks, 'n1.md');
+    await twice(docs, 'n2.md');
+    await twice(chunks, 'n3.md');
+    await twice(docs, 'n3.md');
     chunks.close();
     docs.close();
     db.close();
