@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, type SinkKind, children } from '../children.js';
+import { BIN, type Env, type SinkKind, children } from '../children.js';
 import { tempDir } from '../helpers.js';
 
 const { cli, daemon, hits, setup, until } = children();
@@ -15,6 +15,10 @@ async function notes(dir: string, names: string[], topic: string): Promise<void>
 }
 
 type Sources = Array<{ name: string; root: string | null; documents: number; chunks: number; lastSyncAt: string | null }>;
+
+/** `status --json` of a test setup's store. */
+const statusOf = async (e: Env): Promise<{ docs: number; chunks: number; sources: Sources }> =>
+  JSON.parse((await cli(['status', '--json', ...e.sink])).stdout);
 
 /** The messages of the pino warnings on stderr. */
 const warnings = (stderr: string): string[] =>
@@ -115,7 +119,7 @@ describe('source roots (CLI, LanceDB)', () => {
     const indexed = await cli(['index', link, '--source', 'docs', ...e.sink, ...e.model]);
     expect(indexed.code, indexed.stderr).toBe(0);
     expect(warnings(indexed.stderr)).toEqual([]);
-    const status = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout);
+    const status = await statusOf(e);
     expect(status.sources).toEqual([expect.objectContaining({ name: 'docs', root: await realpath(real) })]);
 
     const nested = await cli(['index', path.join(real, 'sub'), ...e.sink, ...e.model]);
@@ -147,7 +151,7 @@ describe('remove-source on a terminal (CLI, LanceDB)', () => {
       const command = [process.execPath, BIN, 'remove-source', 'docs', ...e.sink].map((a) => `'${a}'`).join(' ');
       return spawnSync('script', ['-qec', command, '/dev/null'], { input: `${answer}\n`, encoding: 'utf8' });
     };
-    const docs = async () => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).docs;
+    const docs = async () => (await statusOf(e)).docs;
     const no = onTerminal('n');
     expect(no.stdout).toContain(`Remove source "docs" (${await realpath(dir)}): 2 documents, 2 chunks? [y/N]`);
     expect(no.stdout).toContain('kept source "docs": nothing removed');
@@ -172,7 +176,7 @@ describe('stores of older versions (CLI, LanceDB)', () => {
     const manifest = JSON.parse(await readFile(path.join(store, 'ragsync.json'), 'utf8'));
     delete manifest.sources;
     await writeFile(path.join(store, 'ragsync.json'), JSON.stringify(manifest));
-    const sources = async (): Promise<Sources> => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).sources;
+    const sources = async (): Promise<Sources> => (await statusOf(e)).sources;
     expect(await sources()).toEqual([expect.objectContaining({ name: 'docs', root: null, documents: 2, chunks: 2, lastSyncAt: null })]);
     expect((await cli(['status', ...e.sink])).stdout).toContain('docs  (root not recorded');
     // Reading does not adopt it; the next index does.
@@ -191,7 +195,7 @@ describe('sources of the daemons (CLI, LanceDB)', () => {
     await notes(a, ['n0.md'], 'kingfishers');
     await notes(b, ['m0.md'], 'herons');
     const e = setup('LanceDB', path.join(work, 'store'));
-    const sources = async (): Promise<Sources> => JSON.parse((await cli(['status', '--json', ...e.sink])).stdout).sources;
+    const sources = async (): Promise<Sources> => (await statusOf(e)).sources;
     const watch = await daemon(['watch', a, ...e.sink, ...e.queue, ...e.model]);
     await until(async () => (await sources())[0]?.lastSyncAt != null, 60_000);
     expect(await sources()).toEqual([expect.objectContaining({ name: 'docs', root: await realpath(a) })]);
@@ -217,7 +221,7 @@ describe('sources and concurrent commands (CLI, LanceDB)', () => {
       const [winner, count] = ra.code === 0 ? [a, 3] : [b, 2];
       const loser = ra.code === 0 ? rb : ra;
       expect(loser.stderr).toContain(`source "docs" is ${await realpath(winner)}`);
-      const status = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { docs: number; sources: Sources };
+      const status = await statusOf(e);
       expect({ trial, docs: status.docs, sources: status.sources.map((s) => [s.name, s.root, s.documents]) }).toEqual({
         trial,
         docs: count,
@@ -237,22 +241,26 @@ describe('sources and concurrent commands (CLI, LanceDB)', () => {
     const e = setup('LanceDB', path.join(work, 'store'));
     const seed = await cli(['index', dir, ...e.sink, ...e.model, '--include', 'n1*.md']);
     expect(seed.code, seed.stderr).toBe(0);
-    const running = cli(['index', dir, ...e.sink]);
+    // (Few documents in flight: the pass lasts long enough for the removal to land in its middle.)
+    const running = cli(['index', dir, ...e.sink, '--concurrency', '8']);
+    let ended = false;
+    void running.then(() => (ended = true));
     await until(async () => {
-      const s = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { docs: number };
+      const s = await statusOf(e);
       return s.docs > 111;
     }, 60_000);
     const removed = await cli(['remove-source', 'notes', '--yes', ...e.sink]);
     expect(removed.code, removed.stderr).toBe(0);
+    expect(ended, 'the index ended before the removal').toBe(false);
     const index = await running;
     expect(index.code, index.stderr).toBe(0);
     expect(warnings(index.stderr).join('\n'), `${index.stdout}\n${index.stderr}\n${removed.stdout}`).toContain(
       'source "notes" was removed from',
     );
-    const status = JSON.parse((await cli(['status', '--json', ...e.sink])).stdout) as { sources: Sources };
+    const status = await statusOf(e);
     // What the index wrote after the removal is listed without a root (not recorded), and a second removal takes it.
     expect(status.sources.every((s) => s.root === null)).toBe(true);
     if (status.sources.length > 0) expect((await cli(['remove-source', 'notes', '--yes', ...e.sink])).code).toBe(0);
-    expect(JSON.parse((await cli(['status', '--json', ...e.sink])).stdout)).toMatchObject({ docs: 0, chunks: 0, sources: [] });
+    expect(await statusOf(e)).toMatchObject({ docs: 0, chunks: 0, sources: [] });
   });
 });
