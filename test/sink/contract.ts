@@ -88,6 +88,20 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       expect((await sink.stats()).chunks).toBe(2);
     });
 
+    it('two connections opening a new store at once: both open the one live collection', async () => {
+      store = await factory();
+      const other = await factory();
+      try {
+        const [a, b] = await Promise.all([store.openLive(FP), other.openLive(FP)]);
+        await put(a, [row('docs:a.md', 0, 'one')]);
+        expect(await b.stats()).toEqual({ docs: 1, chunks: 1 });
+        const layout = await store.layout();
+        expect([layout.live?.fingerprint, layout.all.length, layout.pending]).toEqual([FP, 1, null]);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('two writers (two connections) committing the same new documents at once: each ID and record once', async () => {
       await open();
       const other = await (await factory()).openLive(FP);

@@ -78,11 +78,24 @@ async function aliasTarget(conn: MilvusConnection, name: string): Promise<string
   throw sinkError('describe an alias', conn.opts.address, new Error(res.status.reason));
 }
 
+/**
+ * Points an alias at a collection. Two first runs at once both find no alias and both create it:
+ * the server refuses the second, which then reads what the first set and moves it if it differs.
+ */
 async function setAlias(conn: MilvusConnection, name: string, collection: string): Promise<void> {
-  const current = await aliasTarget(conn, name);
+  let current = await aliasTarget(conn, name);
   if (current === collection) return;
-  if (current) await conn.call('move an alias', (c) => c.alterAlias({ alias: name, collection_name: collection }));
-  else await conn.call('create an alias', (c) => c.createAlias({ alias: name, collection_name: collection }));
+  if (!current) {
+    try {
+      await conn.call('create an alias', (c) => c.createAlias({ alias: name, collection_name: collection }));
+      return;
+    } catch (err) {
+      current = await aliasTarget(conn, name).catch(() => null);
+      if (current === null) throw err;
+      if (current === collection) return;
+    }
+  }
+  await conn.call('move an alias', (c) => c.alterAlias({ alias: name, collection_name: collection }));
 }
 
 async function dropAlias(conn: MilvusConnection, name: string): Promise<void> {
