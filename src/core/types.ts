@@ -40,8 +40,18 @@ export interface Chunk {
   text: string;
   /** Image bytes, only for image chunks. */
   image?: Buffer;
-  /** sha-256 of the normalised content and the chunker version (see `ids/contentHash`). */
+  /**
+   * sha-256 of what the row holds besides its vector (text, location) and the chunker version (see
+   * `ids/contentHash`): a row whose hash changed is rewritten; its vector is looked up by what is
+   * embedded (`embedKey` in `core/`), not by this hash.
+   */
   hash: string;
+  /** First and last line (1-based, inclusive) of the source text the chunk comes from (Markdown, text). */
+  lines?: readonly [number, number];
+  /** Page number (1-based) of a PDF chunk. */
+  page?: number;
+  /** The heading text of the chunk's section (`Proofing and baking`); absent where there is none. */
+  heading?: string;
 }
 
 /** Metadata a chunker extracted from the document (e.g. Markdown front matter). */
