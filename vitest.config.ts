@@ -11,6 +11,7 @@ const INTEGRATION = [
   'test/core/delete-guard.test.ts',
   'test/core/dry-run.test.ts',
   'test/core/sync-source.test.ts',
+  'test/core/vector-cache.test.ts',
   'test/sink/lock.test.ts',
   'test/sink/milvus.test.ts',
   'test/sink/milvus-outage.test.ts',

@@ -34,8 +34,10 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
     const summary = await syncPass(config, rt, hooks);
     if (!summary.interrupted && !summary.held && !hooks.signal?.aborted) await recordSource(rt.store, config, rt.identity, true, hooks.log);
     if (summary.docs.changed + summary.docs.deleted > 0 && !summary.interrupted && !hooks.signal?.aborted) {
-      // Compaction only makes later reads faster; a failure here loses nothing.
-      await rt.live.collection.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the store: ${errorMessage(err)}`));
+      // Pruning and compaction only bound the cache and make later reads faster; a failure here loses nothing.
+      const warn = (what: string) => (err: unknown) => hooks.onWarning?.(`cannot ${what}: ${errorMessage(err)}`);
+      await pruneVectorCache(config, rt.live.collection).catch(warn('prune the vector cache'));
+      await rt.live.collection.optimize().catch(warn('optimize the store'));
     }
     return summary;
   } finally {
@@ -76,5 +78,17 @@ export function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promis
     worker: hooks.noWorker ? undefined : rt.targets,
     pick: (result) => result,
     refused: (ref) => new RagsyncError('SINK', `${ref.path}: no job result`, { stage: 'sink', retryable: true }),
+  });
+}
+
+/**
+ * Bounds the collection's vector cache by the configured age and size (`vectorCache.days`,
+ * `vectorCache.mb`; an entry takes about its vector's bytes and its key).
+ */
+export function pruneVectorCache(config: Config, collection: Collection): Promise<{ dropped: number; entries: number }> {
+  const entryBytes = collection.info.fingerprint.dim * 4 + 80;
+  return collection.pruneVectors({
+    maxAgeMs: config.vectorCache.days * 86_400_000,
+    maxEntries: Math.floor((config.vectorCache.mb * 1024 * 1024) / entryBytes),
   });
 }

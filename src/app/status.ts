@@ -36,6 +36,8 @@ export interface StoreStatus {
   previous: CollectionStatus | null;
   /** Every source the store records or holds rows of, by name. */
   sources: SourceStatus[];
+  /** The live collection's vector cache (vectors of deleted or rewritten chunks): entries and about how many bytes. */
+  vectorCache: { entries: number; bytes: number };
 }
 
 export async function status(config: Config): Promise<StoreStatus> {
@@ -52,10 +54,16 @@ export async function status(config: Config): Promise<StoreStatus> {
       pending: await describe(store, layout?.pending),
       previous: await describe(store, layout?.previous),
       sources: await sourcesOf(store, live),
+      vectorCache: await cacheOf(live),
     };
   } finally {
     await store.close();
   }
+}
+
+async function cacheOf(live: Collection | null): Promise<StoreStatus['vectorCache']> {
+  const entries = live ? await live.countCachedVectors() : 0;
+  return { entries, bytes: entries * ((live?.info.fingerprint.dim ?? 0) * 4 + 80) };
 }
 
 async function describe(store: Store, info: CollectionInfo | null | undefined): Promise<CollectionStatus | null> {

@@ -16,6 +16,7 @@ import { redactRedis, redisEpoch } from '../queue/redis.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
 import { recordSource } from './sources.js';
+import { pruneVectorCache } from './index-dir.js';
 import { type Daemon, startDaemon } from './worker.js';
 
 /** `ragsync watch DIR`. */
@@ -27,7 +28,12 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     d.q.queue
       .enqueue(ref, at)
       .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
-  const synced = () => recordSource(d.rt.store, config, d.rt.identity, true, log);
+  const synced = async () => {
+    await recordSource(d.rt.store, config, d.rt.identity, true, log);
+    await pruneVectorCache(config, d.rt.live.collection).catch((err: unknown) =>
+      log.warn(`cannot prune the vector cache: ${errorMessage(err)}`),
+    );
+  };
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,

@@ -181,7 +181,9 @@ export function printDropped(dropped: Named[]): void {
 export function printHits(hits: SearchHit[]): void {
   if (hits.length === 0) say('no results');
   hits.forEach((h, i) => {
-    const where = h.section ? `${h.path} § ${h.section}` : h.path;
+    const at = h.lines ? `:${h.lines[0]}-${h.lines[1]}` : h.page ? ` p.${h.page}` : '';
+    const heading = h.heading ?? (h.page ? '' : h.section);
+    const where = `${h.path}${at}${heading ? ` § ${heading}` : ''}`;
     const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
     say(`${i + 1}. ${where}  (${h.modality}, score ${h.score.toFixed(4)})\n   ${snippet}`);
   });
@@ -192,6 +194,10 @@ export function printStatus(s: StoreStatus): void {
   say(`store:       ${s.store} (${s.sink})`);
   say(`model:       ${s.fingerprint ? fingerprintKey(s.fingerprint) : '(empty store)'}`);
   say(`documents:   ${s.docs}\nchunks:      ${s.chunks}`);
+  if (s.vectorCache.entries > 0) {
+    const mb = (s.vectorCache.bytes / 1048576).toFixed(1);
+    say(`vector cache: ${plural(s.vectorCache.entries, 'vector')} of deleted or edited chunks (about ${mb} MB), reused on restore`);
+  }
   if (s.pending) {
     const pct = s.docs > 0 ? Math.min(100, Math.floor((100 * s.pending.docs) / s.docs)) : 100;
     const target = fingerprintKey(s.pending.fingerprint);

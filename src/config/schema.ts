@@ -100,6 +100,7 @@ export const LayerSchema = z.strictObject({
   allowDelete: z.boolean().optional(),
   rehash: z.boolean().optional(),
   deleteGuard: z.strictObject({ share: z.number().gt(0).max(1).optional(), min: int(0) }).optional(),
+  vectorCache: z.strictObject({ days: int(0, 36_500), mb: int(0, 1_048_576) }).optional(),
   sink: LayerSink.optional(),
   redis: z
     .strictObject({
@@ -199,6 +200,8 @@ export const ConfigSchema = z.strictObject({
   rehash: z.boolean().default(false),
   /** A pass may delete at most `share` of a source's documents, unless at most `min` (see core/delete-guard.ts). */
   deleteGuard: z.strictObject({ share: z.number().default(0.5), min: z.number().default(10) }).prefault({}),
+  /** Vectors of deleted or rewritten rows kept by key (the collection's vector cache): how long, and how much. */
+  vectorCache: z.strictObject({ days: z.number().default(30), mb: z.number().default(256) }).prefault({}),
   sink: SinkSchema,
   redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).prefault({}),
   watch: z.strictObject({ reconcileSeconds: z.number().default(300), settleMs: z.number().default(100) }).prefault({}),

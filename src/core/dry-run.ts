@@ -8,7 +8,7 @@ import { RagsyncError } from './errors.js';
 import type { Collection } from './store.js';
 import { type DocSyncResult, type SyncDeps, syncDocument } from './sync-document.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './sync-source.js';
-import type { CollectionInfo, DocChange, DocRecord, Embedder, SearchHit, SearchQuery } from './types.js';
+import type { CachedVector, ChunkRef, CollectionInfo, DocChange, DocRecord, Embedder, SearchHit, SearchQuery } from './types.js';
 
 /** What a dry run adds to a pass's summary. */
 export interface Plan {
@@ -92,7 +92,7 @@ class CountingEmbedder implements Embedder {
 interface Overlay {
   source: string;
   before: { rows: number; record: boolean };
-  rows: Map<string, string>;
+  rows: Map<string, ChunkRef>;
   record: DocRecord | null;
 }
 
@@ -115,28 +115,38 @@ class PlanCollection implements Collection {
   async commitDocument(change: DocChange): Promise<void> {
     const doc = await this.overlay(change.record.docId);
     for (const r of change.rows) {
-      doc.rows.set(r.id, r.hash);
-      this.written.add(r.hash);
+      doc.rows.set(r.id, { id: r.id, hash: r.hash, key: r.key });
+      this.written.add(r.key);
     }
     for (const id of change.staleIds) doc.rows.delete(id);
+    for (const v of change.retired ?? []) this.written.add(v.key);
     doc.record = change.record;
   }
 
-  async deleteDoc(docId: string): Promise<void> {
+  async deleteDoc(docId: string, retired?: CachedVector[]): Promise<void> {
     const doc = await this.overlay(docId);
+    for (const v of retired ?? []) this.written.add(v.key);
     doc.rows.clear();
     doc.record = null;
   }
 
-  async listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>> {
+  async listDocChunks(docId: string): Promise<ChunkRef[]> {
     const doc = this.docs.get(docId);
-    return doc ? [...(await doc).rows].map(([id, hash]) => ({ id, hash })) : this.base.listDocChunks(docId);
+    return doc ? [...(await doc).rows.values()] : this.base.listDocChunks(docId);
   }
 
-  async findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    const found = await this.base.findVectorsByHash(hashes.filter((h) => !this.written.has(h)));
-    for (const h of hashes) if (this.written.has(h)) found.set(h, this.zero);
+  async findVectors(keys: string[]): Promise<Map<string, number[]>> {
+    const found = await this.base.findVectors(keys.filter((k) => !this.written.has(k)));
+    for (const k of keys) if (this.written.has(k)) found.set(k, this.zero);
     return found;
+  }
+
+  async pruneVectors(): Promise<{ dropped: number; entries: number }> {
+    return { dropped: 0, entries: await this.base.countCachedVectors() };
+  }
+
+  countCachedVectors(): Promise<number> {
+    return this.base.countCachedVectors();
   }
 
   async countChunks(source: string): Promise<number> {
@@ -205,7 +215,7 @@ class PlanCollection implements Collection {
       doc = Promise.all([this.base.listDocChunks(docId), this.base.getDocRecord(docId)]).then(([rows, record]) => ({
         source: docId.slice(0, docId.indexOf(':')),
         before: { rows: rows.length, record: record !== null },
-        rows: new Map(rows.map((r) => [r.id, r.hash])),
+        rows: new Map(rows.map((r) => [r.id, r])),
         record,
       }));
       doc.catch(() => this.docs.delete(docId));
@@ -233,7 +243,9 @@ export function emptyCollection(info: CollectionInfo): Collection {
     commitDocument: readOnly,
     deleteDoc: readOnly,
     listDocChunks: async () => [],
-    findVectorsByHash: async () => new Map(),
+    findVectors: async () => new Map(),
+    pruneVectors: async () => ({ dropped: 0, entries: 0 }),
+    countCachedVectors: async () => 0,
     countChunks: async () => 0,
     countDocs: async () => 0,
     listSources: async () => [],

@@ -7,6 +7,8 @@
  * trying again can help.
  */
 import type {
+  CachedVector,
+  ChunkRef,
   CollectionInfo,
   DocChange,
   DocRecord,
@@ -82,12 +84,22 @@ export interface Collection {
    * call.
    */
   commitDocument(change: DocChange): Promise<void>;
-  /** Deletes every row and the record of one document. */
-  deleteDoc(docId: string): Promise<void>;
-  /** The `{id, hash}` of every row of a document. */
-  listDocChunks(docId: string): Promise<Array<{ id: string; hash: string }>>;
-  /** Vectors of rows holding these content hashes (the embedding cache); missing hashes are absent. */
-  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>>;
+  /** Deletes every row and the record of one document; `retired` (its rows' vectors) go to the vector cache. */
+  deleteDoc(docId: string, retired?: CachedVector[]): Promise<void>;
+  /** The `{id, hash, key}` of every row of a document. */
+  listDocChunks(docId: string): Promise<ChunkRef[]>;
+  /**
+   * Vectors by key (`embedKey`): from rows holding the key, else from the vector cache (vectors of
+   * deleted or rewritten rows); missing keys are absent.
+   */
+  findVectors(keys: string[]): Promise<Map<string, number[]>>;
+  /**
+   * Drops cached vectors retired longer than `maxAgeMs` ago, then the oldest beyond `maxEntries`;
+   * returns how many it dropped and how many stay.
+   */
+  pruneVectors(limits: { maxAgeMs: number; maxEntries: number; now?: number }): Promise<{ dropped: number; entries: number }>;
+  /** How many vectors the vector cache holds. */
+  countCachedVectors(): Promise<number>;
   /** Number of rows of a source. */
   countChunks(source: string): Promise<number>;
   /** Number of document records of a source (a filtered count: no record is read). */

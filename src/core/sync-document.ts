@@ -3,11 +3,24 @@
  * pool, queue workers run the very same function. Writes are ordered so that a crash at any
  * point converges on the next pass: changed rows first, stale rows next, the document record last.
  */
-import { docId, sha256 } from '../ids/index.js';
+import { docId, embedKey, sha256 } from '../ids/index.js';
 import { fingerprintKey } from './fingerprint.js';
 import { RagsyncError, asRagsyncError } from './errors.js';
 import type { Collection } from './store.js';
-import type { Chunk, ChunkLimits, ChunkRow, Chunking, DocRecord, DocRef, Document, Embedder, Source, SourceEntry } from './types.js';
+import type {
+  CachedVector,
+  Chunk,
+  ChunkLimits,
+  ChunkRef,
+  ChunkRow,
+  Chunking,
+  DocRecord,
+  DocRef,
+  Document,
+  Embedder,
+  Source,
+  SourceEntry,
+} from './types.js';
 
 /** What `syncDocument` works with: one source, one collection and the embedder of that collection. */
 export interface SyncDeps {
@@ -96,13 +109,14 @@ function recordOf(doc: Document, deps: SyncDeps): DocRecord {
 /** Chunks a document whose content changed and commits the chunks whose ID or hash moved. */
 async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRecord, deps: SyncDeps) {
   const { chunks, metadata } = await chunk(doc, deps);
+  const keys = new Map(chunks.map((c) => [c, keyOf(c)]));
   const meta = JSON.stringify(metadata);
   const metaHash = sha256(meta);
   // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
-  // every hash it now has (those of unchanged chunks are simply not used).
+  // every key it now has (those of unchanged chunks are simply not used).
   const [current, cached] = await Promise.all([
     deps.collection.listDocChunks(doc.docId),
-    deps.collection.findVectorsByHash([...new Set(chunks.map((c) => c.hash))]),
+    deps.collection.findVectors([...new Set(keys.values())]),
   ]);
   const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));
@@ -111,17 +125,34 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   const metaChanged = !record || record.metaHash !== metaHash;
   const changed = chunks.filter((c) => metaChanged || existing.get(c.id) !== c.hash);
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
-  const { vectors, embedded, reused } = await vectorsFor(changed, doc, deps, cached);
-  const rows = changed.map((c) => rowOf(c, doc, vectors.get(c.hash)!, meta, newRecord.updatedAt));
+  const { vectors, embedded, reused } = await vectorsFor(changed, keys, doc, deps, cached);
+  const rows = changed.map((c) => rowOf(c, keys.get(c)!, doc, vectors.get(keys.get(c)!)!, meta, newRecord.updatedAt));
+  const retired = await retiredVectors(current, new Set(keys.values()), deps);
   const written = { ...newRecord, metaHash, chunkCount: chunks.length };
-  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted] });
+  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted], retired });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   const unchanged = chunks.length - changed.length;
   return { status: 'changed' as const, added: changed.length - updated, updated, deleted: stale.length, unchanged, embedded, reused };
 }
 
-function rowOf(c: Chunk, doc: Document, vector: number[], metadata: string, updatedAt: number): ChunkRow {
-  const { id, section, index: chunkIndex, modality, hash, text } = c;
+function keyOf(c: Chunk): string {
+  return embedKey(c.modality, c.modality === 'image' ? c.image! : c.text);
+}
+
+/**
+ * The vectors of a document's rows whose key its new version no longer has (deleted, or rewritten
+ * with other content), for the vector cache: a revert, a restore or a move embeds nothing. Rows
+ * written before keys were stored have none and are not kept.
+ */
+async function retiredVectors(rows: ChunkRef[], keep: ReadonlySet<string>, deps: SyncDeps): Promise<CachedVector[]> {
+  const gone = [...new Set(rows.map((r) => r.key).filter((k) => k !== '' && !keep.has(k)))];
+  if (gone.length === 0) return [];
+  const found = await deps.collection.findVectors(gone);
+  return [...found].map(([key, vector]) => ({ key, vector }));
+}
+
+function rowOf(c: Chunk, key: string, doc: Document, vector: number[], metadata: string, updatedAt: number): ChunkRow {
+  const { id, section, index: chunkIndex, modality, hash, text, lines, page, heading } = c;
   return {
     id,
     docId: doc.docId,
@@ -131,10 +162,14 @@ function rowOf(c: Chunk, doc: Document, vector: number[], metadata: string, upda
     chunkIndex,
     modality,
     hash,
+    key,
     text,
     vector,
     metadata,
     updatedAt,
+    ...(lines ? { lines } : {}),
+    ...(page !== undefined ? { page } : {}),
+    ...(heading ? { heading } : {}),
   };
 }
 
@@ -143,7 +178,7 @@ export async function deleteDocument(docId: string, path: string, deps: SyncDeps
   const rows = await deps.collection.listDocChunks(docId);
   const record = await deps.collection.getDocRecord(docId);
   if (rows.length === 0 && !record) return result(docId, path, 'unchanged');
-  await deps.collection.deleteDoc(docId);
+  await deps.collection.deleteDoc(docId, await retiredVectors(rows, new Set(), deps));
   return { ...result(docId, path, 'deleted'), deleted: rows.length };
 }
 
@@ -193,18 +228,18 @@ async function chunk(doc: Document, deps: SyncDeps) {
   return out;
 }
 
-/** Vectors for the hashes of these chunks: reused from rows that hold the hash, else embedded once. */
-async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps, cached: Map<string, number[]>) {
-  const needed = new Set(chunks.map((c) => c.hash));
-  const vectors = new Map([...cached].filter(([hash, v]) => needed.has(hash) && v.length === deps.embedder.dim));
-  const reused = new Set(chunks.filter((c) => vectors.has(c.hash)).map((c) => c.hash)).size;
+/** Vectors for these chunks, by key: reused from rows or the vector cache that hold the key, else embedded once. */
+async function vectorsFor(chunks: Chunk[], keys: Map<Chunk, string>, doc: Document, deps: SyncDeps, cached: Map<string, number[]>) {
+  const needed = new Set(chunks.map((c) => keys.get(c)!));
+  const vectors = new Map([...cached].filter(([key, v]) => needed.has(key) && v.length === deps.embedder.dim));
+  const reused = [...needed].filter((k) => vectors.has(k)).length;
   const todo = new Map<string, Chunk>();
-  for (const c of chunks) if (!vectors.has(c.hash)) todo.set(c.hash, c);
-  const texts = [...todo.values()].filter((c) => c.modality === 'text');
-  const images = [...todo.values()].filter((c) => c.modality === 'image');
+  for (const c of chunks) if (!vectors.has(keys.get(c)!)) todo.set(keys.get(c)!, c);
+  const texts = [...todo].filter(([, c]) => c.modality === 'text');
+  const images = [...todo].filter(([, c]) => c.modality === 'image');
   try {
-    const tv = texts.length > 0 ? await deps.embedder.embedTexts(texts.map((c) => c.text)) : [];
-    texts.forEach((c, i) => vectors.set(c.hash, tv[i]!));
+    const tv = texts.length > 0 ? await deps.embedder.embedTexts(texts.map(([, c]) => c.text)) : [];
+    texts.forEach(([key], i) => vectors.set(key, tv[i]!));
     if (images.length > 0) {
       if (!deps.embedder.embedImages) {
         throw new RagsyncError('UNSUPPORTED', `${doc.path}: the embedder ${deps.embedder.fingerprint.model} cannot embed images`, {
@@ -212,8 +247,8 @@ async function vectorsFor(chunks: Chunk[], doc: Document, deps: SyncDeps, cached
           docId: doc.docId,
         });
       }
-      const iv = await deps.embedder.embedImages(images.map((c) => c.image!));
-      images.forEach((c, i) => vectors.set(c.hash, iv[i]!));
+      const iv = await deps.embedder.embedImages(images.map(([, c]) => c.image!));
+      images.forEach(([key], i) => vectors.set(key, iv[i]!));
     }
   } catch (err) {
     const e = asRagsyncError(err, 'EMBED', 'embed', doc.docId, true);

@@ -4,6 +4,11 @@
  * answer queries (`store.ts`). The core (`sync-document.ts`) composes them; nothing here does I/O.
  */
 
+import type { CachedVector } from './refs.js';
+
+export type { CachedVector, ChunkRef } from './refs.js';
+export type { SearchFilter, SearchHit, SearchMode, SearchQuery } from './search-types.js';
+
 /** What kind of content a document or a chunk holds. */
 export type Modality = 'text' | 'image';
 
@@ -40,17 +45,11 @@ export interface Chunk {
   text: string;
   /** Image bytes, only for image chunks. */
   image?: Buffer;
-  /**
-   * sha-256 of what the row holds besides its vector (text, location) and the chunker version (see
-   * `ids/contentHash`): a row whose hash changed is rewritten; its vector is looked up by what is
-   * embedded (`embedKey` in `core/`), not by this hash.
-   */
+  /** sha-256 of the chunk's text, location and chunker version (`ids/contentHash`): a row whose hash moved is rewritten. */
   hash: string;
-  /** First and last line (1-based, inclusive) of the source text the chunk comes from (Markdown, text). */
+  /** Where the chunk is: first and last source line (1-based; Markdown, text), PDF page, its section's heading text. */
   lines?: readonly [number, number];
-  /** Page number (1-based) of a PDF chunk. */
   page?: number;
-  /** The heading text of the chunk's section (`Proofing and baking`); absent where there is none. */
   heading?: string;
 }
 
@@ -117,7 +116,6 @@ export interface Embedder {
   embedImages?(images: Buffer[]): Promise<number[][]>;
 }
 
-/** One document's writes: its changed rows, the IDs of its rows that are gone, its new record. */
 /**
  * A source's document records by doc ID. `duplicates` names the documents the store holds more
  * than one record of, with how many: only concurrent writers of an older version left such
@@ -125,6 +123,7 @@ export interface Embedder {
  */
 export type DocRecords = Map<string, DocRecord> & { duplicates?: ReadonlyMap<string, number> };
 
+/** One document's writes: its changed rows, the IDs of its rows that are gone, its new record. */
 export interface DocChange {
   /** Rows to upsert (those whose ID or content moved). */
   rows: ChunkRow[];
@@ -132,12 +131,12 @@ export interface DocChange {
   staleIds: string[];
   record: DocRecord;
   /**
-   * Every chunk ID of the document's new version, when the change rewrote it: any other row of
-   * the document the store holds at commit time (one a concurrent writer added) is stale too
-   * where the backend commits under a write lock (LanceDB; on Milvus, whose upserts need none,
-   * such a row is left to the next pass's record check). Absent when only the record changes.
+   * Every chunk ID of the new version (absent when only the record changes): where the backend
+   * commits under a write lock (LanceDB) any other row of the document found then is stale too.
    */
   ids?: string[];
+  /** Vectors of the rows this change deletes or overwrites with other content: kept in the vector cache. */
+  retired?: CachedVector[];
 }
 
 /** One stored chunk row. */
@@ -150,11 +149,17 @@ export interface ChunkRow {
   chunkIndex: number;
   modality: Modality;
   hash: string;
+  /** What the vector was made of (`embedKey`: the modality and the exact embedder input, hashed): the vector cache's key. */
+  key: string;
   text: string;
   vector: number[];
   /** JSON of the document metadata (front matter), same on every row of a document. */
   metadata: string;
   updatedAt: number;
+  /** Where the chunk is (see `Chunk`). */
+  lines?: readonly [number, number];
+  page?: number;
+  heading?: string;
 }
 
 /** The per-document record: the commit marker of a document and the cheap no-op check. */
@@ -204,37 +209,6 @@ export interface Lease {
   /** Throws (`BUSY`) when another process has taken the lease over. */
   check(): Promise<void>;
   release(): Promise<void>;
-}
-
-export type SearchMode = 'dense' | 'keyword' | 'hybrid';
-
-/** Metadata filter of a search: every given field must match exactly. Values are data, never syntax. */
-export interface SearchFilter {
-  source?: string;
-  modality?: Modality;
-  docId?: string;
-  path?: string;
-}
-
-export interface SearchQuery {
-  mode: SearchMode;
-  k: number;
-  filter?: SearchFilter;
-  /** Query vector (dense and hybrid). */
-  vector?: number[];
-  /** Query text (keyword and hybrid). */
-  text?: string;
-}
-
-export interface SearchHit {
-  id: string;
-  docId: string;
-  path: string;
-  section: string;
-  modality: Modality;
-  text: string;
-  /** Higher is better. Dense: cosine similarity; keyword: BM25; hybrid: reciprocal rank fusion. */
-  score: number;
 }
 
 /**

@@ -158,3 +158,13 @@ export function belongsTo(id: string, docId: string): boolean {
   const bounded = /^(.*)~[0-9a-f]{16}$/s.exec(id);
   return bounded !== null && own.startsWith(bounded[1]!) && Buffer.byteLength(id, 'utf8') > MAX_CHUNK_ID_BYTES - 64;
 }
+
+/**
+ * The vector cache's key of an embedder input: sha-256 hex of the modality, a NUL and the exact
+ * input (the text as sent, or the image bytes). Independent of the chunker and its version, so a
+ * chunker upgrade that leaves a text as it was finds its vector. (LanceDB's migration of an older
+ * table computes the same in SQL: `encode(sha256(concat('text', chr(0), text)), 'hex')`.)
+ */
+export function embedKey(modality: 'text' | 'image', input: string | Buffer): string {
+  return createHash('sha256').update(modality).update('\0').update(input).digest('hex');
+}

@@ -1,4 +1,4 @@
-import type { DocRecord } from '../core/types.js';
+import type { ChunkRef, DocRecord } from '../core/types.js';
 
 /**
  * Write ordering for an embedded store: writes run one at a time in call order, and concurrent
@@ -96,8 +96,8 @@ export class BusyBatcher<K, R> {
   }
 }
 
-/** A document's rows as reads return them: ID and content hash. */
-export type ChunkRefs = Array<{ id: string; hash: string }>;
+/** A document's rows as reads return them: ID, content hash and vector key. */
+export type ChunkRefs = ChunkRef[];
 
 /**
  * The reads of a collection that concurrent documents share: one fetch of each kind in flight,
@@ -110,7 +110,7 @@ export abstract class BatchedReads {
     () => [],
   );
   private readonly vectors = new BusyBatcher<string, number[] | undefined>(
-    (hashes) => this.fetchVectors(hashes),
+    (keys) => this.fetchVectors(keys),
     () => undefined,
   );
   private readonly records = new BusyBatcher<string, DocRecord | null>(
@@ -123,8 +123,8 @@ export abstract class BatchedReads {
     return [...rows!];
   }
 
-  findVectorsByHash(hashes: string[]): Promise<Map<string, number[]>> {
-    return this.vectors.loadFound(hashes);
+  findVectors(keys: string[]): Promise<Map<string, number[]>> {
+    return this.vectors.loadFound(keys.filter((k) => k !== ''));
   }
 
   async getDocRecord(docId: string): Promise<DocRecord | null> {
@@ -134,8 +134,8 @@ export abstract class BatchedReads {
 
   /** The rows of these documents, by doc ID (documents without rows absent). */
   protected abstract fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>>;
-  /** A vector for each of these content hashes some row holds. */
-  protected abstract fetchVectors(hashes: string[]): Promise<Map<string, number[]>>;
+  /** A vector for each of these keys some row or the vector cache holds. */
+  protected abstract fetchVectors(keys: string[]): Promise<Map<string, number[]>>;
   /** The records of these documents, by doc ID. */
   protected abstract fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>>;
 }

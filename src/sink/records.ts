@@ -1,5 +1,5 @@
 /** The one mapping between a DocRecord and its stored row (snake_case columns), for every sink. */
-import type { DocRecord, DocRecords } from '../core/types.js';
+import type { ChunkRef, ChunkRow, DocRecord, DocRecords, SearchHit } from '../core/types.js';
 
 export function recordToRow(r: DocRecord): Record<string, unknown> {
   return {
@@ -33,13 +33,34 @@ export function rowToRecord(r: Record<string, unknown>): DocRecord {
   };
 }
 
-/** Adds rows read back with `doc_id`, `id` and `hash` to a map of each document's `{id, hash}`. */
-export function addChunksByDoc(out: Map<string, Array<{ id: string; hash: string }>>, rows: Iterable<Record<string, unknown>>): void {
+/** Adds rows read back with `doc_id`, `id`, `hash` and `key` (absent in an older table) to a map of each document's refs. */
+export function addChunksByDoc(out: Map<string, ChunkRef[]>, rows: Iterable<Record<string, unknown>>): void {
   for (const r of rows) {
     const doc = String(r.doc_id);
     if (!out.has(doc)) out.set(doc, []);
-    out.get(doc)!.push({ id: String(r.id), hash: String(r.hash) });
+    out.get(doc)!.push({ id: String(r.id), hash: String(r.hash), key: String(r.key ?? '') });
   }
+}
+
+/**
+ * A row's location columns (`line_start`, `line_end`, `page`: 0 for none; `heading`: '' for
+ * none), the same in every sink.
+ */
+export function locationColumns(r: ChunkRow): { heading: string; line_start: number; line_end: number; page: number } {
+  return { heading: r.heading ?? '', line_start: r.lines?.[0] ?? 0, line_end: r.lines?.[1] ?? 0, page: r.page ?? 0 };
+}
+
+/** The location of a hit from its stored columns (absent in a table written before they were). */
+export function locationOf(r: Record<string, unknown>): Pick<SearchHit, 'lines' | 'page' | 'heading'> {
+  const start = Number(r.line_start ?? 0);
+  const end = Number(r.line_end ?? 0);
+  const page = Number(r.page ?? 0);
+  const heading = r.heading ? String(r.heading) : '';
+  return {
+    ...(start > 0 ? { lines: [start, Math.max(start, end)] as const } : {}),
+    ...(page > 0 ? { page } : {}),
+    ...(heading ? { heading } : {}),
+  };
 }
 
 /** The records of rows read back, by doc ID; a doc ID read more than once is counted in `duplicates`. */

@@ -36,7 +36,7 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
     await collection.commitDocument({ rows: [], staleIds: [(await collection.listDocChunks(id(3)))[0]!.id], record: r3 }); // a row lost
     // A row of n4 whose ID is another document's.
     const [own] = await collection.listDocChunks(id(4));
-    const vector = (await collection.findVectorsByHash([own!.hash])).get(own!.hash)!;
+    const vector = (await collection.findVectors([own!.key])).get(own!.key)!;
     const foreign = {
       id: chunkId(id(5), 'x', 0),
       docId: id(4),
@@ -46,6 +46,7 @@ describe.each(STORES)('audit on real files and a real %s store', (_name: string,
       chunkIndex: 0,
       modality: 'text' as const,
       hash: own!.hash,
+      key: own!.key,
       text: 't',
       vector,
       metadata: '{}',

@@ -27,6 +27,7 @@ export function row(docId: string, n: number, text: string, opts: Partial<ChunkR
     chunkIndex: n,
     modality: 'text',
     hash: `h-${text}`,
+    key: `k-${text}`,
     text,
     vector: vec(text.length + n),
     metadata: '{}',
@@ -82,8 +83,8 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       await put(sink, [row('docs:a.md', 1, 'TWO'), row('docs:a.md', 1, 'TWO!')]);
       const rows = await sink.listDocChunks('docs:a.md');
       expect(rows.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
-        { id: 'docs:a.md#sec/0', hash: 'h-one' },
-        { id: 'docs:a.md#sec/1', hash: 'h-TWO!' },
+        { id: 'docs:a.md#sec/0', hash: 'h-one', key: 'k-one' },
+        { id: 'docs:a.md#sec/1', hash: 'h-TWO!', key: 'k-TWO!' },
       ]);
       expect((await sink.stats()).chunks).toBe(2);
     });
@@ -191,7 +192,7 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       const rows = NASTY.map((d, i) => row(d, 0, `text ${i}`));
       await put(sink, [...rows, row('docs:innocent.md', 0, 'keep me')]);
       for (const d of NASTY) {
-        expect(await sink.listDocChunks(d)).toEqual([{ id: chunkId(d, 'sec', 0), hash: expect.any(String) }]);
+        expect(await sink.listDocChunks(d)).toEqual([{ id: chunkId(d, 'sec', 0), hash: expect.any(String), key: expect.any(String) }]);
         expect((await sink.getDocRecord(d))?.docId).toBe(d);
       }
       await sink.deleteDoc(NASTY[0]!);
@@ -202,13 +203,52 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       expect((await sink.listDocRecords('docs')).size).toBe(NASTY.length);
     });
 
-    it('finds vectors by content hash (the embedding cache)', async () => {
+    it('finds vectors by key: of rows, and of rows deleted or rewritten (the vector cache)', async () => {
       await open();
       const r = row('docs:a.md', 0, 'cached');
-      await put(sink, [r]);
-      const found = await sink.findVectorsByHash(['h-cached', 'h-missing']);
-      expect([...found.keys()]).toEqual(['h-cached']);
-      found.get('h-cached')!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
+      const gone = row('docs:b.md', 0, 'gone');
+      const edited = row('docs:c.md', 0, 'before');
+      await put(sink, [r, gone, edited]);
+      const found = await sink.findVectors(['k-cached', 'k-missing', '']);
+      expect([...found.keys()]).toEqual(['k-cached']);
+      found.get('k-cached')!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
+      expect((await sink.listDocChunks('docs:a.md'))[0]!.key).toBe('k-cached');
+      // Without `retired` a deleted row's vector is gone; with it, it is kept by key.
+      await sink.deleteDoc('docs:b.md', [{ key: gone.key, vector: gone.vector }]);
+      const after = row('docs:c.md', 0, 'after');
+      await sink.commitDocument({
+        rows: [after],
+        staleIds: [],
+        record: record('docs:c.md', 1),
+        retired: [{ key: edited.key, vector: edited.vector }],
+      });
+      const again = await sink.findVectors(['k-gone', 'k-before', 'k-after']);
+      expect([...again.keys()].sort()).toEqual(['k-after', 'k-before', 'k-gone']);
+      again.get('k-gone')!.forEach((x, i) => expect(x).toBeCloseTo(gone.vector[i]!, 6));
+      expect(await sink.countCachedVectors()).toBe(2);
+      expect(await sink.stats()).toEqual({ docs: 2, chunks: 2 });
+    });
+
+    it('prunes the vector cache by age, then the oldest beyond its size', async () => {
+      await open();
+      const v = (n: number) => ({ key: `k${n}`, vector: row('docs:x.md', 0, `v${n}`).vector });
+      const t0 = Date.now();
+      for (let n = 0; n < 6; n++) {
+        await sink.commitDocument({ rows: [], staleIds: [], record: record(`docs:p${n}.md`, 0), retired: [v(n)] });
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      expect(await sink.countCachedVectors()).toBe(6);
+      // Nothing is older than an hour, and six fit: nothing goes.
+      expect(await sink.pruneVectors({ maxAgeMs: 3_600_000, maxEntries: 10 })).toEqual({ dropped: 0, entries: 6 });
+      // Four at most: the two retired first go.
+      expect(await sink.pruneVectors({ maxAgeMs: 3_600_000, maxEntries: 4 })).toEqual({ dropped: 2, entries: 4 });
+      expect([...(await sink.findVectors(['k0', 'k1', 'k2', 'k5'])).keys()].sort()).toEqual(['k2', 'k5']);
+      // An hour later everything is too old.
+      expect(await sink.pruneVectors({ maxAgeMs: 3_600_000, maxEntries: 4, now: t0 + 3_600_000 + 10_000 })).toEqual({
+        dropped: 4,
+        entries: 0,
+      });
+      expect(await sink.findVectors(['k5'])).toEqual(new Map());
     });
 
     it('stores and lists document records by source', async () => {

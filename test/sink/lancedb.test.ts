@@ -4,7 +4,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { physicalName } from '../../src/core/fingerprint.js';
-import { chunkId } from '../../src/ids/index.js';
+import { chunkId, embedKey } from '../../src/ids/index.js';
 import { lanceDbStore } from '../../src/sink/lancedb/index.js';
 import { sqlEq, sqlIn, sqlString } from '../../src/sink/lancedb/sql.js';
 import { tempDir } from '../helpers.js';
@@ -21,6 +21,35 @@ async function tempDirOnce(): Promise<string> {
 }
 
 describe('LanceDB sink', () => {
+  it('upgrades a store an older build made: its text rows get their keys, so their vectors are found by what is embedded', async () => {
+    const dir = await tempDir();
+    const store = lanceDbStore(dir);
+    const sink = await store.openLive(FP);
+    const text = row('docs:a.md', 0, 'kneading the dough');
+    await put(sink, [text, row('docs:b.png', 0, 'b.png', { modality: 'image' })]);
+    await store.close();
+    // The tables as an older build left them: no key or location columns, no vector cache.
+    const name = physicalName(FP);
+    const db = await lancedb.connect(dir);
+    const chunks = await db.openTable(`chunks_${name}`);
+    await chunks.dropColumns(['key', 'heading', 'line_start', 'line_end', 'page']);
+    chunks.close();
+    await db.dropTable(`vectors_${name}`);
+
+    const again = lanceDbStore(dir);
+    try {
+      const live = await again.openLive(FP);
+      const key = embedKey('text', text.text);
+      expect((await live.listDocChunks('docs:a.md')).map((r) => r.key)).toEqual([key]);
+      const found = await live.findVectors([key]);
+      found.get(key)!.forEach((x, i) => expect(x).toBeCloseTo(text.vector[i]!, 6));
+      expect(await live.countCachedVectors()).toBe(0);
+      expect((await live.search({ mode: 'keyword', text: 'dough', k: 1 }))[0]).toMatchObject({ id: text.id });
+    } finally {
+      await again.close();
+    }
+  });
+
   it('writes documents committed together in one batch; a row dropped by one change and written again by a later one stays', async () => {
     const dir = await tempDir();
     const store = lanceDbStore(dir);

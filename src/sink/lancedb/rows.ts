@@ -6,13 +6,15 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
-import type { ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
+import type { CachedVector, ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
 import { addChunksByDoc, recordToRow, recordsOf, rowToRecord } from '../records.js';
 import type { WriteLock } from './lock.js';
 import { searchTable } from './search.js';
 import { sqlEq, sqlIn } from './sql.js';
-import { chunkTable, docTable, guard, toArrowRow } from './tables.js';
+import { chunkTable, createTables, docTable, guard, tablesComplete, toArrowRow, vectorTable } from './tables.js';
+import { VectorCache } from './vectors.js';
+import { duplicates, staleIds } from './stale.js';
 
 const IN_BATCH = 500;
 /**
@@ -35,27 +37,42 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     readonly info: CollectionInfo,
     private readonly chunks: lancedb.Table,
     private readonly docs: lancedb.Table,
+    private readonly cache: VectorCache,
     /** The store's write lock: every write below runs inside it. */
     private readonly lock: WriteLock,
   ) {
     super();
   }
 
+  /** Opens the collection's tables, first completing those an older build made (`createTables`). */
   static async open(db: lancedb.Connection, info: CollectionInfo, lock: WriteLock): Promise<LanceDbCollection> {
-    const chunks = await guard('open the chunk table', () => db.openTable(chunkTable(info.name)));
-    const docs = await guard('open the document table', () => db.openTable(docTable(info.name))).catch((err: unknown) => {
-      chunks.close();
+    if (!(await guard('open the chunk table', () => tablesComplete(db, info.name)))) {
+      await lock.run(() => guard('upgrade the tables', () => createTables(db, info.name, info.fingerprint.dim)));
+    }
+    const opened: lancedb.Table[] = [];
+    try {
+      for (const [what, name] of [
+        ['chunk', chunkTable(info.name)],
+        ['document', docTable(info.name)],
+        ['vector cache', vectorTable(info.name)],
+      ] as const) {
+        opened.push(await guard(`open the ${what} table`, () => db.openTable(name)));
+      }
+    } catch (err) {
+      for (const t of opened) t.close();
       throw err;
-    });
-    return new LanceDbCollection(info, chunks, docs, lock);
+    }
+    const [chunks, docs, vectors] = opened as [lancedb.Table, lancedb.Table, lancedb.Table];
+    return new LanceDbCollection(info, chunks, docs, new VectorCache(vectors), lock);
   }
 
   commitDocument(change: DocChange): Promise<void> {
     return this.docWrites.add([change]);
   }
 
-  async deleteDoc(docId: string): Promise<void> {
+  async deleteDoc(docId: string, retired: CachedVector[] = []): Promise<void> {
     await this.write(async () => {
+      await this.cache.put(retired, Date.now());
       await this.commit('delete a document', () => this.chunks.delete(sqlEq('doc_id', docId)));
       await this.commit('delete a document record', () => this.docs.delete(sqlEq('doc_id', docId)));
     });
@@ -114,6 +131,14 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     await this.write(() => this.compact());
   }
 
+  pruneVectors(limits: { maxAgeMs: number; maxEntries: number; now?: number }): Promise<{ dropped: number; entries: number }> {
+    return this.write(() => this.cache.prune(limits));
+  }
+
+  countCachedVectors(): Promise<number> {
+    return this.cache.count();
+  }
+
   /** Runs a write after this collection's earlier ones, inside the store's write lock. */
   private write<T>(fn: () => Promise<T>): Promise<T> {
     return this.writer.run(() => this.lock.run(fn));
@@ -124,6 +149,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     await this.writer.run(async () => undefined);
     this.chunks.close();
     this.docs.close();
+    this.cache.close();
   }
 
   /**
@@ -141,6 +167,10 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     // (A duplicated ID is deleted, then written once; one this write does not rewrite is left for the record check.)
     await this.deleteRows(duplicates([...held.values()].flatMap((refs) => refs.map((r) => r.id))).filter((id) => writing.has(id)));
     if (rows.length > 0) await this.mergeRows(rows);
+    await this.cache.put(
+      changes.flatMap((c) => c.retired ?? []),
+      Date.now(),
+    );
     await this.deleteRows(staleIds(changes, held));
     const twice = docIds.filter((id) => (heldRecords.get(id) ?? 0) > 1);
     if (twice.length > 0) await this.commit('delete duplicate records', () => this.docs.delete(sqlIn('doc_id', twice)));
@@ -196,6 +226,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     this.commits = 0;
     for (const t of [this.chunks, this.docs])
       await guard('optimize', () => t.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) }));
+    await this.cache.optimize();
   }
 
   /** A table's schema, read once (it does not change). */
@@ -213,18 +244,24 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     const out = new Map<string, ChunkRefs>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
-      addChunksByDoc(out, await guard('list chunks', () => this.chunks.query().where(where).select(['id', 'hash', 'doc_id']).toArray()));
+      addChunksByDoc(
+        out,
+        await guard('list chunks', () => this.chunks.query().where(where).select(['id', 'hash', 'doc_id', 'key']).toArray()),
+      );
     }
     return out;
   }
 
-  protected async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+  /** Vectors by key: from the rows first, then from the vector cache. */
+  protected async fetchVectors(keys: string[]): Promise<Map<string, number[]>> {
     const found = new Map<string, number[]>();
-    for (let i = 0; i < hashes.length; i += IN_BATCH) {
-      const where = sqlIn('hash', hashes.slice(i, i + IN_BATCH));
-      const rows = await guard('find vectors', () => this.chunks.query().where(where).select(['hash', 'vector']).toArray());
-      for (const r of rows) if (!found.has(String(r.hash))) found.set(String(r.hash), Array.from(r.vector as Float32Array));
+    for (let i = 0; i < keys.length; i += IN_BATCH) {
+      const where = sqlIn('key', keys.slice(i, i + IN_BATCH));
+      const rows = await guard('find vectors', () => this.chunks.query().where(where).select(['key', 'vector']).toArray());
+      for (const r of rows) if (!found.has(String(r.key))) found.set(String(r.key), Array.from(r.vector as Float32Array));
     }
+    const missing = keys.filter((k) => !found.has(k));
+    if (missing.length > 0) for (const [k, v] of await this.cache.find(missing)) found.set(k, v);
     return found;
   }
 
@@ -237,31 +274,4 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     }
     return out;
   }
-}
-
-/** The IDs that occur more than once. */
-function duplicates(ids: string[]): string[] {
-  const seen = new Set<string>();
-  const twice = new Set<string>();
-  for (const id of ids) (seen.has(id) ? twice : seen).add(id);
-  return [...twice];
-}
-
-/**
- * The rows a batch of changes deletes: each change's stale IDs, and, for a document whose change
- * gives its complete ID set, every row of it the store holds outside that set. A row one change
- * drops and a later change of the same document writes again stays.
- */
-export function staleIds(changes: DocChange[], held: Map<string, ChunkRefs>): string[] {
-  const last = new Map<string, 'row' | 'stale'>();
-  const complete = new Map<string, Set<string>>();
-  for (const c of changes) {
-    for (const r of c.rows) last.set(r.id, 'row');
-    for (const id of c.staleIds) last.set(id, 'stale');
-    if (c.ids) complete.set(c.record.docId, new Set(c.ids));
-  }
-  for (const [docId, keep] of complete) {
-    for (const { id } of held.get(docId) ?? []) if (!keep.has(id)) last.set(id, 'stale');
-  }
-  return [...last].filter(([, what]) => what === 'stale').map(([id]) => id);
 }

@@ -1,19 +1,24 @@
 /** Dense, keyword (full-text, BM25) and hybrid (reciprocal rank fusion) search of a chunk table. */
 import * as lancedb from '@lancedb/lancedb';
 import type { SearchFilter, SearchHit, SearchQuery } from '../../core/types.js';
+import { locationOf } from '../records.js';
 import { sqlEq } from './sql.js';
 import { guard } from './tables.js';
 
-const HIT_COLUMNS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+const BASE_COLUMNS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+const LOCATION_COLUMNS = ['heading', 'line_start', 'line_end', 'page'];
 
 export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise<SearchHit[]> {
   const where = searchWhere(q.filter);
+  // (A table an older build made, opened where it could not be upgraded, has no location columns.)
+  const have = new Set((await guard('read the schema', () => table.schema())).fields.map((f) => f.name));
+  const columns = [...BASE_COLUMNS, ...LOCATION_COLUMNS.filter((c) => have.has(c))];
   const rows = await guard('search', async () => {
     if (q.mode === 'keyword') {
       const query = table
         .query()
         .fullTextSearch(q.text ?? '')
-        .select([...HIT_COLUMNS, '_score'])
+        .select([...columns, '_score'])
         .limit(q.k);
       return (where ? query.where(where) : query).toArray();
     }
@@ -21,7 +26,7 @@ export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise
       const query = table
         .vectorSearch(q.vector!)
         .distanceType('cosine')
-        .select([...HIT_COLUMNS, '_distance'])
+        .select([...columns, '_distance'])
         .limit(q.k);
       return (where ? query.where(where) : query).toArray();
     }
@@ -30,7 +35,7 @@ export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise
     const query = table.vectorSearch(q.vector!);
     return (where ? query.where(where) : query)
       .distanceType('cosine')
-      .select(HIT_COLUMNS)
+      .select(columns)
       .fullTextSearch(q.text ?? '')
       .limit(Math.max(q.k * 4, 20))
       .rerank(reranker)
@@ -43,6 +48,7 @@ export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise
     section: String(r.section),
     modality: r.modality === 'image' ? 'image' : 'text',
     text: String(r.text),
+    ...locationOf(r),
     score: q.mode === 'dense' ? 1 - Number(r._distance) : Number(r._relevance_score ?? r._score),
   }));
 }

@@ -47,7 +47,7 @@ class MilvusBackend implements StoreBackend {
   async removeCollection(name: string): Promise<void> {
     // (An alias left by a move that stopped half-way would keep Milvus from dropping the collection.)
     await dropAliasesOf(this.conn, name);
-    for (const kind of ['chunks', 'docs'] as const) {
+    for (const kind of ['chunks', 'docs', 'vectors'] as const) {
       const collection = physical(this.conn.opts.collection, kind, name);
       if (await this.conn.exists(collection))
         await this.conn.call('drop a collection', (c) => c.dropCollection({ collection_name: collection }));

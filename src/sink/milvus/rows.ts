@@ -6,14 +6,15 @@ import type { RowData } from '@zilliz/milvus2-sdk-node';
 import { sizedBatches } from '../../core/batches.js';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
-import type { ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
+import type { CachedVector, ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { boundId } from '../../ids/index.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
-import { addChunksByDoc, recordToRow, recordsOf, rowToRecord } from '../records.js';
+import { addChunksByDoc, locationColumns, recordToRow, recordsOf, rowToRecord } from '../records.js';
 import { type MilvusConnection, QUERY_LIMIT, STRONG, bucketOf } from './client.js';
 import { filter, render } from './filter.js';
-import { SECTION_MAX, TEXT_MAX, physical } from './schema.js';
+import { SECTION_MAX, TEXT_MAX, chunkFields, ensureVectorCache, physical } from './schema.js';
 import { searchCollection } from './search.js';
+import { MilvusVectorCache } from './vectors.js';
 
 const IN_BATCH = 256;
 /** Rows per upsert are capped by size too, to stay far below gRPC's message limit. */
@@ -36,6 +37,9 @@ const DOC_FIELDS = [
 export class MilvusCollection extends BatchedReads implements Collection {
   private readonly chunks: string;
   private readonly docs: string;
+  private readonly cache: MilvusVectorCache;
+  /** The chunk collection's fields: one an older build made has no `key` and location fields. */
+  private fields: ReadonlySet<string> = new Set();
   private unflushed = 0;
   private readonly rowWriter = new SerialWriter();
   private readonly recordWriter = new SerialWriter();
@@ -49,17 +53,22 @@ export class MilvusCollection extends BatchedReads implements Collection {
     super();
     this.chunks = physical(conn.opts.collection, 'chunks', info.name);
     this.docs = physical(conn.opts.collection, 'docs', info.name);
+    this.cache = new MilvusVectorCache(conn, physical(conn.opts.collection, 'vectors', info.name));
   }
 
-  /** Loads the collection pair (and learns whether the server takes filter templates). */
+  /** Loads the collection pair and its vector cache (made now for a pair an older build made), and learns whether the server takes filter templates. */
   async load(): Promise<this> {
+    await ensureVectorCache(this.conn, this.info.name, this.info.fingerprint.dim);
     await this.conn.load(this.chunks, this.docs);
+    await this.cache.load();
+    this.fields = await chunkFields(this.conn, this.chunks);
     return this;
   }
 
   async commitDocument(change: DocChange): Promise<void> {
     // Rows and records have writers of their own, each batching across documents already.
     await this.rowWrites.add(change.rows);
+    await this.cache.put(change.retired ?? [], Date.now());
     // (`change.ids` is not read here: an upsert replaces the row of its ID, so concurrent writers
     // leave no duplicate; a row only another version of the document has, left by two writers of
     // two versions at once, is found by the next pass's record check, which rewrites it.)
@@ -67,7 +76,8 @@ export class MilvusCollection extends BatchedReads implements Collection {
     await this.recordWrites.add([change.record]);
   }
 
-  async deleteDoc(docId: string): Promise<void> {
+  async deleteDoc(docId: string, retired: CachedVector[] = []): Promise<void> {
+    await this.cache.put(retired, Date.now());
     const f = render(filter('doc_id == {doc}', { doc: docId }), this.conn.templates);
     await this.conn.call('delete a document', (c) => c.delete({ collection_name: this.chunks, ...f }));
     await this.conn.call('delete a document record', (c) => c.delete({ collection_name: this.docs, ...f }));
@@ -121,11 +131,19 @@ export class MilvusCollection extends BatchedReads implements Collection {
   }
 
   search(q: SearchQuery): Promise<SearchHit[]> {
-    return searchCollection(this.conn, this.chunks, q);
+    return searchCollection(this.conn, this.chunks, q, this.fields);
   }
 
   async stats(): Promise<{ docs: number; chunks: number }> {
     return { chunks: await this.conn.count(this.chunks, filter('')), docs: await this.conn.count(this.docs, filter('')) };
+  }
+
+  pruneVectors(limits: { maxAgeMs: number; maxEntries: number; now?: number }): Promise<{ dropped: number; entries: number }> {
+    return this.cache.prune(limits);
+  }
+
+  countCachedVectors(): Promise<number> {
+    return this.cache.count();
   }
 
   async optimize(): Promise<void> {
@@ -148,7 +166,8 @@ export class MilvusCollection extends BatchedReads implements Collection {
     checkDims(rows, this.info.fingerprint.dim);
     const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
     for (const batch of sizedBatches(latest, rowBytes, WRITE_BATCH_BYTES)) {
-      await this.conn.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data: batch.map(toMilvusRow) }));
+      const data = batch.map((r) => toMilvusRow(r, this.fields.has('key')));
+      await this.conn.call('upsert rows', (c) => c.upsert({ collection_name: this.chunks, data }));
     }
     await this.flushLite(latest.length);
   }
@@ -176,20 +195,24 @@ export class MilvusCollection extends BatchedReads implements Collection {
     const out = new Map<string, ChunkRefs>();
     for (let i = 0; i < docIds.length; i += IN_BATCH) {
       const f = filter('doc_id in {docs}', { docs: docIds.slice(i, i + IN_BATCH) });
-      addChunksByDoc(out, await this.conn.queryAll(this.chunks, f, ['id', 'hash', 'doc_id']));
+      const fields = ['id', 'hash', 'doc_id', ...(this.fields.has('key') ? ['key'] : [])];
+      addChunksByDoc(out, await this.conn.queryAll(this.chunks, f, fields));
     }
     return out;
   }
 
-  protected async fetchVectors(hashes: string[]): Promise<Map<string, number[]>> {
+  /** Vectors by key: from the rows first (a pair an older build made stores no keys), then from the vector cache. */
+  protected async fetchVectors(keys: string[]): Promise<Map<string, number[]>> {
     const found = new Map<string, number[]>();
-    for (let i = 0; i < hashes.length; i += IN_BATCH) {
-      const f = render(filter('hash in {hashes}', { hashes: hashes.slice(i, i + IN_BATCH) }), this.conn.templates);
+    for (let i = 0; this.fields.has('key') && i < keys.length; i += IN_BATCH) {
+      const f = render(filter('key in {keys}', { keys: keys.slice(i, i + IN_BATCH) }), this.conn.templates);
       const res = await this.conn.call('find vectors', (c) =>
-        c.query({ collection_name: this.chunks, ...f, output_fields: ['hash', 'vector'], limit: QUERY_LIMIT, consistency_level: STRONG }),
+        c.query({ collection_name: this.chunks, ...f, output_fields: ['key', 'vector'], limit: QUERY_LIMIT, consistency_level: STRONG }),
       );
-      for (const r of res.data) if (!found.has(String(r.hash))) found.set(String(r.hash), (r.vector as number[]).map(Number));
+      for (const r of res.data) if (!found.has(String(r.key))) found.set(String(r.key), (r.vector as number[]).map(Number));
     }
+    const missing = keys.filter((k) => !found.has(k));
+    if (missing.length > 0) for (const [k, v] of await this.cache.find(missing)) found.set(k, v);
     return found;
   }
 
@@ -211,8 +234,10 @@ function rowBytes(r: ChunkRow): number {
   return r.vector.length * 4 + Buffer.byteLength(r.text) + Buffer.byteLength(r.metadata) + 1024;
 }
 
-function toMilvusRow(r: ChunkRow): RowData {
+function toMilvusRow(r: ChunkRow, located: boolean): RowData {
+  const where = located ? { key: r.key, ...locationColumns(r), heading: truncateUtf8(r.heading ?? '', SECTION_MAX) } : {};
   return {
+    ...where,
     id: r.id,
     doc_id: r.docId,
     source: r.source,

@@ -18,9 +18,10 @@ const CHUNK_INDEXES = [
   { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
 ] as const;
 const DOC_INDEXES = [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }] as const;
+const VECTOR_INDEXES = [{ field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' }] as const;
 
 /** Physical collection names of a store prefix. */
-export function physical(prefix: string, kind: 'chunks' | 'docs', name: string): string {
+export function physical(prefix: string, kind: 'chunks' | 'docs' | 'vectors', name: string): string {
   return `${prefix}_${kind}_${name}`;
 }
 
@@ -46,6 +47,37 @@ export async function createPair(
     }
   }
   if (!(await created(conn, docs, () => createDocs(conn, docs)))) await ensureIndexes(conn, docs, [...DOC_INDEXES]);
+  await ensureVectorCache(conn, name, fp.dim);
+}
+
+/**
+ * Creates the vector cache collection of pair `name` (`<prefix>_vectors_<name>`: vectors of
+ * deleted or rewritten rows by key) unless it exists; a pair an older build made gets it on open.
+ */
+export async function ensureVectorCache(conn: MilvusConnection, name: string, dim: number): Promise<void> {
+  const collection = physical(conn.opts.collection, 'vectors', name);
+  const create = () =>
+    conn
+      .call('create the vector cache', (c) =>
+        c.createCollection({
+          collection_name: collection,
+          fields: [
+            str('key', 64, { is_primary_key: true }),
+            { name: 'retired_at', data_type: sdk.DataType.Double },
+            { name: 'bucket', data_type: sdk.DataType.Int64 },
+            { name: 'vector', data_type: sdk.DataType.FloatVector, dim },
+          ],
+          index_params: [...VECTOR_INDEXES],
+        }),
+      )
+      .then(() => undefined);
+  if (!(await created(conn, collection, create))) await ensureIndexes(conn, collection, [...VECTOR_INDEXES]);
+}
+
+/** The fields of a chunk collection (one an older build made lacks the location and key fields). */
+export async function chunkFields(conn: MilvusConnection, collection: string): Promise<Set<string>> {
+  const desc = await conn.call('describe the collection', (c) => c.describeCollection({ collection_name: collection }));
+  return new Set(desc.schema.fields.map((f) => f.name));
 }
 
 /**
@@ -127,6 +159,11 @@ async function createChunks(
         { name: 'chunk_index', data_type: sdk.DataType.Int32 },
         str('modality', 16),
         str('hash', 64),
+        str('key', 64),
+        str('heading', SECTION_MAX),
+        { name: 'line_start', data_type: sdk.DataType.Int32 },
+        { name: 'line_end', data_type: sdk.DataType.Int32 },
+        { name: 'page', data_type: sdk.DataType.Int32 },
         str('text', TEXT_MAX, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
         str('metadata', TEXT_MAX),
         { name: 'updated_at', data_type: sdk.DataType.Int64 },

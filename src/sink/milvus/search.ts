@@ -1,14 +1,23 @@
 /** Dense, keyword (the server's BM25) and hybrid (reciprocal rank fusion) search of a chunk alias. */
 import type { SearchFilter, SearchHit, SearchQuery } from '../../core/types.js';
+import { locationOf } from '../records.js';
 import type { MilvusConnection } from './client.js';
 import { type MilvusFilter, and, filter, render } from './filter.js';
 
-const HIT_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+const BASE_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
+const LOCATION_FIELDS = ['heading', 'line_start', 'line_end', 'page'];
 
-export async function searchCollection(conn: MilvusConnection, collection: string, q: SearchQuery): Promise<SearchHit[]> {
+/** Searches a chunk collection; `fields` are the collection's (one an older build made has no location fields). */
+export async function searchCollection(
+  conn: MilvusConnection,
+  collection: string,
+  q: SearchQuery,
+  fields: ReadonlySet<string>,
+): Promise<SearchHit[]> {
+  const hitFields = [...BASE_FIELDS, ...LOCATION_FIELDS.filter((f) => fields.has(f))];
   const where = searchFilter(q.filter);
   const rendered = where.template ? render(where, conn.templates) : undefined;
-  const common = { collection_name: collection, output_fields: HIT_FIELDS, limit: q.k, ...(rendered ?? {}) };
+  const common = { collection_name: collection, output_fields: hitFields, limit: q.k, ...(rendered ?? {}) };
   const wide = Math.max(q.k * 4, 20);
   // Sub-requests of a hybrid search take the filter as `expr`.
   const sub = rendered ? { expr: rendered.filter, ...(rendered.exprValues ? { exprValues: rendered.exprValues } : {}) } : {};
@@ -18,7 +27,7 @@ export async function searchCollection(conn: MilvusConnection, collection: strin
     if (q.mode === 'keyword') return c.search({ ...common, data: [q.text ?? ''] as never, anns_field: 'sparse', metric_type: 'BM25' });
     return c.hybridSearch({
       collection_name: collection,
-      output_fields: HIT_FIELDS,
+      output_fields: hitFields,
       limit: q.k,
       data: [
         { data: [q.vector!], anns_field: 'vector', params: { metric_type: 'COSINE' }, limit: wide, ...sub },
@@ -35,6 +44,7 @@ export async function searchCollection(conn: MilvusConnection, collection: strin
     section: String(h.section),
     modality: h.modality === 'image' ? 'image' : 'text',
     text: String(h.text),
+    ...locationOf(h),
     score: q.mode === 'keyword' ? Math.abs(Number(h.score)) : Number(h.score),
   }));
 }
