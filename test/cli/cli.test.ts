@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { copyFile, cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
@@ -214,6 +214,42 @@ ${'word '.repeat(400)}
     // The README's command, verbatim but for the store.
     const human = await ragsync(['search', 'how do I shape and proof the loaf', '--store', store, ...model]);
     expect(human.stdout).toMatch(/^1\. sourdough-bread\.md § sourdough-bread\/proofing-and-baking /);
+  });
+
+  it('keeps the vectors of a deleted file: status shows them, restoring it embeds nothing; a vector cache of 0 MB keeps none', async () => {
+    const dir = await tempDir();
+    const store = await tempDir();
+    await cp(path.join(ROOT, 'examples/corpus'), dir, { recursive: true });
+    const index = async (env: Record<string, string> = {}) => {
+      const res = await ragsync(['index', dir, '--store', store, ...model, '--json'], { env });
+      expect(res.code, res.stderr).toBe(0);
+      return JSON.parse(res.stdout);
+    };
+    const cache = async () => {
+      const res = await ragsync(['status', '--store', store, '--json']);
+      return JSON.parse(res.stdout).vectorCache.entries as number;
+    };
+    const first = await index();
+    const bread = path.join(dir, 'sourdough-bread.md');
+    const text = await readFile(bread);
+    await rm(bread);
+    expect((await index()).docs.deleted).toBe(1);
+    const kept = await cache();
+    expect(kept).toBeGreaterThan(0);
+    expect((await ragsync(['status', '--store', store])).stdout).toMatch(
+      new RegExp(`vector cache: ${kept} vectors of deleted or edited chunks`),
+    );
+    await writeFile(bread, text);
+    const back = await index();
+    expect([back.docs.changed, back.embeddings.computed, back.embeddings.reused]).toEqual([1, 0, kept]);
+    expect(back.chunks.upserted).toBe(kept);
+
+    await rm(bread);
+    await index({ RAGSYNC_VECTOR_CACHE_MB: '0' });
+    expect(await cache()).toBe(0);
+    await writeFile(bread, text);
+    expect((await index()).embeddings.computed).toBe(kept);
+    expect(first.embeddings.computed).toBeGreaterThan(kept);
   });
 
   it('searches by image', async () => {
