@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { DataType, FunctionType, MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { describe, expect, inject, it } from 'vitest';
 import { physicalName } from '../../src/core/fingerprint.js';
 import { sha256 } from '../../src/ids/index.js';
@@ -78,6 +78,54 @@ describe('Milvus store', () => {
     ]);
     for (const x of [live, writer, reader]) await x.close();
     await client.closeConnection();
+  });
+
+  it('keeps serving a chunk collection an older build made (no key or location fields; Milvus cannot add fields): rows, search, vector cache', async () => {
+    const name = `old_${Date.now().toString(36)}`;
+    const first = milvusTestStore(name);
+    await first.openLive(FP);
+    await first.close();
+    // The chunk collection as an older build made it, and no vector cache.
+    const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+    const chunks = `${name}_chunks_${physicalName(FP)}`;
+    const desc = await client.describeCollection({ collection_name: chunks });
+    const str = (n: string, max: number, extra = {}) => ({ name: n, data_type: DataType.VarChar, max_length: max, ...extra });
+    await client.dropCollection({ collection_name: chunks });
+    await client.dropCollection({ collection_name: `${name}_vectors_${physicalName(FP)}` });
+    await client.createCollection({
+      collection_name: chunks,
+      fields: [
+        str('id', 1024, { is_primary_key: true }),
+        ...['doc_id', 'source', 'path', 'section', 'modality', 'hash', 'metadata'].map((n) => str(n, 1024)),
+        str('text', 65_535, { enable_analyzer: true, analyzer_params: { type: 'standard' } }),
+        { name: 'chunk_index', data_type: DataType.Int32 },
+        { name: 'updated_at', data_type: DataType.Int64 },
+        { name: 'bucket', data_type: DataType.Int64 },
+        { name: 'vector', data_type: DataType.FloatVector, dim: FP.dim },
+        { name: 'sparse', data_type: DataType.SparseFloatVector },
+      ],
+      functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
+      index_params: [
+        { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
+        { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
+      ],
+      properties: Object.fromEntries(desc.properties.map((p) => [p.key, p.value])),
+    });
+    const store = milvusTestStore(name);
+    try {
+      const sink = await store.openLive(FP);
+      const r = { ...row('docs:a.md', 0, 'an older row'), lines: [3, 5] as const, heading: 'Older' };
+      await put(sink, [r]);
+      expect(await sink.listDocChunks('docs:a.md')).toEqual([{ id: r.id, hash: r.hash, key: '' }]);
+      const [hit] = await sink.search({ mode: 'keyword', k: 1, text: 'older' });
+      expect(hit).toMatchObject({ id: r.id, text: 'an older row' });
+      expect(hit).not.toHaveProperty('lines');
+      await sink.deleteDoc('docs:a.md', [{ key: 'k-x', vector: r.vector }]);
+      expect([...(await sink.findVectors(['k-x'])).keys()]).toEqual(['k-x']);
+    } finally {
+      await store.close();
+      await client.closeConnection();
+    }
   });
 
   it('fails fast with one clear line when the server cannot be reached', async () => {
