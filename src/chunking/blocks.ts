@@ -64,7 +64,10 @@ function blockOf(tokens: Token[], i: number, last: number, lines: string[]): Blo
   const kind = blockKind(tok.type);
   const lastLine = from + source.split('\n').length;
   if (kind === 'fence' || !needsReader(tokens, i, last)) return { text: source, kind, line: from + 1 };
-  const text = tok.type === 'html_block' ? htmlToText(source) : readerText(source, codeRanges(tokens, i, last, own)).trimEnd();
+  const text =
+    tok.type === 'html_block'
+      ? htmlToText(source)
+      : readerText(source, codeRanges(tokens, i, last, own), kind === 'table' ? ' ' : '\n').trimEnd();
   if (text.trim() === '') return undefined;
   return { text, kind, line: from + 1, verbatim: false, lastLine };
 }

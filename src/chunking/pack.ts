@@ -142,6 +142,8 @@ export function splitBlock(block: Block, limits: ChunkLimits, budget: number): P
   if (block.kind === 'table' && lines.length >= 3) {
     const head = `${lines[0]!.text}\n${lines[1]!.text}`;
     const frame = countBounded(head, limits, budget);
+    // A header that leaves less than a quarter of the budget is not repeated: its rows would be cut to crumbs.
+    if (budget - frame < budget / 4) return groupUnits(lines, '\n', limits, budget);
     return groupUnits(lines.slice(2), '\n', limits, budget - frame).map((g) => ({
       ...g,
       text: `${head}\n${g.text}`,

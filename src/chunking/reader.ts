@@ -15,9 +15,9 @@ const SPECIAL = /[\\`<&![]/g;
 
 /**
  * The reader's text of `text`; `code` lists `[start, end)` character ranges (code fences, indented
- * code) to copy as they are, in order.
+ * code) to copy as they are, in order; `<br>` becomes `lineBreak` (a space in a table row).
  */
-export function readerText(text: string, code: ReadonlyArray<readonly [number, number]> = []): string {
+export function readerText(text: string, code: ReadonlyArray<readonly [number, number]> = [], lineBreak = '\n'): string {
   const closers = backtickRuns(text);
   let out = '';
   let i = 0;
@@ -38,7 +38,7 @@ export function readerText(text: string, code: ReadonlyArray<readonly [number, n
       i = stop;
       continue;
     }
-    const [piece, end] = special(text, i, closers);
+    const [piece, end] = special(text, i, closers, lineBreak);
     out += piece;
     i = end;
   }
@@ -46,7 +46,7 @@ export function readerText(text: string, code: ReadonlyArray<readonly [number, n
 }
 
 /** The replacement of the construct at `i` (a special character) and where it ends. */
-function special(text: string, i: number, closers: Closers): [string, number] {
+function special(text: string, i: number, closers: Closers, lineBreak: string): [string, number] {
   const c = text[i]!;
   if (c === '\\') return [text.slice(i, i + 2), i + 2];
   if (c === '`') {
@@ -56,7 +56,7 @@ function special(text: string, i: number, closers: Closers): [string, number] {
   }
   const m = matchAt(c === '<' ? TAG : c === '&' ? ENTITY : DATA_LINK, text, i);
   if (!m) return [c, i + 1];
-  if (c === '<') return [inlineTag(m[0]), i + m[0].length];
+  if (c === '<') return [inlineTag(m[0], lineBreak), i + m[0].length];
   if (c === '&') return [decodeEntities(m[0]), i + m[0].length];
   const alt = m[2]!.trim();
   return [m[1] ? alt || '[image]' : alt, i + m[0].length];
@@ -68,8 +68,8 @@ function matchAt(re: RegExp, text: string, i: number): RegExpExecArray | null {
 }
 
 /** An inline tag as text: a line break for `<br>`, the alt text of an image, nothing for the rest. */
-function inlineTag(tag: string): string {
-  if (/^<br\b/i.test(tag)) return '\n';
+function inlineTag(tag: string, lineBreak: string): string {
+  if (/^<br\b/i.test(tag)) return lineBreak;
   if (/^<img\b/i.test(tag)) return htmlToText(tag);
   return '';
 }
