@@ -121,6 +121,8 @@ function newlines(text: string): number[] {
   return out;
 }
 
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})/;
+
 /**
  * Splits one over-long block into pieces that each fit. Code fences and tables are split only
  * between lines, and every piece is re-wrapped in the fence (or keeps the table header), so no
@@ -128,10 +130,13 @@ function newlines(text: string): number[] {
  */
 export function splitBlock(block: Block, limits: ChunkLimits, budget: number): Piece[] {
   const lines = lineSpans(block.text);
-  if (block.kind === 'fence' && lines.length >= 2) {
+  // (Indented code has no fence lines to repeat: its first and last lines are code.)
+  if (block.kind === 'fence' && lines.length >= 2 && FENCE_OPEN.test(lines[0]!.text)) {
     const open = lines[0]!.text;
     const close = lines[lines.length - 1]!.text;
     const frame = countBounded(`${open}\n${close}`, limits, budget);
+    // A frame that leaves less than a quarter of the budget is not repeated (as a table header).
+    if (budget - frame < budget / 4) return groupUnits(lines, '\n', limits, budget);
     return groupUnits(lines.slice(1, -1), '\n', limits, budget - frame).map((g) => ({
       ...g,
       text: `${open}\n${g.text}\n${close}`,
@@ -151,7 +156,7 @@ export function splitBlock(block: Block, limits: ChunkLimits, budget: number): P
       exact: false,
     }));
   }
-  if (block.kind === 'lines') return groupUnits(lines, '\n', limits, budget);
+  if (block.kind === 'lines' || block.kind === 'fence') return groupUnits(lines, '\n', limits, budget);
   return groupUnits(sentenceSpans(block.text), ' ', limits, budget);
 }
 

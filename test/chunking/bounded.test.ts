@@ -63,6 +63,17 @@ describe('linear-time chunking with the tiny model tokenizer', () => {
     expectCover(chunks, bodies, limits, (c) => c.text.slice(c.text.indexOf('\n\n')));
   }, 240_000);
 
+  it('splits indented code with long lines once: its first and last lines are code, not a fence to repeat in every piece', async () => {
+    const limits = chunkLimits(embedder, 128);
+    const long = (n: number) => `    {'score': '0.${n}', 'content': '${'the agents study the society of minds '.repeat(40)}'}`;
+    const code = ['    Original Query:', '    {What is it}', long(1), long(2), long(3)].join('\n');
+    const input = `# Run\n\nThe output:\n\n${code}\n`;
+    const { chunks } = await chunking.chunk(doc(input, 'run.md', 'markdown'), limits);
+    // Each chunk repeats only the heading trail; together they hold the input once.
+    expectCover(chunks, input.replace('# Run', ''), limits, (c) => c.text.replace(/^Run\n\n/, ''));
+    expect(chunks.filter((c) => c.text.includes('Original Query:'))).toHaveLength(1);
+  });
+
   it('keeps the alt text of a 1 MB data URI image and embeds none of its base64', async () => {
     const limits = chunkLimits(embedder, 512);
     const b64 = Buffer.alloc(768 * 1024, 7)
