@@ -40,6 +40,7 @@ export function serveParsing(chunk: ChunkFn, counter: CounterFn): void {
 async function answer(req: ParseRequest, chunk: ChunkFn, countFor: CounterFn): Promise<ParseReply> {
   try {
     const countTokens = await countFor(req.limits.tokenizer);
+    process.send!({ id: req.id, started: true } satisfies ParseReply);
     const doc = { ...req.doc, bytes: asBuffer(req.doc.bytes) };
     return { id: req.id, ok: true, out: await chunk(doc, { ...req.limits, countTokens }) };
   } catch (err) {

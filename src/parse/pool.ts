@@ -34,6 +34,8 @@ interface Job {
   limits: ChunkLimits;
   resolve: (out: ChunkOutput) => void;
   reject: (err: unknown) => void;
+  /** The child began this document: its time limit starts. */
+  started?: () => void;
 }
 
 interface Child {
@@ -45,7 +47,14 @@ interface Child {
   exited: Promise<void>;
   /** Stop this child once its document is done (the pool was closed meanwhile). */
   retireAfter?: true;
+  /** Stops this child when it stays idle (a daemon between bursts keeps no parse process). */
+  idleTimer?: NodeJS.Timeout;
 }
+
+/** An idle child is stopped after this long. */
+const IDLE_MS = 30_000;
+/** What a child may take, beyond the time limit, to start and load its tokenizer. */
+const STARTUP_MS = 30_000;
 
 export class ParsePool implements Chunking {
   private readonly children = new Set<Child>();
@@ -111,6 +120,7 @@ export class ParsePool implements Chunking {
   }
 
   private run(child: Child, job: Job): void {
+    clearTimeout(child.idleTimer);
     child.job = job;
     child.proc.ref();
     (child.proc.channel as { ref?: () => void } | undefined)?.ref?.();
@@ -120,10 +130,14 @@ export class ParsePool implements Chunking {
     child.proc.send(req, (err) => {
       if (err) this.kill(child, `parsing stopped: cannot reach the parse process (${err.message})`);
     });
-    const timer = setTimeout(
-      () => this.kill(child, `parsing stopped after ${duration(this.opts.timeoutMs)} (limit parseTimeoutMs)`),
-      this.opts.timeoutMs,
-    );
+    // Until the child says it started (a new process, a tokenizer to load) it gets STARTUP_MS
+    // more; from then on the document has parseTimeoutMs.
+    const limit = `parsing stopped after ${duration(this.opts.timeoutMs)} (limit parseTimeoutMs)`;
+    let timer = setTimeout(() => this.kill(child, limit), this.opts.timeoutMs + STARTUP_MS);
+    job.started = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.kill(child, limit), this.opts.timeoutMs);
+    };
     const watch = setInterval(() => void this.checkMemory(child, job), this.opts.pollMs ?? 50);
     const done = () => {
       clearTimeout(timer);
@@ -145,6 +159,7 @@ export class ParsePool implements Chunking {
   private answered(child: Child, msg: ParseReply): void {
     const job = child.job;
     if (!job || child.killed) return;
+    if ('started' in msg) return job.started?.();
     child.job = null;
     if (msg.ok) job.resolve(revive(msg.out));
     else job.reject(new RagsyncError(msg.error.code, msg.error.message, { ...msg.error, docId: job.doc.docId }));
@@ -155,6 +170,7 @@ export class ParsePool implements Chunking {
 
   /** An idle child keeps neither this process nor its event loop alive. */
   private idle(child: Child): void {
+    child.idleTimer = setTimeout(() => !child.job && this.retire(child), IDLE_MS).unref();
     child.proc.unref();
     (child.proc.channel as { unref?: () => void } | undefined)?.unref?.();
   }

@@ -17,8 +17,9 @@ export interface ParseRequest {
   limits: WireLimits;
 }
 
-/** A job's answer. */
+/** A job's answers: `started` when the child begins the document (its time limit starts), then the result. */
 export type ParseReply =
+  | { id: number; started: true }
   | { id: number; ok: true; out: ChunkOutput }
   | { id: number; ok: false; error: { code: ErrorCode; stage: Stage; message: string; retryable: boolean } };
 
