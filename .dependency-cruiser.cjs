@@ -3,7 +3,7 @@
 // Type-only imports count too (options.tsPreCompilationDeps).
 
 /** The pipeline stages: each may use its own folder, core and ids, and nothing else in src. */
-const STAGES = '(sink|queue|sources|chunking|embed)';
+const STAGES = '(sink|queue|sources|chunking|embed|parse)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -32,7 +32,7 @@ module.exports = {
     {
       name: 'stage-imports-only-itself-core-ids',
       comment:
-        'A module of a stage (src/sink/, src/queue/, src/sources/, src/chunking/, src/embed/) may import only modules ' +
+        'A module of a stage (src/sink/, src/queue/, src/sources/, src/chunking/, src/embed/, src/parse/) may import only modules ' +
         'of its own top folder (src/sink/lancedb/x.ts may import anything under src/sink/), src/core/ and src/ids/: ' +
         'not another stage, not src/config/, src/app/ or src/cli/, nor a file at the root of src/.',
       severity: 'error',

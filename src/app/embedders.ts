@@ -66,11 +66,20 @@ export function embedderDescriptor(config: EmbedderConfig, cwd = process.cwd()):
   return out as EmbedderConfig;
 }
 
-/** Chunk limits for an embedder: the configured chunk size, never over the model's own limit. */
-export function chunkLimits(embedder: Embedder, chunkTokens: number): ChunkLimits {
+/** The image settings of a config that chunk limits carry. */
+export type ImageSettings = Pick<Config, 'maxImagePixels' | 'pdfImageMinSide' | 'pdfMaxImages'>;
+
+/**
+ * Chunk limits for an embedder: the configured chunk size, never over the model's own limit; its
+ * tokenizer as data (for parse children) and image size; the configured image bounds.
+ */
+export function chunkLimits(embedder: Embedder, chunkTokens: number, images?: ImageSettings): ChunkLimits {
   return {
     maxTokens: Math.min(chunkTokens, embedder.maxTokens),
     countTokens: (text) => embedder.countTokens(text),
+    ...(embedder.tokenizer ? { tokenizer: embedder.tokenizer } : {}),
+    ...(embedder.imageSize ? { imageSize: embedder.imageSize } : {}),
+    ...(images ? { maxImagePixels: images.maxImagePixels, pdfImages: { minSide: images.pdfImageMinSide, max: images.pdfMaxImages } } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { type SyncSummary, syncSource } from '../core/sync-source.js';
 import { LAYOUT_REFRESH_MS } from '../core/targets.js';
 import type { CollectionInfo, Embedder, Fingerprint, Lease } from '../core/types.js';
 import { embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
+import { stopParsing } from './parsing.js';
 import { deleteGuardOf, openSource, openStore, syncDeps, writerRuntime } from './runtime.js';
 import { queuePass } from './through-queue.js';
 import { checkSource, recordSource } from './sources.js';
@@ -98,6 +99,7 @@ export async function reembed(config: Config, dir: string, hooks: ReembedHooks =
   } finally {
     await lease?.release().catch(() => undefined);
     await store.close().catch(() => undefined);
+    await stopParsing();
   }
 }
 
@@ -224,7 +226,7 @@ async function withLease<T>(config: Config, fn: (store: Store) => Promise<T>): P
     return await fn(store);
   } finally {
     await lease?.release().catch(() => undefined);
-    await store.close();
+    await store.close().finally(stopParsing);
   }
 }
 

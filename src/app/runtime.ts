@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chunking } from '../chunking/index.js';
 import { type Config, embedderChosen } from '../config/index.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
 import { emptyCollection } from '../core/dry-run.js';
@@ -18,6 +17,7 @@ import type { Embedder, Source } from '../core/types.js';
 import { lanceDbStore, milvusStore } from '../sink/index.js';
 import { FilesystemSource } from '../sources/filesystem.js';
 import { chunkLimits, embedderDescriptor, embedderFor, liveEmbedder } from './embedders.js';
+import { parsing, stopParsing } from './parsing.js';
 import { type SourceIdentity, checkSource, recordSource } from './sources.js';
 
 /** Builds (without connecting) the store the configuration names. */
@@ -49,7 +49,8 @@ export function openSource(config: Config, dir: string, store: Store): Filesyste
 
 /** What `syncDocument` needs to write one collection with its embedder. */
 export function syncDeps(config: Config, source: Source, collection: Collection, embedder: Embedder): SyncDeps {
-  return { source, collection, embedder, limits: chunkLimits(embedder, config.chunkTokens), chunking, rehash: config.rehash };
+  const limits = chunkLimits(embedder, config.chunkTokens, config);
+  return { source, collection, embedder, limits, chunking: parsing(config), rehash: config.rehash };
 }
 
 /** What every command that writes needs. */
@@ -129,7 +130,7 @@ export async function openReader(config: Config, dir: string, log?: Logger): Pro
     const embedder = await liveEmbedder(config, live?.info ?? null, store.location);
     const fingerprint = embedder.fingerprint;
     const collection = live ?? emptyCollection({ name: physicalName(fingerprint), fingerprint, embedder: null });
-    return { store, live: syncDeps(config, source, collection, embedder), close: () => store.close() };
+    return { store, live: syncDeps(config, source, collection, embedder), close: () => closeAll(store) };
   } catch (err) {
     await store.close();
     throw err;
@@ -150,7 +151,16 @@ export function writerRuntime(config: Config, store: Store, live: SyncDeps, log?
     },
     log,
   );
-  return { source: source as FilesystemSource, store, live, targets, close: () => store.close() };
+  return { source: source as FilesystemSource, store, live, targets, close: () => closeAll(store) };
+}
+
+/** Closes the store and stops the parse children (a later pass in this process starts them again). */
+async function closeAll(store: Store): Promise<void> {
+  try {
+    await store.close();
+  } finally {
+    await stopParsing();
+  }
 }
 
 /** The store's directory relative to the indexed directory, when it lives inside it. */

@@ -17,5 +17,11 @@ function chunkerFor(type: ContentType): Chunker {
 /** Chunks a document with the chunker for its content type; the signature is that chunker's version and the token limit. */
 export const chunking: Chunking = {
   chunk: (doc, limits) => chunkerFor(doc.contentType).chunk(doc, limits),
-  signature: (type, limits) => `${chunkerFor(type).version};max=${limits.maxTokens}`,
+  signature: (type, limits) => {
+    const base = `${chunkerFor(type).version};max=${limits.maxTokens}`;
+    if (type === 'image') return `${base};img=${limits.imageSize ?? 0}`;
+    if (type !== 'pdf') return base;
+    const { minSide = 0, max = 0 } = limits.pdfImages ?? {};
+    return `${base};img=${limits.imageSize ?? 0},${minSide},${max}`;
+  },
 };

@@ -91,6 +91,7 @@ export function printIndex(summary: SyncSummary | PlanSummary, interrupt: { rece
         `embeddings: ${embeddings.computed} computed, ${embeddings.reused} reused; ${seconds(summary.durationMs)}\n`,
     );
   printHeld(summary);
+  if (docs.textless) say(`${docs.textless === 1 ? '1 PDF has' : `${docs.textless} PDFs have`} no text (scanned?)`);
   if (summary.interrupted) {
     const queued = interrupt.queued ? 'jobs already queued stay for the workers; ' : '';
     say(`interrupted by ${interrupt.received}: ${queued}the files not reached and the deletions not started wait for the next run`);

@@ -96,6 +96,12 @@ export const LayerSchema = z.strictObject({
   maxFileBytes: z.number().int().positive().optional(),
   chunkTokens: int(16, 8192),
   concurrency: int(1, 1024),
+  parseTimeoutMs: int(100),
+  parseMemoryMb: int(64),
+  parseWorkers: int(1, 256),
+  maxImagePixels: int(1),
+  pdfImageMinSide: int(0),
+  pdfMaxImages: int(0, 10_000),
   logLevel: LOG_LEVEL.optional(),
   allowDelete: z.boolean().optional(),
   rehash: z.boolean().optional(),
@@ -193,6 +199,18 @@ export const ConfigSchema = z.strictObject({
   maxFileBytes: z.number().default(50 * 1024 * 1024),
   chunkTokens: z.number().default(512),
   concurrency: z.number().default(128),
+  /** A document's parsing and chunking (in a parse child process) is stopped after this long. */
+  parseTimeoutMs: z.number().default(60_000),
+  /** A parse child is stopped at this much memory (heap limit and resident set). */
+  parseMemoryMb: z.number().default(512),
+  /** Parse child processes (default: one per core). */
+  parseWorkers: z.number().optional(),
+  /** Larger images are refused before decoding: 100 MP holds any camera photo and an A1 scan at 300 dpi. */
+  maxImagePixels: z.number().default(100_000_000),
+  /** PDF images with a side of at most this many pixels are skipped (icons, rules, logos). */
+  pdfImageMinSide: z.number().default(128),
+  /** Image chunks of one PDF at most (0: no PDF images). */
+  pdfMaxImages: z.number().default(32),
   logLevel: LOG_LEVEL.default('warn'),
   /** Lets a scan-driven pass delete what the mass-deletion guard would hold (`--allow-delete`). */
   allowDelete: z.boolean().default(false),

@@ -46,6 +46,8 @@ export interface DocSyncResult {
   unchanged: number;
   embedded: number;
   reused: number;
+  /** Set for a PDF chunked with no extractable text (likely a scan). */
+  textless?: true;
   /** Size and mtime of the file version this result reflects (absent for a deletion). */
   seen?: { size: number; mtimeMs: number };
 }
@@ -108,7 +110,7 @@ function recordOf(doc: Document, deps: SyncDeps): DocRecord {
 
 /** Chunks a document whose content changed and commits the chunks whose ID or hash moved. */
 async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRecord, deps: SyncDeps) {
-  const { chunks, metadata } = await chunk(doc, deps);
+  const { chunks, metadata, textless } = await chunk(doc, deps);
   const keys = new Map(chunks.map((c) => [c, keyOf(c)]));
   const meta = JSON.stringify(metadata);
   const metaHash = sha256(meta);
@@ -132,7 +134,16 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted], retired });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   const unchanged = chunks.length - changed.length;
-  return { status: 'changed' as const, added: changed.length - updated, updated, deleted: stale.length, unchanged, embedded, reused };
+  const result = {
+    status: 'changed' as const,
+    added: changed.length - updated,
+    updated,
+    deleted: stale.length,
+    unchanged,
+    embedded,
+    reused,
+  };
+  return textless ? { ...result, textless } : result;
 }
 
 function keyOf(c: Chunk): string {

@@ -11,7 +11,7 @@ import type { DocRecord, DocRef, SourceEntry } from './types.js';
 import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync-document.js';
 
 export interface SyncSummary {
-  docs: { scanned: number; changed: number; unchanged: number; deleted: number; failed: number };
+  docs: { scanned: number; changed: number; unchanged: number; deleted: number; failed: number; textless?: number };
   chunks: { upserted: number; deleted: number; unchanged: number };
   embeddings: { computed: number; reused: number };
   failures: Array<{ path: string; error: string }>;
@@ -73,6 +73,7 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
   sum.chunks.unchanged += r.unchanged;
   sum.embeddings.computed += r.embedded;
   sum.embeddings.reused += r.reused;
+  if (r.textless) sum.docs.textless = (sum.docs.textless ?? 0) + 1;
 }
 
 /**

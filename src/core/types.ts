@@ -56,13 +56,11 @@ export interface Chunk {
 /** Metadata a chunker extracted from the document (e.g. Markdown front matter). */
 export type DocMetadata = Record<string, unknown>;
 
-/** Limits a chunker must respect, set by the embedder. */
-export interface ChunkLimits {
-  /** Maximum tokens of one text chunk, special tokens excluded. */
-  maxTokens: number;
-  /** Counts tokens the way the embedder's tokenizer does. */
-  countTokens(text: string): number;
-}
+export type { ChunkLimits, TokenizerSpec } from './limits.js';
+import type { ChunkLimits, TokenizerSpec } from './limits.js';
+
+/** What chunking a document gives; `textless`: a PDF with no extractable text at all (likely a scan). */
+export type ChunkOutput = { chunks: Chunk[]; metadata: DocMetadata; textless?: true };
 
 /** Turns one document into chunks. Pure: no I/O beyond the document it is given. */
 export interface Chunker {
@@ -73,7 +71,7 @@ export interface Chunker {
    * Returns the chunks in document order; the same document and limits always give the same
    * chunks. Throws a `RagsyncError` with stage `parse` (not retryable) for content it cannot read.
    */
-  chunk(doc: Document, limits: ChunkLimits): Promise<{ chunks: Chunk[]; metadata: DocMetadata }>;
+  chunk(doc: Document, limits: ChunkLimits): Promise<ChunkOutput>;
 }
 
 /**
@@ -81,7 +79,7 @@ export interface Chunker {
  */
 export interface Chunking {
   /** Chunks a document with the chunker for its content type (see `Chunker.chunk`). */
-  chunk(doc: Document, limits: ChunkLimits): Promise<{ chunks: Chunk[]; metadata: DocMetadata }>;
+  chunk(doc: Document, limits: ChunkLimits): Promise<ChunkOutput>;
   /**
    * What a document's chunks depend on besides its bytes (chunker version, token limit); stored
    * in its record: when it changes, the document is chunked again.
@@ -110,6 +108,10 @@ export interface Embedder {
   readonly maxTokens: number;
   /** Counts tokens with the model's own tokenizer. */
   countTokens(text: string): number;
+  /** `countTokens` as data, for a parse child process (see `TokenizerSpec`). */
+  readonly tokenizer?: TokenizerSpec;
+  /** The model's image input size (shortest side, pixels), for embedders of images. */
+  readonly imageSize?: number;
   /** Embeds texts; results are in input order, one vector per input, L2-normalised. */
   embedTexts(texts: string[]): Promise<number[][]>;
   /** Embeds encoded images (png, jpg, webp); absent for text-only embedders. */

@@ -67,6 +67,8 @@ export class ApiEmbedder implements Embedder {
     return new ApiEmbedder(opts, v!.length);
   }
 
+  readonly tokenizer = { kind: 'chars', perToken: 3 } as const;
+
   countTokens(text: string): number {
     // No tokenizer runs locally: a conservative estimate (API tokenizers average ~4 characters
     // per token on English; this counts 3), so chunks stay under the model's limit.

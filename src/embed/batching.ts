@@ -7,7 +7,10 @@
  * order. When a batch mixing several callers fails, each caller's inputs are tried again on
  * their own, so one document's bad image cannot fail the documents batched with it.
  */
-import type { Embedder, Fingerprint } from '../core/types.js';
+import type { Embedder, Fingerprint, TokenizerSpec } from '../core/types.js';
+
+/** Encoded bytes of the images of one batch at most (a batch holds at least one image). */
+const IMAGE_BATCH_BYTES = 32 << 20;
 
 interface Request {
   out: number[][];
@@ -32,6 +35,8 @@ class BatchQueue<T> {
     private readonly embed: (inputs: T[]) => Promise<number[][]>,
     private readonly batchSize: number,
     private readonly parallel: number,
+    /** Optional size of one input and the most a batch may hold (a batch holds at least one input). */
+    private readonly bound?: { weigh: (input: T) => number; max: number },
   ) {}
 
   add(inputs: T[]): Promise<number[][]> {
@@ -46,9 +51,15 @@ class BatchQueue<T> {
   private pump(): void {
     while (this.inFlight < this.parallel) {
       const batch: Array<Item<T>> = [];
+      let weight = 0;
       while (batch.length < this.batchSize && this.head < this.queue.length) {
-        const item = this.queue[this.head++]!;
-        if (!item.req.failed) batch.push(item);
+        const item = this.queue[this.head]!;
+        const w = this.bound?.weigh(item.input) ?? 0;
+        if (batch.length > 0 && this.bound && weight + w > this.bound.max) break;
+        this.head++;
+        if (item.req.failed) continue;
+        batch.push(item);
+        weight += w;
       }
       if (this.head === this.queue.length) {
         this.queue = [];
@@ -110,7 +121,8 @@ export class BatchingEmbedder implements Embedder {
     const parallel = Math.max(1, opts.parallel);
     this.texts = new BatchQueue((t) => inner.embedTexts(t), size, parallel);
     if (inner.embedImages) {
-      this.images = new BatchQueue((b) => inner.embedImages!(b), size, parallel);
+      const bound = { weigh: (b: Buffer) => b.length, max: IMAGE_BATCH_BYTES };
+      this.images = new BatchQueue((b) => inner.embedImages!(b), size, parallel, bound);
       this.embedImages = (images) => this.images!.add(images);
     }
   }
@@ -129,6 +141,14 @@ export class BatchingEmbedder implements Embedder {
 
   countTokens(text: string): number {
     return this.inner.countTokens(text);
+  }
+
+  get tokenizer(): TokenizerSpec | undefined {
+    return this.inner.tokenizer;
+  }
+
+  get imageSize(): number | undefined {
+    return this.inner.imageSize;
   }
 
   embedTexts(texts: string[]): Promise<number[][]> {

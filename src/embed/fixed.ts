@@ -19,6 +19,7 @@ export class FixedCostEmbedder implements Embedder {
   readonly fingerprint: Fingerprint;
   private device: Promise<unknown> = Promise.resolve();
   readonly maxTokens = 8192;
+  readonly tokenizer = { kind: 'chars', perToken: 4 } as const;
 
   constructor(private readonly opts: FixedOptions) {
     this.fingerprint = { model: 'ragsync/fixed-cost', revision: 'v1', dim: opts.dim, dtype: 'none', pooling: 'hash' };

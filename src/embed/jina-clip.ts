@@ -3,7 +3,7 @@
  * per process (per model, dtype and location) and stays loaded; the vision tower loads on the
  * first image. Inputs are batched; results come back in input order.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   AutoConfig,
@@ -16,7 +16,7 @@ import {
   env,
 } from '@huggingface/transformers';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import type { Dtype, Embedder, Fingerprint } from '../core/types.js';
+import type { Dtype, Embedder, Fingerprint, TokenizerSpec } from '../core/types.js';
 import { sha256 } from '../ids/index.js';
 
 export interface JinaClipOptions {
@@ -53,15 +53,21 @@ export function loadJinaClip(opts: JinaClipOptions): Promise<JinaClipEmbedder> {
 export class JinaClipEmbedder implements Embedder {
   private vision: Promise<{ model: VisionModel; processor: Awaited<ReturnType<typeof AutoProcessor.from_pretrained>> }> | undefined;
   fingerprint!: Fingerprint;
+  readonly imageSize: number;
+  readonly tokenizer: TokenizerSpec;
 
   private constructor(
     private readonly opts: JinaClipOptions,
     private readonly id: string,
-    private readonly tokenizer: Tokenizer,
+    private readonly tok: Tokenizer,
     private readonly text: TextModel,
     readonly maxTokens: number,
     private readonly paddable: boolean,
-  ) {}
+  ) {
+    this.imageSize = imageSizeOf(opts);
+    const { model, modelDir, cacheDir } = opts;
+    this.tokenizer = { kind: 'hf', model, cacheDir, ...(modelDir ? { modelDir: path.resolve(modelDir) } : {}) };
+  }
 
   get dim(): number {
     return this.fingerprint.dim;
@@ -99,12 +105,12 @@ export class JinaClipEmbedder implements Embedder {
   }
 
   countTokens(text: string): number {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).length;
+    return this.tok.encode(text, { add_special_tokens: false }).length;
   }
 
   async embedTexts(texts: string[]): Promise<number[][]> {
     const unique = [...new Set(texts)];
-    const ids = unique.map((t) => this.tokenizer.encode(t, { add_special_tokens: true }).slice(0, this.maxTokens + 2));
+    const ids = unique.map((t) => this.tok.encode(t, { add_special_tokens: true }).slice(0, this.maxTokens + 2));
     // Without an attention mask the model would pool padding too: batch only equal lengths then.
     const order = unique.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length);
     const vectors = new Map<string, number[]>();
@@ -125,7 +131,7 @@ export class JinaClipEmbedder implements Embedder {
   /** Model inputs for token ID lists (already tokenized: no second pass), right-padded. */
   private textInputs(rows: number[][]): Record<string, Tensor> {
     const width = Math.max(...rows.map((r) => r.length));
-    const pad = BigInt(this.tokenizer.pad_token_id ?? 0);
+    const pad = BigInt(this.tok.pad_token_id ?? 0);
     const ids = new BigInt64Array(rows.length * width).fill(pad);
     const mask = new BigInt64Array(rows.length * width);
     rows.forEach((r, i) =>
@@ -142,8 +148,8 @@ export class JinaClipEmbedder implements Embedder {
     const { model, processor } = await this.loadVision();
     const out: number[][] = [];
     const step = Math.max(1, Math.floor(this.opts.batchSize / 2));
-    for (let i = 0; i < images.length; i += step) {
-      const batch = await Promise.all(images.slice(i, i + step).map((b) => decodeImage(b)));
+    for (const slice of imageBatches(images, step)) {
+      const batch = await Promise.all(slice.map((b) => decodeImage(b)));
       const inputs = await processor(null, batch);
       const res = await model(inputs);
       out.push(...(res['l2norm_image_embeddings'].tolist() as number[][]));
@@ -172,6 +178,47 @@ async function decodeImage(bytes: Buffer): Promise<RawImage> {
     return await RawImage.fromBlob(new Blob([new Uint8Array(bytes)]));
   } catch (err) {
     throw new RagsyncError('PARSE', `cannot decode the image: ${errorMessage(err)}`, { stage: 'embed', cause: err });
+  }
+}
+
+/** The tokenizer a `TokenizerSpec` of kind `hf` names, loaded without the network (the parent process fetched it). */
+export function loadTokenizer(spec: { model: string; modelDir?: string; cacheDir: string }): Promise<Tokenizer> {
+  return AutoTokenizer.from_pretrained(configureEnv({ ...spec, dtype: 'fp32', offline: true, batchSize: 1 }));
+}
+
+/** Largest JPEG/PNG batch the vision tower decodes at once (bytes); a batch holds at least one image. */
+const IMAGE_BATCH_BYTES = 32 << 20;
+
+/** Batches of at most `step` images and about `IMAGE_BATCH_BYTES` of encoded bytes. */
+function imageBatches(images: Buffer[], step: number): Buffer[][] {
+  const out: Buffer[][] = [];
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  for (const img of images) {
+    if (batch.length > 0 && (batch.length >= step || bytes + img.length > IMAGE_BATCH_BYTES)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(img);
+    bytes += img.length;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+/** The model's image input size from its `preprocessor_config.json` (224, jina-clip-v1's, when it cannot be read). */
+function imageSizeOf(opts: JinaClipOptions): number {
+  const file = opts.modelDir
+    ? path.join(path.resolve(opts.modelDir), 'preprocessor_config.json')
+    : path.join(opts.cacheDir, opts.model, 'preprocessor_config.json');
+  try {
+    const size = (JSON.parse(readFileSync(file, 'utf8')) as { size?: unknown }).size;
+    const s = size as { shortest_edge?: unknown; height?: unknown } | number | undefined;
+    const n = typeof s === 'number' ? s : Number(s?.shortest_edge ?? s?.height);
+    return Number.isInteger(n) && n > 0 ? n : 224;
+  } catch {
+    return 224;
   }
 }
 

@@ -7,7 +7,8 @@
  * chunk_id = <doc_id> "#" <section path> "/" <n>   when the chunk is inside a section
  *          | <doc_id> "#" <n>                      when it is not (plain text, Markdown before the first heading, images)
  * section path = slug *("/" slug)                Markdown: one slug per heading level, outermost first
- *              | "p" <page>                        PDF: the 1-based page number
+ *              | "p" <page>                        PDF: the 1-based page number (its text chunks)
+ *              | "p" <page> "/img"                 PDF: the raster images of that page (`doc#p3/img/0`)
  * slug     = lower-case letters and digits of the heading joined by "-", "section" if none;
  *            the k-th sibling heading with the same slug gets "-k" (k >= 2)
  * n        = decimal index of the chunk inside its section, from 0

@@ -25,6 +25,29 @@ function recording(): { embedder: Embedder; batches: string[][] } {
 }
 
 describe('BatchingEmbedder', () => {
+  it('bounds a batch of images by bytes as well as by count (a batch holds at least one image)', async () => {
+    const inner = new FixedCostEmbedder({ dim: 8, delayMs: 1, batchSize: 1024 });
+    const batches: number[][] = [];
+    const embedder: Embedder = {
+      ...inner,
+      fingerprint: inner.fingerprint,
+      dim: inner.dim,
+      countTokens: (t) => inner.countTokens(t),
+      embedTexts: (t) => inner.embedTexts(t),
+      async embedImages(images) {
+        batches.push(images.map((b) => b.length));
+        return inner.embedImages(images);
+      },
+    };
+    const batching = new BatchingEmbedder(embedder, { batchSize: 16, parallel: 1 });
+    const big = Array.from({ length: 4 }, (_, i) => Buffer.alloc(20 << 20, i));
+    const small = Array.from({ length: 6 }, (_, i) => Buffer.alloc(1000, i));
+    const out = await Promise.all([batching.embedImages!(big), batching.embedImages!(small)]);
+    expect(out.flat()).toHaveLength(10);
+    for (const b of batches) expect(b.length === 1 || b.reduce((x, y) => x + y, 0) <= 32 << 20).toBe(true);
+    expect(batches.filter((b) => b.some((n) => n === 20 << 20)).every((b) => b.filter((n) => n === 20 << 20).length === 1)).toBe(true);
+  });
+
   it('merges the inputs of concurrent callers into full batches and gives each caller its own vectors in order', async () => {
     const { embedder, batches } = recording();
     const batching = new BatchingEmbedder(embedder, { batchSize: 8, parallel: 1 });
