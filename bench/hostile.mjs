@@ -92,7 +92,7 @@ await report(
   root,
   'Hostile inputs (issue 15)',
   'Command: `npm run build && node bench/hostile.mjs` (default limits: parseTimeoutMs 60 000, parseMemoryMb 512, ' +
-    'parseWorkers one per core, maxImagePixels 100 MP). Embedder: tiny ONNX model; store: LanceDB. ' +
+    'parseWorkers cores - 1, maxImagePixels 100 MP). Embedder: tiny ONNX model; store: LanceDB. ' +
     'Files: bomb.pdf (4 GiB of zeros behind two Flate filters), huge.png (16 000 × 16 000), long.txt (50 MB, one line), ' +
     'datauri.md (1 MB base64 data URI), 4 ordinary files; gone.md indexed by a first pass and deleted before this one.',
   [

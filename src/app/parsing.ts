@@ -19,7 +19,8 @@ export type ParseSettings = Pick<Config, 'parseTimeoutMs' | 'parseMemoryMb' | 'p
 
 /** The chunking of a writer: the process's parse pool for these settings. */
 export function parsing(config: ParseSettings): Chunking {
-  const size = config.parseWorkers ?? os.availableParallelism();
+  // One core is left to the embedder and the writes (on 2 cores: one parse process; measured no slower, bench/RESULTS.md).
+  const size = config.parseWorkers ?? Math.max(1, os.availableParallelism() - 1);
   const key = JSON.stringify([size, config.parseTimeoutMs, config.parseMemoryMb]);
   let pool = pools.get(key);
   if (!pool) {

@@ -40,7 +40,7 @@ export const imageChunker: Chunker = {
 type Sharp = (typeof import('sharp'))['default'];
 let loaded: Promise<Sharp> | undefined;
 
-/** sharp, loaded with the first image; one libvips thread and no cache (one parse process per core). */
+/** sharp, loaded with the first image; one libvips thread and no cache (one parse process per core at most). */
 function sharpLib(): Promise<Sharp> {
   loaded ??= import('sharp').then((m) => {
     const sharp = m.default;

@@ -182,7 +182,7 @@ export function printDropped(dropped: Named[]): void {
 export function printHits(hits: SearchHit[]): void {
   if (hits.length === 0) say('no results');
   hits.forEach((h, i) => {
-    const at = h.lines ? `:${h.lines[0]}-${h.lines[1]}` : h.page ? ` p.${h.page}` : '';
+    const at = h.lines ? `:${h.lines[0] === h.lines[1] ? h.lines[0] : h.lines.join('-')}` : h.page ? ` p.${h.page}` : '';
     const heading = h.heading ?? (h.page ? '' : h.section);
     const where = `${h.path}${at}${heading ? ` § ${heading}` : ''}`;
     const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);

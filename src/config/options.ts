@@ -166,7 +166,7 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--parse-memory-mb <mb>', key: 'parseMemoryMb', env: 'RAGSYNC_PARSE_MEMORY_MB', type: 'int', commands: [...PASS, ...DAEMONS],
     help: 'memory of one parse process (heap limit and resident set); over it the file fails' },
   { flag: '--parse-workers <n>', key: 'parseWorkers', env: 'RAGSYNC_PARSE_WORKERS', type: 'int', commands: [...PASS, ...DAEMONS],
-    shownDefault: 'one per core', help: 'parse child processes' },
+    shownDefault: 'cores - 1, at least 1', help: 'parse child processes' },
   { flag: '--max-image-pixels <n>', key: 'maxImagePixels', env: 'RAGSYNC_MAX_IMAGE_PIXELS', type: 'int', commands: [...PASS, ...DAEMONS],
     help: 'larger images are refused before they are decoded' },
   { key: 'pdfImageMinSide', env: 'RAGSYNC_PDF_IMAGE_MIN_SIDE', type: 'int',

@@ -203,7 +203,7 @@ export const ConfigSchema = z.strictObject({
   parseTimeoutMs: z.number().default(60_000),
   /** A parse child is stopped at this much memory (heap limit and resident set). */
   parseMemoryMb: z.number().default(512),
-  /** Parse child processes (default: one per core). */
+  /** Parse child processes (default: one per core but one, at least one: a core is left to embedding). */
   parseWorkers: z.number().optional(),
   /** Larger images are refused before decoding: 100 MP holds any camera photo and an A1 scan at 300 dpi. */
   maxImagePixels: z.number().default(100_000_000),

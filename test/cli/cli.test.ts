@@ -213,7 +213,18 @@ ${'word '.repeat(400)}
     }
     // The README's command, verbatim but for the store.
     const human = await ragsync(['search', 'how do I shape and proof the loaf', '--store', store, ...model]);
-    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md § sourdough-bread\/proofing-and-baking /);
+    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md:23-25 § Proofing and baking /);
+    // Where each hit is: lines and heading of Markdown, the page of a PDF.
+    const json = async (q: string) =>
+      JSON.parse((await ragsync(['search', q, '--store', store, ...model, '--mode', 'keyword', '-k', '1', '--json'])).stdout)[0];
+    expect(await json('shape the loaf basket')).toMatchObject({
+      path: 'sourdough-bread.md',
+      lines: [23, 25],
+      heading: 'Proofing and baking',
+    });
+    const pdf = await json('purge the steam wand');
+    expect(pdf).toMatchObject({ path: 'espresso-guide.pdf', page: 2 });
+    expect(pdf).not.toHaveProperty('lines');
   });
 
   it('keeps the vectors of a deleted file: status shows them, restoring it embeds nothing; a vector cache of 0 MB keeps none', async () => {
