@@ -262,5 +262,5 @@ describe('sources and concurrent commands (CLI, LanceDB)', () => {
     expect(status.sources.every((s) => s.root === null)).toBe(true);
     if (status.sources.length > 0) expect((await cli(['remove-source', 'notes', '--yes', ...e.sink])).code).toBe(0);
     expect(await statusOf(e)).toMatchObject({ docs: 0, chunks: 0, sources: [] });
-  });
+  }, 240_000);
 });
