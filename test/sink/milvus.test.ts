@@ -166,7 +166,7 @@ describe('Milvus store', () => {
     const sink = await store.openLive(FP);
     const big = 'x'.repeat(60_000);
     // One document of 300 rows: one commit, split into several upserts.
-    const rows = Array.from({ length: 300 }, (_, i) => row('docs:big.md', i, `${big}${i}`, { hash: `big-${i}` }));
+    const rows = Array.from({ length: 300 }, (_, i) => row('docs:big.md', i, `${big}${i}`, { hash: `big-${i}`, key: `big-${i}` }));
     await put(sink, rows);
     expect((await sink.stats()).chunks).toBe(300);
     await store.close();
