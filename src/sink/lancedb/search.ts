@@ -5,14 +5,11 @@ import { locationOf } from '../records.js';
 import { sqlEq } from './sql.js';
 import { guard } from './tables.js';
 
-const BASE_COLUMNS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
-const LOCATION_COLUMNS = ['heading', 'line_start', 'line_end', 'page'];
+// (A collection is opened only once its tables have every column: `LanceDbCollection.open` upgrades older ones.)
+const columns = ['id', 'doc_id', 'path', 'section', 'modality', 'text', 'heading', 'line_start', 'line_end', 'page'];
 
 export async function searchTable(table: lancedb.Table, q: SearchQuery): Promise<SearchHit[]> {
   const where = searchWhere(q.filter);
-  // (A table an older build made, opened where it could not be upgraded, has no location columns.)
-  const have = new Set((await guard('read the schema', () => table.schema())).fields.map((f) => f.name));
-  const columns = [...BASE_COLUMNS, ...LOCATION_COLUMNS.filter((c) => have.has(c))];
   const rows = await guard('search', async () => {
     if (q.mode === 'keyword') {
       const query = table
