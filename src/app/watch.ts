@@ -1,7 +1,9 @@
 /**
  * `ragsync watch DIR`: chokidar events and a periodic reconcile (scan vs store) enqueue document
- * references; this process's worker (unless disabled) and any other workers process them. An
- * edited `.gitignore` or `.ragsyncignore` runs a reconcile at once.
+ * references; this process's worker (unless disabled) and, on Redis, any other workers process
+ * them. Without Redis the queue is local (`queues.ts`). The first reconcile, at start, queues
+ * whatever the store does not match, so a crash loses nothing (the store is the truth). An edited
+ * `.gitignore` or `.ragsyncignore` runs a reconcile at once.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
@@ -12,6 +14,7 @@ import { noChange, syncSource } from '../core/sync-source.js';
 import type { SyncTargets } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
 import type { Metrics } from '../queue/metrics.js';
+import { RedisQueue } from '../queue/bullmq.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
@@ -25,9 +28,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   const d = await startDaemon(config, dir, log, opts.worker);
   const source = d.rt.source.name;
   const enqueue = (ref: DocRef, at: number) =>
-    d.q.queue
-      .enqueue(ref, at)
-      .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
+    d.queue.enqueue(ref, at).catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
   const synced = async () => {
     await recordSource(d.rt.store, config, d.rt.identity, true, log);
     await pruneVectorCache(config, d.rt.live.collection).catch((err: unknown) =>
@@ -48,16 +49,24 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       void removedDir(d.rt.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
-  const epochs = onDataLoss(d.q.conn, config.redis.prefix, log, () => void reconciler.run(true));
-  await epochs.ready;
+  const epochs = d.queue instanceof RedisQueue ? onDataLoss(d.queue.conn, config.redis.prefix, log, () => void reconciler.run(true)) : null;
+  await epochs?.ready;
   await reconciler.run();
   const every = config.watch.reconcileSeconds * 1000;
   const timer = every > 0 ? setInterval(() => void reconciler.run(false), every) : undefined;
-  log.info({ stage: 'watch', dir: d.rt.source.location, source, worker: opts.worker, metricsPort: d.server?.port }, 'watching');
+  const fields = {
+    stage: 'watch',
+    dir: d.rt.source.location,
+    source,
+    queue: d.queue.kind,
+    worker: opts.worker,
+    metricsPort: d.server?.port,
+  };
+  log.info(fields, 'watching');
   let stopping: Promise<void> | undefined;
   const stop = async () => {
     if (timer) clearInterval(timer);
-    epochs.stop();
+    epochs?.stop();
     await watcher.close();
     await reconciler.stop();
     await d.close();
