@@ -6,7 +6,7 @@
 import type { Config } from '../config/index.js';
 import type { FailedJob, JobCounts } from '../core/job-queue.js';
 import { createLogger } from '../core/log.js';
-import { readLocalQueue, requestRetry } from '../queue/local.js';
+import { readLocalQueue, requestRetry } from '../queue/local-state.js';
 import { localQueueFile } from './queues.js';
 import { openRedisQueue } from './through-queue.js';
 

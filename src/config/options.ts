@@ -73,7 +73,8 @@ export const DAEMON_LOG_LEVEL = 'info';
 const ALL = COMMANDS;
 const PASS = ['index', 'audit', 'reembed'] as const;
 const DAEMONS = ['watch', 'worker'] as const;
-const STORE = [...PASS, ...DAEMONS, 'search', 'status', 'remove-source'] as const;
+/** `jobs` finds a local queue's state beside the store. */
+const STORE = [...PASS, ...DAEMONS, 'jobs', 'search', 'status', 'remove-source'] as const;
 const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
 /** `status` takes the embedder's selection too, unlisted: scripts pass one set of flags to every command. */
 const EMBED_AND_STATUS = [...EMBED, 'status'] as const;

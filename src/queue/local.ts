@@ -12,13 +12,14 @@
  * looks for every `RETRY_POLL_MS`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { asRagsyncError, errorMessage } from '../core/errors.js';
 import type { FailedJob, JobCounts, JobProcessor, JobQueue, SyncJob } from '../core/job-queue.js';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
+import { type LocalQueueState, newestFirst, readLocalQueue, retryFile } from './local-state.js';
 import { retryDelay } from './queue.js';
 
 /** Failed jobs kept (one per document), the oldest dropped first. */
@@ -36,18 +37,6 @@ interface Entry {
   /** A change that arrived while the job ran: the job to run after it. */
   followUp?: SyncJob;
   timer?: NodeJS.Timeout;
-}
-
-/** What the state file holds. */
-export interface LocalQueueState {
-  version: 1;
-  pid: number;
-  host: string;
-  updatedAt: string;
-  /** True while the daemon that wrote it runs (it writes false when it stops). */
-  running: boolean;
-  counts: JobCounts;
-  failed: FailedJob[];
 }
 
 export interface LocalQueueOptions {
@@ -278,57 +267,4 @@ export class LocalQueue implements JobQueue {
       this.o.onError?.(`cannot write the queue's state file ${this.o.file}: ${errorMessage(err)}`);
     }
   }
-}
-
-function newestFirst(jobs: FailedJob[]): FailedJob[] {
-  return jobs.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? ''));
-}
-
-function retryFile(file: string): string {
-  return `${file}.retry`;
-}
-
-/** The state a local queue wrote (null: none yet); `running` is corrected when its process is gone. */
-export async function readLocalQueue(file: string): Promise<LocalQueueState | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const state = JSON.parse(text) as LocalQueueState;
-  if (state.running && !alive(state)) state.running = false;
-  return state;
-}
-
-/** Whether the process that wrote a state runs (a process of another host counts as running). */
-function alive(state: LocalQueueState): boolean {
-  if (state.host !== os.hostname()) return true;
-  try {
-    process.kill(state.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Asks the daemon of a local queue to retry its failed jobs and waits up to `waitMs` for it to
- * take the request. Without a running daemon the request stays, and the next one retries them
- * at start (its first reconcile enqueues them in any case). Returns whether a daemon took it.
- */
-export async function requestRetry(file: string, waitMs = 5000): Promise<boolean> {
-  await writeFile(retryFile(file), new Date().toISOString());
-  const state = await readLocalQueue(file);
-  if (!state?.running) return false;
-  for (const until = Date.now() + waitMs; Date.now() < until;) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const taken = await stat(retryFile(file)).then(
-      () => false,
-      () => true,
-    );
-    if (taken) return true;
-  }
-  return false;
 }
