@@ -5,8 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { writeCorpus } from '../../bench/corpus.mjs';
 // @ts-expect-error: plain ESM script without type declarations
 import { freePort } from '../../scripts/milvus-lite.mjs';
-// @ts-expect-error: plain ESM script without type declarations
-import { startRedis } from '../../scripts/redis-server.mjs';
 import { ROOT, tempDir } from '../helpers.js';
 import { type QueueKind, type SinkKind, children } from '../children.js';
 
