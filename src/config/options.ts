@@ -184,6 +184,8 @@ export const OPTIONS: readonly OptionRow[] = [
       index: { help: 'run through the Redis job queue at this URL (its own worker and any others)' },
       audit: { help: 'with --repair: repair through the Redis job queue at this URL' },
       reembed: { help: "backfill through the Redis job queue at this URL, shared with the daemons' workers" },
+      watch: { help: 'share the work through the Redis job queue at this URL (without it: a local queue in this process)' },
+      jobs: { help: 'the Redis job queue at this URL (without it: the local queue of the source\'s watch)' },
     } },
   { flag: '--redis-prefix <prefix>', key: 'redis.prefix', env: 'RAGSYNC_REDIS_PREFIX', type: 'string', commands: QUEUE,
     help: 'key prefix of this project in Redis' },
