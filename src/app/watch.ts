@@ -4,7 +4,7 @@
  * edited `.gitignore` or `.ragsyncignore` runs a reconcile at once.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.js';
+import { type Config, DEFAULT_POLL_MS } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
@@ -13,6 +13,7 @@ import type { SyncTargets } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
 import type { Metrics } from '../queue/metrics.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
+import { watchModeOf } from '../sources/fs-type.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
 import { recordSource } from './sources.js';
@@ -35,8 +36,11 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     );
   };
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
+  const mode = await watchModeOf(d.rt.source.location, config.watch.pollMs, DEFAULT_POLL_MS);
+  if (mode.why) log.info({ stage: 'watch', pollMs: mode.pollMs }, mode.why);
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
+    pollMs: mode.pollMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
     onEvent: (e) => {
       if (e.kind === 'file') return void enqueue({ source, path: e.path }, e.at);

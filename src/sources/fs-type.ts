@@ -38,9 +38,6 @@ const UNRELIABLE = new Map<number, string>([
   [0x6a656a63, "Docker Desktop's host share (fakeowner)"],
 ]);
 
-/** The interval `watch --poll` polls at when given no value, and auto-detection polls at. */
-export const DEFAULT_POLL_MS = 1000;
-
 /**
  * The name of a filesystem whose file events are unreliable, from its statfs magic number; undefined
  * for any other (ext4, xfs, btrfs, tmpfs, overlay, ...). Takes the number as statfs gives it, also
@@ -71,13 +68,14 @@ export interface WatchMode {
 
 /**
  * The decision, pure: `configured` is `watch.pollMs` (`--poll [ms]`, `RAGSYNC_POLL_MS`), undefined
- * when not set (auto), 0 for off; `filesystem` is `unreliableFilesystem`'s name for the folder's.
+ * when not set (auto), 0 for off; `filesystem` is `unreliableFilesystem`'s name for the folder's;
+ * auto polls every `autoMs`.
  */
-export function watchMode(configured: number | undefined, filesystem: string | undefined): WatchMode {
+export function watchMode(configured: number | undefined, filesystem: string | undefined, autoMs: number): WatchMode {
   const on = filesystem ? `the folder is on ${filesystem}, where file events are unreliable` : undefined;
   if (configured === undefined) {
     if (!on) return { pollMs: 0 };
-    return { pollMs: DEFAULT_POLL_MS, why: `${on}: watching by polling every ${DEFAULT_POLL_MS} ms (--poll 0 turns it off)` };
+    return { pollMs: autoMs, why: `${on}: watching by polling every ${autoMs} ms (--poll 0 turns it off)` };
   }
   if (configured === 0) {
     return on ? { pollMs: 0, why: `${on}, but polling is off (--poll 0): changes may wait for the next reconcile` } : { pollMs: 0 };
@@ -86,7 +84,7 @@ export function watchMode(configured: number | undefined, filesystem: string | u
 }
 
 /** `watchMode` for the folder `dir`, reading its filesystem's type. */
-export async function watchModeOf(dir: string, configured: number | undefined): Promise<WatchMode> {
+export async function watchModeOf(dir: string, configured: number | undefined, autoMs: number): Promise<WatchMode> {
   const type = await filesystemType(dir);
-  return watchMode(configured, type === undefined ? undefined : unreliableFilesystem(type));
+  return watchMode(configured, type === undefined ? undefined : unreliableFilesystem(type), autoMs);
 }

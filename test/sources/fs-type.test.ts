@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLL_MS, filesystemType, unreliableFilesystem, watchMode, watchModeOf } from '../../src/sources/fs-type.js';
+import { DEFAULT_POLL_MS } from '../../src/config/index.js';
+import { filesystemType, unreliableFilesystem, watchMode, watchModeOf } from '../../src/sources/fs-type.js';
 import { tempDir } from '../helpers.js';
 
 describe('unreliableFilesystem', () => {
@@ -38,24 +39,24 @@ describe('unreliableFilesystem', () => {
 
 describe('watchMode', () => {
   it('auto: polls every default interval on an unreliable filesystem, and says why; watches by events elsewhere, silently', () => {
-    expect(watchMode(undefined, 'nfs')).toEqual({
+    expect(watchMode(undefined, 'nfs', DEFAULT_POLL_MS)).toEqual({
       pollMs: DEFAULT_POLL_MS,
       why: `the folder is on nfs, where file events are unreliable: watching by polling every ${DEFAULT_POLL_MS} ms (--poll 0 turns it off)`,
     });
-    expect(watchMode(undefined, undefined)).toEqual({ pollMs: 0 });
+    expect(watchMode(undefined, undefined, DEFAULT_POLL_MS)).toEqual({ pollMs: 0 });
   });
 
   it('off (0): events, also on an unreliable filesystem, where it says what that costs', () => {
-    expect(watchMode(0, undefined)).toEqual({ pollMs: 0 });
-    expect(watchMode(0, '9p')).toEqual({
+    expect(watchMode(0, undefined, DEFAULT_POLL_MS)).toEqual({ pollMs: 0 });
+    expect(watchMode(0, '9p', DEFAULT_POLL_MS)).toEqual({
       pollMs: 0,
       why: 'the folder is on 9p, where file events are unreliable, but polling is off (--poll 0): changes may wait for the next reconcile',
     });
   });
 
   it('on: polls at the configured interval on any filesystem', () => {
-    expect(watchMode(250, undefined)).toEqual({ pollMs: 250, why: 'watching by polling every 250 ms' });
-    expect(watchMode(5000, 'cifs')).toEqual({
+    expect(watchMode(250, undefined, DEFAULT_POLL_MS)).toEqual({ pollMs: 250, why: 'watching by polling every 250 ms' });
+    expect(watchMode(5000, 'cifs', DEFAULT_POLL_MS)).toEqual({
       pollMs: 5000,
       why: 'watching by polling every 5000 ms (the folder is on cifs, where file events are unreliable)',
     });
@@ -75,8 +76,8 @@ describe('filesystemType', () => {
     const dir = await tempDir();
     const type = await filesystemType(dir);
     const expected = type === undefined || unreliableFilesystem(type) === undefined ? 0 : DEFAULT_POLL_MS;
-    expect((await watchModeOf(dir, undefined)).pollMs).toBe(expected);
-    expect((await watchModeOf(dir, 300)).pollMs).toBe(300);
-    expect((await watchModeOf(dir, 0)).pollMs).toBe(0);
+    expect((await watchModeOf(dir, undefined, DEFAULT_POLL_MS)).pollMs).toBe(expected);
+    expect((await watchModeOf(dir, 300, DEFAULT_POLL_MS)).pollMs).toBe(300);
+    expect((await watchModeOf(dir, 0, DEFAULT_POLL_MS)).pollMs).toBe(0);
   });
 });
