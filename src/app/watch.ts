@@ -37,7 +37,6 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   };
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
   const mode = await watchModeOf(d.rt.source.location, config.watch.pollMs, DEFAULT_POLL_MS);
-  if (mode.why) log.info({ stage: 'watch', pollMs: mode.pollMs }, mode.why);
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
     pollMs: mode.pollMs,
@@ -52,6 +51,8 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       void removedDir(d.rt.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
+  // pollMs as chokidar runs it (its CHOKIDAR_USEPOLLING variable may differ from what was decided).
+  if (mode.why) log.info({ stage: 'watch', pollMs: watcher.options.usePolling ? watcher.options.interval : 0 }, mode.why);
   const epochs = onDataLoss(d.q.conn, config.redis.prefix, log, () => void reconciler.run(true));
   await epochs.ready;
   await reconciler.run();
