@@ -4,7 +4,7 @@
  *
  * inotify reports only changes made through this machine's kernel: on a network or shared
  * filesystem, a change made by another client, the host of a VM or the other side of a FUSE
- * daemon is missed (chokidar#1382, microsoft/WSL#4739). There polling is on unless configured
+ * daemon can be missed (chokidar#1382, microsoft/WSL#4739). There polling is on unless configured
  * off. Only the root's filesystem is read: a mount inside the tree is not looked for.
  *
  * Overlayfs (`OVERLAYFS_SUPER_MAGIC` 0x794c7630) is not in the list: a Docker container's root
@@ -26,7 +26,7 @@ const UNRELIABLE = new Map<number, string>([
   [0x517b, 'smb'], // SMB_SUPER_MAGIC (the old smbfs)
   [0xff534d42, 'cifs'], // CIFS_SUPER_MAGIC (the cifs client, SMB1)
   [0xfe534d42, 'smb2'], // SMB2_SUPER_MAGIC (the cifs client, SMB2 and 3)
-  [0x01021997, '9p'], // V9FS_MAGIC: WSL 2's Windows drives (/mnt/c), QEMU and gVisor shares
+  [0x01021997, '9p'], // V9FS_MAGIC: WSL 2's Windows drives (/mnt/c), QEMU shares
   // FUSE_SUPER_MAGIC: sshfs, rclone, s3fs, gvfs, and virtiofs (built on FUSE: no magic of its own); also
   // local ones whose events do arrive (ntfs-3g, mergerfs): polling costs them CPU, not changes.
   [0x65735546, 'fuse'],
