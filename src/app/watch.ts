@@ -6,7 +6,7 @@
  * `.gitignore` or `.ragsyncignore` runs a reconcile at once.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.js';
+import { type Config, DEFAULT_POLL_MS } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
@@ -16,6 +16,7 @@ import type { DocRef } from '../core/types.js';
 import type { Metrics } from '../queue/metrics.js';
 import { RedisQueue } from '../queue/bullmq.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
+import { watchModeOf } from '../sources/fs-type.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
 import { recordSource } from './sources.js';
@@ -36,8 +37,10 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     );
   };
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
+  const mode = await watchModeOf(d.rt.source.location, config.watch.pollMs, DEFAULT_POLL_MS);
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
+    pollMs: mode.pollMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
     onEvent: (e) => {
       if (e.kind === 'file') return void enqueue({ source, path: e.path }, e.at);
@@ -49,6 +52,8 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       void removedDir(d.rt.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
+  // pollMs as chokidar runs it (its CHOKIDAR_USEPOLLING variable may differ from what was decided).
+  if (mode.why) log.info({ stage: 'watch', pollMs: watcher.options.usePolling ? watcher.options.interval : 0 }, mode.why);
   const epochs = d.queue instanceof RedisQueue ? onDataLoss(d.queue.conn, config.redis.prefix, log, () => void reconciler.run(true)) : null;
   await epochs?.ready;
   await reconciler.run();

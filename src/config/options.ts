@@ -56,6 +56,8 @@ export interface OptionRow {
   default?: string | number;
   /** The default help shows, when it is not one value (`the directory name`). */
   shownDefault?: string;
+  /** The value of a flag with an optional value (`--poll [ms]`) given without one. */
+  preset?: string;
   on?: Partial<Record<CommandName, CommandVariant>>;
   /** Commands that accept the flag but do not list it: they ignore it (scripts that pass it keep working). */
   hiddenOn?: readonly CommandName[];
@@ -67,6 +69,8 @@ export interface OptionRow {
 export const CONFIG_FILES = ['ragsync.config.json', 'ragsync.config.yaml', 'ragsync.config.yml'];
 /** Search modes; the first is the default. */
 export const SEARCH_MODES = ['hybrid', 'keyword', 'dense'] as const satisfies readonly SearchMode[];
+/** The interval of `watch --poll` given without one, and of polling turned on by the folder's filesystem. */
+export const DEFAULT_POLL_MS = 1000;
 /** The level daemons log at when the level is left at its default: their life events are info. */
 export const DAEMON_LOG_LEVEL = 'info';
 
@@ -206,6 +210,9 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'full scan against the store every so often, for missed events (0: only at start)' },
   { flag: '--settle-ms <ms>', key: 'watch.settleMs', env: 'RAGSYNC_SETTLE_MS', type: 'int', commands: ['watch'],
     help: 'a file counts as written once its size is stable this long' },
+  { flag: '--poll [ms]', key: 'watch.pollMs', env: 'RAGSYNC_POLL_MS', type: 'int', commands: ['watch'], preset: String(DEFAULT_POLL_MS),
+    shownDefault: `every ${DEFAULT_POLL_MS} ms on nfs, smb, 9p, fuse and other shared filesystems, else by events`,
+    help: 'watch by polling every so many ms, where file events get lost (0: never)' },
   { flag: '--allow-delete', key: 'allowDelete', env: 'RAGSYNC_ALLOW_DELETE', type: 'bool', commands: [...PASS, 'watch'],
     help: 'delete what the scan no longer finds even when that is most of the source (deleteGuard holds it otherwise)' },
   { key: 'vectorCache.days', env: 'RAGSYNC_VECTOR_CACHE_DAYS', type: 'int',
