@@ -245,9 +245,9 @@ export function printJobs(report: JobsReport, retried: boolean): void {
         `${c.failed ?? 0} failed, ${c.completed ?? 0} completed${report.queue === 'local' ? '' : ' (kept)'}`,
     );
   }
-  for (const f of report.failed) say(`failed: ${f.path} (after ${f.attempts} attempts): ${f.reason}`);
-  if (report.deferred) say(`${report.deferred} failed jobs will be retried when \`ragsync watch\` starts`);
-  else if (retried) say(`retried ${report.retried} failed jobs`);
+  for (const f of report.failed) say(`failed: ${f.path} (after ${plural(f.attempts, 'attempt')}): ${f.reason}`);
+  if (report.deferred) say(`${plural(report.deferred, 'failed job')}: retried when \`ragsync watch\` starts`);
+  else if (retried) say(`retried ${plural(report.retried, 'failed job')}`);
 }
 
 /** The line a daemon prints once it runs: what it watches or works for, its queue and metrics address. */

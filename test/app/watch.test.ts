@@ -301,9 +301,9 @@ describe('the queue', () => {
     expect(res.stderr).toContain('error: bad.md: binary content in a markdown file');
     const jobs = await cli(['jobs', dir, ...e.queue]);
     expect(jobs.stdout).toMatch(/1 failed/);
-    expect(jobs.stdout).toContain('failed: bad.md (after 1 attempts): bad.md: binary content in a markdown file');
+    expect(jobs.stdout).toContain('failed: bad.md (after 1 attempt): bad.md: binary content in a markdown file');
     const retried = await cli(['jobs', dir, ...e.queue, '--retry']);
-    expect(retried.stdout).toContain('retried 1 failed jobs');
+    expect(retried.stdout).toContain('retried 1 failed job');
   }, 120_000);
 });
 
