@@ -28,21 +28,31 @@ export const OUTAGE_WARN_MS = 60_000;
 /**
  * The warnings of one Redis (a connection and its duplicates): the first error of an outage is
  * one warning, the next ones at most one a minute (how long it has been away, the last error),
- * and the end of it one line. ioredis retries every few hundred milliseconds; one line per retry
- * would bury everything else. Errors before the first connection are not an outage: the command
- * checks Redis first (`checkRedis`) and fails with one line.
+ * and its end, once every connection is back, one line. ioredis retries every few hundred
+ * milliseconds; one line per retry would bury everything else. Errors before the first
+ * connection are not an outage: the command checks Redis first (`checkRedis`) and fails with one
+ * line.
  */
 class OutageLog {
   private since: number | undefined;
   private warnedAt = 0;
   private connected = false;
+  private readonly down = new Set<Redis>();
+  readonly members = new Set<Redis>();
   constructor(private readonly log: Logger | undefined) {}
 
-  error(message: string): void {
+  /**
+   * An error of `conn`, or (without) of something using the connections, such as a BullMQ
+   * worker: part of the outage while one of the connections is not ready, else a line of its own.
+   */
+  error(message: string, conn?: Redis): void {
     if (!this.connected) return;
     const now = Date.now();
     const text = redactRedis(message);
+    if (conn) this.down.add(conn);
     if (this.since === undefined) {
+      const outage = conn !== undefined || [...this.members].some((c) => c.status !== 'ready');
+      if (!outage) return void this.log?.warn({ stage: 'queue' }, `redis: ${text}`);
       this.since = now;
       this.warnedAt = now;
       this.log?.warn({ stage: 'queue' }, `redis: ${text} (retrying)`);
@@ -52,9 +62,12 @@ class OutageLog {
     }
   }
 
-  ready(): void {
+  /** `conn` is ready again; `ended`: closed for good (no longer counted). */
+  ready(conn: Redis, ended = false): void {
+    this.down.delete(conn);
+    if (ended) return void this.members.delete(conn);
     this.connected = true;
-    if (this.since === undefined) return;
+    if (this.since === undefined || this.down.size > 0) return;
     this.log?.info({ stage: 'queue' }, `redis: reachable again after ${Math.round((Date.now() - this.since) / 1000)} s`);
     this.since = undefined;
   }
@@ -72,8 +85,10 @@ export function redisWarnings(conn: Redis, log?: Logger): OutageLog {
 function watchOutage(conn: Redis, root: Redis, log?: Logger): void {
   const o = redisWarnings(root, log);
   outages.set(conn, o);
-  conn.on('error', (err: Error) => o.error(err.message));
-  conn.on('ready', () => o.ready());
+  o.members.add(conn);
+  conn.on('error', (err: Error) => o.error(err.message, conn));
+  conn.on('ready', () => o.ready(conn));
+  conn.on('end', () => o.ready(conn, true));
 }
 
 /** Strips what ioredis may put in an error: AUTH arguments and credentials in URLs. */

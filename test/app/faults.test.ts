@@ -131,7 +131,8 @@ describe('faults', () => {
       // The outage is one warning per process (ioredis retried every few hundred ms), and its end one line.
       for (const [i, p] of [watch, worker].entries()) {
         const outage = p.output().slice(mark[i]);
-        expect((outage.match(/"msg":"redis: [^"]*/g) ?? []).filter((l) => !l.includes('reachable again')).length).toBe(1);
+        const warnings = (outage.match(/"msg":"redis: [^"]*/g) ?? []).filter((l) => !l.includes('reachable again'));
+        expect(warnings, warnings.join('\n')).toHaveLength(1);
         expect(outage).toMatch(/"msg":"redis: reachable again after \d+ s"/);
       }
       for (const p of [watch, worker]) {
