@@ -7,6 +7,7 @@
 // Redis (its in-process queue), `--queue redis` on a real redis-server.
 //   node bench/freshness.mjs [--seconds 10] [--settle-ms 50] [--delay-ms 10] [--files 100] [--queue local|redis]
 import { execSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,17 @@ while (!sink) {
 }
 while ((await sink.stats()).docs < FILES) await sleep(200);
 
+// CPU seconds (user + system) of the daemon and its child processes (parse pool) so far; Linux only.
+const tick = 100;
+const cpuOf = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return (Number(f[11]) + Number(f[12])) / tick + kids.reduce((t, k) => t + cpuOf(Number(k)), 0);
+  } catch {
+    return NaN;
+  }
+};
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const rows = [];
 for (const rate of [10, 100]) {
@@ -77,6 +89,7 @@ for (const rate of [10, 100]) {
   let k = 0;
   const total = rate * seconds;
   const started = Date.now();
+  const cpu0 = cpuOf(daemon.pid);
   const poller = (async () => {
     while (k < total || pending.size > 0) {
       if (pending.size > 0) {
@@ -109,6 +122,7 @@ for (const rate of [10, 100]) {
     await sleep(Math.max(0, next - Date.now()));
   }
   await poller;
+  const cpu = cpuOf(daemon.pid) - cpu0;
   latencies.sort((a, b) => a - b);
   const files = Math.min(FILES, total);
   rows.push({
@@ -119,6 +133,7 @@ for (const rate of [10, 100]) {
     p50: pct(latencies, 50),
     p95: pct(latencies, 95),
     p99: pct(latencies, 99),
+    cpu,
   });
 }
 daemon.kill('SIGTERM');
@@ -129,16 +144,19 @@ await redis?.stop();
 const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const table = [
-  '| edits/s | files | edits | seen | p50 ms | p95 ms | p99 ms | settle ms | queue |',
-  '|---|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.rate} | ${r.files} | ${r.edits} | ${r.seen} | ${r.p50} | ${r.p95} | ${r.p99} | ${settleMs} | ${queue} |`),
+  '| edits/s | files | edits | seen | p50 ms | p95 ms | p99 ms | settle ms | queue | daemon CPU s |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.rate} | ${r.files} | ${r.edits} | ${r.seen} | ${r.p50} | ${r.p95} | ${r.p99} | ${settleMs} | ${queue} | ${Number.isNaN(r.cpu) ? '' : r.cpu.toFixed(1)} |`,
+  ),
 ].join('\n');
 const header =
   `\n## Freshness (save -> searchable), ${new Date().toISOString().slice(0, 10)}, commit ${commit}\n\n` +
   `Machine: ${machine}. Command: \`node bench/freshness.mjs --seconds ${seconds} --settle-ms ${settleMs} --delay-ms ${delayMs} --files ${FILES} --queue ${queue}\`. ` +
   `Daemon: \`ragsync watch\`, in-process worker (default concurrency), ${redis ? 'real redis-server' : 'local queue (no Redis)'}, LanceDB store, fixed-cost embedder (${delayMs} ms per batch), ` +
   `write-settle ${settleMs} ms (included in the figures), ${FILES} files edited round-robin; latency = write start -> a keyword search in another process sees the new word ` +
-  `(one search a round for all the words awaited). A word not seen before its file is edited again counts as not seen.\n\n`;
+  `(one search a round for all the words awaited). A word not seen before its file is edited again counts as not seen. Daemon CPU: user + system seconds of the daemon and its parse processes during the row, load average ${os.loadavg()[0].toFixed(1)} at the end.\n\n`;
 console.log(header + table);
 await appendFile(path.join(root, 'bench', 'RESULTS.md'), `${header}${table}\n`);
 await rm(work, { recursive: true, force: true });
