@@ -13,6 +13,8 @@ const exec = promisify(execFile);
 export const BIN = path.join(ROOT, 'bin', 'ragsync.js');
 export type SinkKind = 'LanceDB' | 'Milvus Lite';
 export type Env = { sink: string[]; queue: string[]; model: string[] };
+/** The queue a daemon works with: its own local queue (no flag), or the test run's Redis. */
+export type QueueKind = 'local' | 'redis';
 
 let n = 0;
 
@@ -28,10 +30,11 @@ export function children() {
   });
 
   /** Store, queue and model flags of a fresh, isolated test setup on one sink. */
-  function setup(kind: SinkKind, store: string, model = TINY_MODEL): Env {
+  function setup(kind: SinkKind, store: string, model = TINY_MODEL, queueKind: QueueKind = 'redis'): Env {
     const tag = `t${process.pid}x${Date.now().toString(36)}x${n++}`;
     const sink = kind === 'LanceDB' ? ['--store', store] : ['--milvus-address', inject('milvusAddress'), '--milvus-collection', tag];
-    return { sink, queue: ['--redis', inject('redisUrl'), '--redis-prefix', tag], model: ['--model-dir', model] };
+    const queue = queueKind === 'redis' ? ['--redis', inject('redisUrl'), '--redis-prefix', tag] : [];
+    return { sink, queue, model: ['--model-dir', model] };
   }
 
   /** Runs one command to its end. */

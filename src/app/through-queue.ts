@@ -13,9 +13,11 @@ import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sy
 import type { DocSyncResult, SyncDeps } from '../core/sync-document.js';
 import type { TargetProvider, TargetsResult } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
+import { RedisQueue } from '../queue/bullmq.js';
 import { SyncQueue } from '../queue/queue.js';
 import { checkRedis, redactRedis, redisConnection } from '../queue/redis.js';
 import { startWorker } from '../queue/worker.js';
+import { syncJob } from './sync-job.js';
 
 /** Results of one document's jobs that may be lost (removed before they were read) before the document fails. */
 const LOST_RESULTS = 10;
@@ -29,28 +31,18 @@ export interface QueueHandle {
 }
 
 /**
- * Connects to the configured Redis and opens a source's queue. A one-shot command (`wait:
- * 'check'`) gets a one-line error when Redis does not answer within seconds; a daemon (`wait:
- * 'until-ready'`) waits as long as it takes (it may start before Redis does, as services do) and
- * fails only on a refusal that retrying cannot change.
+ * Connects to the configured Redis and opens a source's queue. Redis must answer within seconds,
+ * for every command and daemon: an unreachable or refusing server is one line (exit 3), not a
+ * process that retries in silence. Once connected, a daemon rides out a Redis that goes away.
  */
-export async function openQueue(
-  config: Config,
-  source: string,
-  log: Logger,
-  name: string,
-  wait: 'check' | 'until-ready' = 'check',
-): Promise<QueueHandle> {
+export async function openQueue(config: Config, source: string, log: Logger, name: string): Promise<QueueHandle> {
   const url = config.redis.url;
   if (!url)
     throw new RagsyncError('USAGE', 'this needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL', { stage: 'config' });
   const conn = redisConnection(url, log, name);
-  const queue = new SyncQueue(source, conn, config.redis.prefix, config.worker.attempts);
   try {
-    if (wait === 'check') await checkRedis(conn, url);
-    else await queue.queue.waitUntilReady();
+    await checkRedis(conn, url);
   } catch (err) {
-    await queue.close().catch(() => undefined);
     conn.disconnect();
     if (err instanceof RagsyncError) throw err;
     throw new RagsyncError('SINK', `cannot reach Redis at ${redactRedis(url)}: ${redactRedis(errorMessage(err))}`, {
@@ -58,6 +50,7 @@ export async function openQueue(
       cause: err,
     });
   }
+  const queue = new SyncQueue(source, conn, config.redis.prefix, config.worker.attempts);
   return {
     conn,
     queue,
@@ -66,6 +59,12 @@ export async function openQueue(
       conn.disconnect();
     },
   };
+}
+
+/** The source's queue on the configured Redis as a `JobQueue` (what the daemons work with). */
+export async function openRedisQueue(config: Config, source: string, log: Logger, name: string): Promise<RedisQueue> {
+  const q = await openQueue(config, source, log, name);
+  return new RedisQueue(q.queue, q.conn, { url: config.redis.url!, lockMs: config.worker.lockMs, log });
 }
 
 export interface QueuePassOptions extends Omit<SyncSourceOptions, 'concurrency' | 'execute'> {
@@ -94,10 +93,10 @@ export async function queuePass(config: Config, deps: SyncDeps, opts: QueuePassO
   }
 }
 
-/** The options of a worker of this process on the source's queue. */
-export function workerOptions(config: Config, source: string, targets: TargetProvider, connection: Redis, log: Logger) {
+/** The options of this process's worker on the source's queue, writing `targets`. */
+function workerOptions(config: Config, source: string, targets: TargetProvider, connection: Redis, log: Logger) {
   const { concurrency, lockMs } = config.worker;
-  return { source, targets, connection, prefix: config.redis.prefix, concurrency, lockMs, log };
+  return { source, processor: syncJob({ targets, log }), connection, prefix: config.redis.prefix, concurrency, lockMs, log };
 }
 
 async function runJob(queue: SyncQueue, ref: DocRef, opts: QueuePassOptions, log: Logger): Promise<DocSyncResult> {

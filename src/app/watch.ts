@@ -1,10 +1,12 @@
 /**
  * `ragsync watch DIR`: chokidar events and a periodic reconcile (scan vs store) enqueue document
- * references; this process's worker (unless disabled) and any other workers process them. An
- * edited `.gitignore` or `.ragsyncignore` runs a reconcile at once.
+ * references; this process's worker (unless disabled) and, on Redis, any other workers process
+ * them. Without Redis the queue is local (`queues.ts`). The first reconcile, at start, queues
+ * whatever the store does not match, so a crash loses nothing (the store is the truth). An edited
+ * `.gitignore` or `.ragsyncignore` runs a reconcile at once.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.js';
+import { type Config, DEFAULT_POLL_MS } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DeleteGuard } from '../core/delete-guard.js';
@@ -12,7 +14,9 @@ import { noChange, syncSource } from '../core/sync-source.js';
 import type { SyncTargets } from '../core/targets.js';
 import type { DocRef } from '../core/types.js';
 import type { Metrics } from '../queue/metrics.js';
+import { RedisQueue } from '../queue/bullmq.js';
 import { redactRedis, redisEpoch } from '../queue/redis.js';
+import { watchModeOf } from '../sources/fs-type.js';
 import { watchSource } from '../sources/watcher.js';
 import { deleteGuardOf } from './runtime.js';
 import { recordSource } from './sources.js';
@@ -25,9 +29,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
   const d = await startDaemon(config, dir, log, opts.worker);
   const source = d.rt.source.name;
   const enqueue = (ref: DocRef, at: number) =>
-    d.q.queue
-      .enqueue(ref, at)
-      .catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
+    d.queue.enqueue(ref, at).catch((err: unknown) => log.warn({ stage: 'queue', path: ref.path }, `cannot enqueue: ${errorMessage(err)}`));
   const synced = async () => {
     await recordSource(d.rt.store, config, d.rt.identity, true, log);
     await pruneVectorCache(config, d.rt.live.collection).catch((err: unknown) =>
@@ -35,8 +37,10 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     );
   };
   const reconciler = new Reconciler(d.rt.targets, enqueue, log, { guard: deleteGuardOf(config), metrics: d.metrics, synced });
+  const mode = await watchModeOf(d.rt.source.location, config.watch.pollMs, DEFAULT_POLL_MS);
   const watcher = await watchSource(d.rt.source, {
     settleMs: config.watch.settleMs,
+    pollMs: mode.pollMs,
     onError: (err) => log.warn({ stage: 'source' }, `watcher: ${err.message}`),
     onEvent: (e) => {
       if (e.kind === 'file') return void enqueue({ source, path: e.path }, e.at);
@@ -48,16 +52,26 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
       void removedDir(d.rt.targets, e.path).then((paths) => paths.forEach((p) => void enqueue({ source, path: p }, e.at)));
     },
   });
-  const epochs = onDataLoss(d.q.conn, config.redis.prefix, log, () => void reconciler.run(true));
-  await epochs.ready;
+  // pollMs as chokidar runs it (its CHOKIDAR_USEPOLLING variable may differ from what was decided).
+  if (mode.why) log.info({ stage: 'watch', pollMs: watcher.options.usePolling ? watcher.options.interval : 0 }, mode.why);
+  const epochs = d.queue instanceof RedisQueue ? onDataLoss(d.queue.conn, config.redis.prefix, log, () => void reconciler.run(true)) : null;
+  await epochs?.ready;
   await reconciler.run();
   const every = config.watch.reconcileSeconds * 1000;
   const timer = every > 0 ? setInterval(() => void reconciler.run(false), every) : undefined;
-  log.info({ stage: 'watch', dir: d.rt.source.location, source, worker: opts.worker, metricsPort: d.server?.port }, 'watching');
+  const fields = {
+    stage: 'watch',
+    dir: d.rt.source.location,
+    source,
+    queue: d.queue.kind,
+    worker: opts.worker,
+    metricsPort: d.server?.port,
+  };
+  log.info(fields, 'watching');
   let stopping: Promise<void> | undefined;
   const stop = async () => {
     if (timer) clearInterval(timer);
-    epochs.stop();
+    epochs?.stop();
     await watcher.close();
     await reconciler.stop();
     await d.close();

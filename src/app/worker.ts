@@ -1,19 +1,20 @@
 /**
- * `ragsync worker DIR`, and what both daemons share: the runtime, the queue, this process's
- * worker, metrics, and the graceful stop (intake stops, active jobs get `drainSeconds` to finish,
- * then their locks lapse and another worker takes them over; every connection closes).
+ * `ragsync worker DIR`, and what both daemons share: the runtime, the queue (local or Redis,
+ * `queues.ts`), this process's worker, metrics, and the graceful stop (intake stops, active jobs
+ * get `drainSeconds` to finish; on Redis the rest are handed back to other workers, locally the
+ * next start's reconcile finds them; every connection closes).
  */
-import type { Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
+import type { JobQueue } from '../core/job-queue.js';
 import type { Logger } from '../core/log.js';
+import type { DocRef } from '../core/types.js';
 import { Metrics, serveMetrics } from '../queue/metrics.js';
-import { redactRedis } from '../queue/redis.js';
-import { startWorker } from '../queue/worker.js';
+import { openJobQueue } from './queues.js';
 import { openRuntime } from './runtime.js';
-import { openQueue, workerOptions } from './through-queue.js';
+import { syncJob } from './sync-job.js';
 
 export interface Daemon {
-  /** The queue's Redis URL, credentials hidden. */
+  /** Where the queue is, for people: the Redis URL (credentials hidden), or `local`. */
   queue: string;
   metricsPort?: number;
   /** Stops intake, drains, closes everything. Safe to call twice. */
@@ -23,35 +24,35 @@ export interface Daemon {
 /** Opens what a daemon runs on; `close` drains its worker and closes everything it opened. */
 export async function startDaemon(config: Config, dir: string, log: Logger, withWorker: boolean) {
   const rt = await openRuntime(config, dir, log);
-  const q = await openQueue(config, rt.source.name, log, 'ragsync', 'until-ready').catch(async (err: unknown) => {
+  const queue: JobQueue = await openJobQueue(config, rt.source.name, log).catch(async (err: unknown) => {
     await rt.close();
     throw err;
   });
   const metrics = new Metrics();
   await rt.targets.current();
-  const requeue = (ref: { source: string; path: string }, at: number) => q.queue.enqueue(ref, at);
-  const worker = withWorker
-    ? startWorker({ ...workerOptions(config, rt.source.name, rt.targets, q.conn, log), metrics, requeue })
-    : undefined;
+  const requeue = (ref: DocRef, at: number) => queue.enqueue(ref, at);
+  if (withWorker) queue.work(syncJob({ targets: rt.targets, log, metrics, requeue }), { concurrency: config.worker.concurrency });
   const server =
     config.metrics.port === undefined
       ? undefined
       : await serveMetrics(metrics, {
           port: config.metrics.port,
           host: config.metrics.host,
-          healthy: async () => (await q.conn.ping().catch(() => '')) === 'PONG',
+          healthy: () => queue.healthy(),
           refresh: async () => {
-            const counts = await q.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-            for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
+            for (const [state, n] of Object.entries(await queue.counts())) metrics.queueDepth.set({ state }, n);
           },
         });
   const close = async () => {
-    await drain(worker, config.worker.drainSeconds, log);
-    await q.close();
+    if ((await queue.drain(config.worker.drainSeconds * 1000)) === 'timeout') {
+      const rest = queue.durable ? 'handing them back' : 'the next start reconciles them';
+      log.warn({ stage: 'queue' }, `active jobs did not finish within ${config.worker.drainSeconds} s: ${rest}`);
+    }
+    await queue.close();
     await server?.close();
     await rt.close();
   };
-  return { rt, q, worker, server, metrics, close, queueUrl: redactRedis(config.redis.url ?? '') };
+  return { rt, queue, server, metrics, close, queueUrl: queue.kind === 'local' ? 'local' : queue.location };
 }
 
 /** `ragsync worker DIR`. */
@@ -61,16 +62,4 @@ export async function runWorker(config: Config, dir: string, opts: { log: Logger
   opts.log.info(fields, 'worker started');
   let stopping: Promise<void> | undefined;
   return { queue: d.queueUrl, metricsPort: d.server?.port, stop: () => (stopping ??= d.close()) };
-}
-
-async function drain(worker: Worker | undefined, seconds: number, log: Logger): Promise<void> {
-  if (!worker) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), seconds * 1000)));
-  const outcome = await Promise.race([worker.close().then(() => 'drained' as const), timeout]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    log.warn({ stage: 'queue' }, `active jobs did not finish within ${seconds} s: handing them back`);
-    await worker.close(true);
-  }
 }

@@ -207,10 +207,15 @@ export async function removeSourceCommand(name: string, flags: Flags): Promise<n
   return result.removed ? EXIT.ok : EXIT.failures;
 }
 
-/** The config of a command that needs the job queue: a Redis URL is required. */
+/**
+ * The config of a daemon or `jobs`. `watch` and `jobs` work with the local queue when no Redis is
+ * configured; `worker`, and `watch --no-worker`, exist for a shared queue and need one.
+ */
 function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags): Config {
   const config = configOf(command, flags);
-  if (!config.redis.url) throw usage(`ragsync ${command} needs a job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL`);
+  const shared = command === 'worker' ? 'ragsync worker' : command === 'watch' && flags.worker === false ? 'ragsync watch --no-worker' : '';
+  if (shared && !config.redis.url)
+    throw usage(`${shared} works with a shared job queue: pass --redis redis://host:port or set RAGSYNC_REDIS_URL`);
   return config;
 }
 
@@ -226,10 +231,14 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
   await untilSignal(
     () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
     (d) =>
-      print.daemonLine(`watching ${path.resolve(dir)}`, [`queue ${d.queue}`, ...(worker ? [] : ['no worker'])], {
-        host: config.metrics.host,
-        port: d.metricsPort,
-      }),
+      print.daemonLine(
+        `watching ${path.resolve(dir)}`,
+        [d.queue === 'local' ? 'local queue' : `queue ${d.queue}`, ...(worker ? [] : ['no worker'])],
+        {
+          host: config.metrics.host,
+          port: d.metricsPort,
+        },
+      ),
   );
   return EXIT.ok;
 }

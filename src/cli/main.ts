@@ -43,7 +43,7 @@ const SPECS: Record<CommandName, CommandSpec> = {
   },
   watch: {
     usage: 'watch <dir>',
-    description: 'keep the index in sync with a directory: watch, reconcile, enqueue, work',
+    description: 'keep the index in sync with a directory: watch, reconcile, work (no server needed; --redis to share the work)',
     run: (dir, f) => watchCommand(dir!, f),
   },
   worker: {
@@ -51,7 +51,7 @@ const SPECS: Record<CommandName, CommandSpec> = {
     description: "process sync jobs of the directory's source from the Redis queue",
     run: (dir, f) => workerCommand(dir!, f),
   },
-  jobs: { usage: 'jobs [dir]', description: 'queue state of a source: counts, failed jobs, --retry', run: jobsCommand },
+  jobs: { usage: 'jobs [dir]', description: "queue state of a source's watch (or Redis queue): counts, failed jobs, --retry", run: jobsCommand },
   reembed: {
     usage: 'reembed [dir]',
     description: 'move the store to another embedder with no downtime: backfill a new collection, verify, swap',

@@ -8,9 +8,11 @@ import { RagsyncError } from '../core/errors.js';
 
 type FlagRow = OptionRow & { flag: string };
 
-const int = (flag: string) => (value: string) => {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number`);
-  return Number(value);
+// A flag whose value is optional (`--poll [ms]`) takes the next word when it is not a flag: say so.
+const int = (flag: string, optional: boolean) => (value: string) => {
+  if (/^\d+$/.test(value)) return Number(value);
+  const hint = optional ? ` (it takes the word after it: write ${flag} after the folder, or give it a number)` : '';
+  throw new InvalidArgumentError(`${flag} must be a whole number${hint}`);
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -33,7 +35,8 @@ function toOption(row: FlagRow, command: CommandName): Option {
   const env = key ? OPTIONS.find((r) => r.key === key && r.env)?.env : row.env;
   const notes = [shown === undefined ? '' : `default: ${shown}`, env ? `env ${env}` : ''].filter(Boolean).join('; ');
   const option = new Option(row.flag, notes ? `${help} (${notes})` : help);
-  if (row.type === 'int') option.argParser(int(option.long ?? option.short ?? row.flag));
+  if (row.type === 'int') option.argParser(int(option.long ?? option.short ?? row.flag, option.optional));
+  if (row.preset !== undefined) option.preset(row.preset);
   if (row.type === 'list') option.argParser(collect);
   if (row.choices) option.choices(row.choices);
   if (row.default !== undefined) option.default(row.default);

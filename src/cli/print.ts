@@ -235,12 +235,19 @@ export function printRemoved(r: SourceRemoval): void {
 /** `jobs`: counts by state, each failed job, and how many were retried. */
 export function printJobs(report: JobsReport, retried: boolean): void {
   const c = report.counts;
-  say(
-    `source ${report.source}: ${c.waiting ?? 0} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} delayed (retrying), ` +
-      `${c.failed ?? 0} failed, ${c.completed ?? 0} completed (kept)`,
-  );
-  for (const f of report.failed) say(`failed: ${f.path} (after ${f.attempts} attempts): ${f.reason}`);
-  if (retried) say(`retried ${report.retried} failed jobs`);
+  if (report.queue === 'local' && !report.running) {
+    const when = report.updatedAt ? `; as of ${report.updatedAt}` : '';
+    say(`source ${report.source}: no \`ragsync watch\` of it runs (local queue${when})`);
+  } else {
+    const queue = report.queue === 'local' ? 'local queue of the running watch' : report.location;
+    say(
+      `source ${report.source} (${queue}): ${c.waiting ?? 0} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} delayed (retrying), ` +
+        `${c.failed ?? 0} failed, ${c.completed ?? 0} completed${report.queue === 'local' ? '' : ' (kept)'}`,
+    );
+  }
+  for (const f of report.failed) say(`failed: ${f.path} (after ${plural(f.attempts, 'attempt')}): ${f.reason}`);
+  if (report.deferred) say(`${plural(report.deferred, 'failed job')}: retried when \`ragsync watch\` starts`);
+  else if (retried) say(`retried ${plural(report.retried, 'failed job')}`);
 }
 
 /** The line a daemon prints once it runs: what it watches or works for, its queue and metrics address. */

@@ -56,6 +56,8 @@ export interface OptionRow {
   default?: string | number;
   /** The default help shows, when it is not one value (`the directory name`). */
   shownDefault?: string;
+  /** The value of a flag with an optional value (`--poll [ms]`) given without one. */
+  preset?: string;
   on?: Partial<Record<CommandName, CommandVariant>>;
   /** Commands that accept the flag but do not list it: they ignore it (scripts that pass it keep working). */
   hiddenOn?: readonly CommandName[];
@@ -67,13 +69,16 @@ export interface OptionRow {
 export const CONFIG_FILES = ['ragsync.config.json', 'ragsync.config.yaml', 'ragsync.config.yml'];
 /** Search modes; the first is the default. */
 export const SEARCH_MODES = ['hybrid', 'keyword', 'dense'] as const satisfies readonly SearchMode[];
+/** The interval of `watch --poll` given without one, and of polling turned on by the folder's filesystem. */
+export const DEFAULT_POLL_MS = 1000;
 /** The level daemons log at when the level is left at its default: their life events are info. */
 export const DAEMON_LOG_LEVEL = 'info';
 
 const ALL = COMMANDS;
 const PASS = ['index', 'audit', 'reembed'] as const;
 const DAEMONS = ['watch', 'worker'] as const;
-const STORE = [...PASS, ...DAEMONS, 'search', 'status', 'remove-source'] as const;
+/** `jobs` finds a local queue's state beside the store. */
+const STORE = [...PASS, ...DAEMONS, 'jobs', 'search', 'status', 'remove-source'] as const;
 const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
 /** `status` takes the embedder's selection too, unlisted: scripts pass one set of flags to every command. */
 const EMBED_AND_STATUS = [...EMBED, 'status'] as const;
@@ -183,6 +188,8 @@ export const OPTIONS: readonly OptionRow[] = [
       index: { help: 'run through the Redis job queue at this URL (its own worker and any others)' },
       audit: { help: 'with --repair: repair through the Redis job queue at this URL' },
       reembed: { help: "backfill through the Redis job queue at this URL, shared with the daemons' workers" },
+      watch: { help: 'share the work through the Redis job queue at this URL (without it: a local queue in this process)' },
+      jobs: { help: 'the Redis job queue at this URL (without it: the local queue of the source\'s watch)' },
     } },
   { flag: '--redis-prefix <prefix>', key: 'redis.prefix', env: 'RAGSYNC_REDIS_PREFIX', type: 'string', commands: QUEUE,
     help: 'key prefix of this project in Redis' },
@@ -203,6 +210,9 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'full scan against the store every so often, for missed events (0: only at start)' },
   { flag: '--settle-ms <ms>', key: 'watch.settleMs', env: 'RAGSYNC_SETTLE_MS', type: 'int', commands: ['watch'],
     help: 'a file counts as written once its size is stable this long' },
+  { flag: '--poll [ms]', key: 'watch.pollMs', env: 'RAGSYNC_POLL_MS', type: 'int', commands: ['watch'], preset: String(DEFAULT_POLL_MS),
+    shownDefault: `every ${DEFAULT_POLL_MS} ms on nfs, smb, 9p, fuse and other shared filesystems, else by events`,
+    help: 'watch by polling every so many ms, where file events get lost (0: never)' },
   { flag: '--allow-delete', key: 'allowDelete', env: 'RAGSYNC_ALLOW_DELETE', type: 'bool', commands: [...PASS, 'watch'],
     help: 'delete what the scan no longer finds even when that is most of the source (deleteGuard holds it otherwise)' },
   { key: 'vectorCache.days', env: 'RAGSYNC_VECTOR_CACHE_DAYS', type: 'int',

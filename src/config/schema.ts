@@ -120,7 +120,7 @@ export const LayerSchema = z.strictObject({
         .optional(),
     })
     .optional(),
-  watch: z.strictObject({ reconcileSeconds: int(0), settleMs: int(0, 60_000) }).optional(),
+  watch: z.strictObject({ reconcileSeconds: int(0), settleMs: int(0, 60_000), pollMs: int(0, 600_000) }).optional(),
   worker: z.strictObject({ concurrency: int(1, 256), lockMs: int(500), drainSeconds: int(0), attempts: int(1, 100) }).optional(),
   metrics: z.strictObject({ port: int(0, 65535), host: text() }).optional(),
   embedder: LayerEmbedder.optional(),
@@ -222,7 +222,14 @@ export const ConfigSchema = z.strictObject({
   vectorCache: z.strictObject({ days: z.number().default(30), mb: z.number().default(256) }).prefault({}),
   sink: SinkSchema,
   redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).prefault({}),
-  watch: z.strictObject({ reconcileSeconds: z.number().default(300), settleMs: z.number().default(100) }).prefault({}),
+  watch: z
+    .strictObject({
+      reconcileSeconds: z.number().default(300),
+      settleMs: z.number().default(100),
+      /** Watch by polling every so many ms (0: by events); unset: poll where events are unreliable (`sources/fs-type.ts`). */
+      pollMs: z.number().optional(),
+    })
+    .prefault({}),
   worker: z
     .strictObject({
       concurrency: z.number().default(32),

@@ -7,17 +7,13 @@
  */
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { SyncJob } from '../core/job-queue.js';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
 import { duplicateConnection } from './redis.js';
 
 export const JOB_NAME = 'sync';
 const POLL_MS = 2000;
-
-export interface SyncJobData extends DocRef {
-  /** When the change happened (ms since the epoch): the start of the freshness measurement. */
-  at: number;
-}
 
 export function queueName(source: string): string {
   return `sync.${source}`;
@@ -51,7 +47,7 @@ export function jobOptions(ref: DocRef, attempts: number): JobsOptions {
 }
 
 export class SyncQueue {
-  readonly queue: Queue<SyncJobData>;
+  readonly queue: Queue<SyncJob>;
   private events: QueueEvents | undefined;
   private eventsConn: Redis | undefined;
 
@@ -61,7 +57,7 @@ export class SyncQueue {
     readonly prefix: string,
     private readonly attempts: number,
   ) {
-    this.queue = new Queue<SyncJobData>(queueName(source), { connection, prefix });
+    this.queue = new Queue<SyncJob>(queueName(source), { connection, prefix });
     // Connection errors are logged by the connection itself (redis.ts); without a listener here
     // BullMQ prints each one as a raw stack on stderr.
     this.queue.on('error', () => undefined);
@@ -70,7 +66,7 @@ export class SyncQueue {
   }
 
   /** Enqueues a sync of one document (deduplicated per document); returns its job. */
-  enqueue(ref: DocRef, at = Date.now()): Promise<Job<SyncJobData>> {
+  enqueue(ref: DocRef, at = Date.now()): Promise<Job<SyncJob>> {
     return this.queue.add(JOB_NAME, { source: ref.source, path: ref.path, at }, jobOptions(ref, this.attempts));
   }
 
@@ -81,7 +77,7 @@ export class SyncQueue {
    * busy: the job was completed, the waiter never heard). Resolves `undefined` when the job is gone
    * (removed after completion) and its result with it: callers enqueue the document again.
    */
-  async waitFor<T>(job: Job<SyncJobData>, signal?: AbortSignal): Promise<T | undefined> {
+  async waitFor<T>(job: Job<SyncJob>, signal?: AbortSignal): Promise<T | undefined> {
     signal?.throwIfAborted();
     if (!this.events) {
       this.eventsConn = duplicateConnection(this.connection);
@@ -101,7 +97,7 @@ export class SyncQueue {
           const state = await this.queue.getJobState(job.id!);
           if (state === 'unknown') return resolve(undefined);
           if (state === 'completed' || state === 'failed') {
-            const done = await Job.fromId<SyncJobData, T>(this.queue, job.id!);
+            const done = await Job.fromId<SyncJob, T>(this.queue, job.id!);
             if (!done) return resolve(undefined);
             return state === 'completed' ? resolve(done.returnvalue) : reject(new Error(done.failedReason));
           }

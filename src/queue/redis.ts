@@ -6,19 +6,74 @@ import type { Logger } from '../core/log.js';
 
 /**
  * A connection for BullMQ (`maxRetriesPerRequest: null`, which its blocking commands need).
- * Password, user and TLS come from the URL (`rediss://user:pass@host:port/db`).
+ * Password, user and TLS come from the URL (`rediss://user:pass@host:port/db`). It reconnects by
+ * itself; while Redis is away, `redisWarnings` says so once, then once a minute.
  */
 export function redisConnection(url: string, log?: Logger, name = 'ragsync'): Redis {
   const conn = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name, lazyConnect: false });
-  conn.on('error', (err: Error) => log?.warn({ stage: 'queue' }, `redis: ${redactRedis(err.message)}`));
+  watchOutage(conn, conn, log);
   return conn;
 }
 
-/** Another connection like `conn` (BullMQ workers and event listeners need their own), with error logging. */
+/** Another connection like `conn` (BullMQ workers and event listeners need their own), sharing its warnings. */
 export function duplicateConnection(conn: Redis, log?: Logger): Redis {
   const dup = conn.duplicate();
-  dup.on('error', (err: Error) => log?.warn({ stage: 'queue' }, `redis: ${redactRedis(err.message)}`));
+  watchOutage(dup, conn, log);
   return dup;
+}
+
+/** How often a Redis that stays unreachable is mentioned again. */
+export const OUTAGE_WARN_MS = 60_000;
+
+/**
+ * The warnings of one Redis (a connection and its duplicates): the first error of an outage is
+ * one warning, the next ones at most one a minute (how long it has been away, the last error),
+ * and the end of it one line. ioredis retries every few hundred milliseconds; one line per retry
+ * would bury everything else. Errors before the first connection are not an outage: the command
+ * checks Redis first (`checkRedis`) and fails with one line.
+ */
+class OutageLog {
+  private since: number | undefined;
+  private warnedAt = 0;
+  private connected = false;
+  constructor(private readonly log: Logger | undefined) {}
+
+  error(message: string): void {
+    if (!this.connected) return;
+    const now = Date.now();
+    const text = redactRedis(message);
+    if (this.since === undefined) {
+      this.since = now;
+      this.warnedAt = now;
+      this.log?.warn({ stage: 'queue' }, `redis: ${text} (retrying)`);
+    } else if (now - this.warnedAt >= OUTAGE_WARN_MS) {
+      this.warnedAt = now;
+      this.log?.warn({ stage: 'queue' }, `redis: unreachable for ${Math.round((now - this.since) / 1000)} s, still retrying: ${text}`);
+    }
+  }
+
+  ready(): void {
+    this.connected = true;
+    if (this.since === undefined) return;
+    this.log?.info({ stage: 'queue' }, `redis: reachable again after ${Math.round((Date.now() - this.since) / 1000)} s`);
+    this.since = undefined;
+  }
+}
+
+const outages = new WeakMap<Redis, OutageLog>();
+
+/** The outage warnings of the Redis `conn` talks to (shared by its duplicates). */
+export function redisWarnings(conn: Redis, log?: Logger): OutageLog {
+  let o = outages.get(conn);
+  if (!o) outages.set(conn, (o = new OutageLog(log)));
+  return o;
+}
+
+function watchOutage(conn: Redis, root: Redis, log?: Logger): void {
+  const o = redisWarnings(root, log);
+  outages.set(conn, o);
+  conn.on('error', (err: Error) => o.error(err.message));
+  conn.on('ready', () => o.ready());
 }
 
 /** Strips what ioredis may put in an error: AUTH arguments and credentials in URLs. */

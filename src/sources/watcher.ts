@@ -19,6 +19,14 @@ export type WatchEvent =
 
 export interface WatchOptions {
   settleMs: number;
+  /**
+   * Watch by polling (chokidar `usePolling`): every file and directory is stat'ed every `pollMs`,
+   * for filesystems whose events get lost (see `fs-type.ts`). 0 or absent: by events. A change is
+   * then seen up to `pollMs` late and reported once it settles: `awaitWriteFinish` stats only the
+   * files seen changing, every `settleMs / 4` whatever `pollMs` is, so settling adds `settleMs`,
+   * not polls. (chokidar's CHOKIDAR_USEPOLLING variable, when set, still wins.)
+   */
+  pollMs?: number;
   onEvent: (e: WatchEvent) => void;
   onError: (err: Error) => void;
 }
@@ -40,6 +48,7 @@ export async function watchSource(source: FilesystemSource, opts: WatchOptions):
     ignoreInitial: true,
     followSymlinks: false,
     atomic: true,
+    ...(opts.pollMs ? { usePolling: true, interval: opts.pollMs, binaryInterval: opts.pollMs } : {}),
     awaitWriteFinish:
       opts.settleMs > 0 ? { stabilityThreshold: opts.settleMs, pollInterval: Math.max(10, Math.floor(opts.settleMs / 4)) } : false,
     ignored: (abs: string, stats?: { isFile(): boolean; isDirectory(): boolean }) => {

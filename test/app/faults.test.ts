@@ -120,6 +120,7 @@ describe('faults', () => {
       admin.disconnect();
       await until(() => /Redis is reachable again, the same server with its data/.test(watch.output()), 30_000);
       expect(watch.output()).not.toMatch(/restarted or lost its data/);
+      const mark = [watch.output().length, worker.output().length];
       await redis.stop();
       const during = await change(dir, files, 'redis');
       await new Promise((r) => setTimeout(r, 3000));
@@ -127,6 +128,12 @@ describe('faults', () => {
       const after = await change(dir, files, 'after');
       await settled(e, dir, [during, after]);
       expect(watch.output()).toMatch(/Redis is reachable again but restarted or lost its data: reconciling/);
+      // The outage is one warning per process (ioredis retried every few hundred ms), and its end one line.
+      for (const [i, p] of [watch, worker].entries()) {
+        const outage = p.output().slice(mark[i]);
+        expect((outage.match(/"msg":"redis: [^"]*/g) ?? []).filter((l) => !l.includes('reachable again')).length).toBe(1);
+        expect(outage).toMatch(/"msg":"redis: reachable again after \d+ s"/);
+      }
       for (const p of [watch, worker]) {
         expect(p.child.exitCode).toBeNull();
         p.child.kill('SIGTERM');

@@ -11,7 +11,9 @@ import { lanceDbStore } from '../../src/sink/lancedb/index.js';
 import { FilesystemSource } from '../../src/sources/filesystem.js';
 import { SyncQueue } from '../../src/queue/queue.js';
 import { redisConnection } from '../../src/queue/redis.js';
-import { type JobResult, startWorker } from '../../src/queue/worker.js';
+import { startWorker } from '../../src/queue/worker.js';
+import { syncJob } from '../../src/app/sync-job.js';
+import type { TargetsResult } from '../../src/core/targets.js';
 import { API_KEY, type EmbeddingApiServer, startEmbeddingApi } from '../embedding-api-server.js';
 import { ROOT, TINY_MODEL, TINY_MODEL_B, tempDir } from '../helpers.js';
 import { type SinkKind, children, until } from '../children.js';
@@ -252,16 +254,17 @@ describe('a queue worker during a re-embed', () => {
     const conn = redisConnection(inject('redisUrl'));
     const queue = new SyncQueue('docs', conn, prefix, 3);
     const { targets } = writerRuntime(config, stored, syncDeps(config, source, sink, a));
+    const log = (await import('../../src/core/log.js')).createLogger('silent');
     const worker = startWorker({
       source: 'docs',
-      targets,
+      processor: syncJob({ targets, log }),
       connection: conn,
       prefix,
       concurrency: 2,
       lockMs: 10_000,
-      log: (await import('../../src/core/log.js')).createLogger('silent'),
+      log,
     });
-    const run = async (p: string) => queue.waitFor<JobResult>(await queue.enqueue({ source: 'docs', path: p }));
+    const run = async (p: string) => queue.waitFor<TargetsResult>(await queue.enqueue({ source: 'docs', path: p }));
     try {
       expect((await run('a.md')).next).toBeUndefined();
       await stored.preparePending(b.fingerprint, { ...embedderDescriptor(config.embedder), modelDir: TINY_MODEL_B });

@@ -5,22 +5,26 @@ import { describe, expect, it } from 'vitest';
 import { writeCorpus } from '../../bench/corpus.mjs';
 // @ts-expect-error: plain ESM script without type declarations
 import { freePort } from '../../scripts/milvus-lite.mjs';
-// @ts-expect-error: plain ESM script without type declarations
-import { startRedis } from '../../scripts/redis-server.mjs';
 import { ROOT, tempDir } from '../helpers.js';
-import { type SinkKind, children } from '../children.js';
+import { type QueueKind, type SinkKind, children } from '../children.js';
 
 const { cli, daemon, until, hits, status, setup } = children();
 type Sink = SinkKind;
 
-describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) => {
+const SETUPS: Array<[Sink, QueueKind]> = [
+  ['LanceDB', 'local'],
+  ['LanceDB', 'redis'],
+  ['Milvus Lite', 'redis'],
+];
+
+describe.each(SETUPS)('ragsync watch on %s, %s queue', (kind, queue) => {
   it('makes a saved file searchable, a deleted, renamed or removed one vanish, and drains on SIGTERM', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
     await mkdir(path.join(dir, 'sub'), { recursive: true });
     await writeFile(path.join(dir, 'keep.md'), '# Keep\n\nalpaca wool is warm\n');
     await writeFile(path.join(dir, 'sub', 'inner.md'), '# Inner\n\nwalrus tusks are long\n');
-    const e = setup(kind, path.join(work, 'store'));
+    const e = setup(kind, path.join(work, 'store'), undefined, queue);
     const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model, '--settle-ms', '50', '--metrics-port', '0']);
     await until(async () => (await status(e)).docs === 2);
 
@@ -54,26 +58,28 @@ describe.each<Sink>(['LanceDB', 'Milvus Lite'])('ragsync watch on %s', (kind) =>
   }, 180_000);
 });
 
-describe('watch started before Redis', () => {
-  it('waits for Redis instead of giving up (as a service started before it does), then indexes', async () => {
+describe('an unreachable Redis', () => {
+  it('is one line and exit 3 within seconds, for watch, worker and jobs', async () => {
     const work = await tempDir();
     const dir = path.join(work, 'docs');
     await mkdir(dir);
     await writeFile(path.join(dir, 'a.md'), '# A\n\nnarwhals have tusks\n');
     const e = setup('LanceDB', path.join(work, 'store'));
     const port: number = await freePort();
-    const queue = ['--redis', `redis://127.0.0.1:${port}`, '--redis-prefix', 'late'];
-    const starting = daemon(['watch', dir, ...e.sink, ...queue, ...e.model, '--settle-ms', '50'], /^ragsync: watching/m);
-    // Longer than a one-shot command waits for Redis (5 s) before it says it cannot reach it.
-    await new Promise((r) => setTimeout(r, 7000));
-    const redis = await startRedis({ port });
-    try {
-      const d = await starting;
-      await until(async () => (await hits(e, 'narwhals')).length === 1);
-      d.child.kill('SIGTERM');
-      expect(await d.exited).toBe(0);
-    } finally {
-      await redis.stop();
+    const queue = ['--redis', `redis://user:secret@127.0.0.1:${port}`];
+    for (const args of [
+      ['watch', dir, ...e.sink, ...queue, ...e.model],
+      ['worker', dir, ...e.sink, ...queue, ...e.model],
+      ['jobs', dir, ...queue],
+    ]) {
+      const t0 = Date.now();
+      const res = await cli(args);
+      expect(res.code, `${args[0]}: ${res.stderr}`).toBe(3);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      const lines = res.stderr.trim().split('\n');
+      expect(lines, args[0]).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^ragsync: cannot reach Redis at redis://\\[redacted\\]@127\\.0\\.0\\.1:${port}`));
+      expect(res.stderr).not.toContain('secret');
     }
   }, 120_000);
 });
@@ -106,13 +112,13 @@ describe('ragsync watch and ignore files', () => {
 });
 
 describe('the queue', () => {
-  it.each<Sink>(['LanceDB', 'Milvus Lite'])(
-    '200 rapid saves of one file end with exactly the last content indexed (%s)',
-    async (kind) => {
+  it.each(SETUPS)(
+    '200 rapid saves of one file end with exactly the last content indexed (%s, %s queue)',
+    async (kind, queue) => {
       const work = await tempDir();
       const dir = path.join(work, 'docs');
       await mkdir(dir);
-      const e = setup(kind, path.join(work, 'store'));
+      const e = setup(kind, path.join(work, 'store'), undefined, queue);
       const d = await daemon(['watch', dir, ...e.sink, ...e.queue, ...e.model]);
       const version = (i: number) =>
         [
@@ -295,9 +301,9 @@ describe('the queue', () => {
     expect(res.stderr).toContain('error: bad.md: binary content in a markdown file');
     const jobs = await cli(['jobs', dir, ...e.queue]);
     expect(jobs.stdout).toMatch(/1 failed/);
-    expect(jobs.stdout).toContain('failed: bad.md (after 1 attempts): bad.md: binary content in a markdown file');
+    expect(jobs.stdout).toContain('failed: bad.md (after 1 attempt): bad.md: binary content in a markdown file');
     const retried = await cli(['jobs', dir, ...e.queue, '--retry']);
-    expect(retried.stdout).toContain('retried 1 failed jobs');
+    expect(retried.stdout).toContain('retried 1 failed job');
   }, 120_000);
 });
 

@@ -1,4 +1,6 @@
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { addOptions, flagsLayer } from '../../src/cli/options.js';
 import { embedderChosen, embedderKeysSet, resolveConfig } from '../../src/config/index.js';
 import { RagsyncError } from '../../src/core/errors.js';
 
@@ -65,6 +67,28 @@ describe('config', () => {
     expect(resolveConfig({}).rehash).toBe(false);
     expect(resolveConfig({ file: { name: 'f.yaml', data: { rehash: true } } }).rehash).toBe(true);
     expect(resolveConfig({ env: { RAGSYNC_REHASH: 'true' } }).rehash).toBe(true);
+  });
+
+  it('watches by polling as --poll [ms] (alone: 1000 ms; 0: never), watch.pollMs or RAGSYNC_POLL_MS; unset is auto', () => {
+    const flags = (...args: string[]) => {
+      const cmd = addOptions(
+        new Command('watch')
+          .argument('<dir>')
+          .exitOverride()
+          .configureOutput({ writeErr: () => {} }),
+        'watch',
+      );
+      return flagsLayer('watch', cmd.parse(args, { from: 'user' }).opts()).watch?.pollMs;
+    };
+    expect(flags('docs')).toBeUndefined();
+    expect(flags('docs', '--poll')).toBe(1000);
+    expect(flags('--poll', '250', 'docs')).toBe(250);
+    expect(flags('docs', '--poll', '0')).toBe(0);
+    expect(() => flags('--poll', 'docs')).toThrow(/--poll must be a whole number \(it takes the word after it/);
+    expect(resolveConfig({}).watch.pollMs).toBeUndefined();
+    expect(resolveConfig({ file: { name: 'f.yaml', data: { watch: { pollMs: 2000 } } } }).watch.pollMs).toBe(2000);
+    expect(resolveConfig({ env: { RAGSYNC_POLL_MS: '0' } }).watch.pollMs).toBe(0);
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_POLL_MS: '-1' } })).message).toMatch(/RAGSYNC_POLL_MS/);
   });
 
   it('offers the fixed-cost benchmark embedder, refusing model options on it', () => {

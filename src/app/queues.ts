@@ -1,0 +1,36 @@
+/**
+ * Which queue a daemon works with: the BullMQ queue when a Redis URL is configured (many workers,
+ * many machines), else the local queue in the daemon's own process, whose state file (failed
+ * jobs, counts) lives beside the store.
+ */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import type { JobQueue } from '../core/job-queue.js';
+import type { Logger } from '../core/log.js';
+import { LocalQueue } from '../queue/local.js';
+import { openRedisQueue } from './through-queue.js';
+
+/**
+ * The local queue's state file of a source: in a LanceDB store's directory (`queue/<source>.json`),
+ * for a Milvus store under the user's state directory, one folder per store.
+ */
+export function localQueueFile(config: Config, source: string): string {
+  const name = `${encodeURIComponent(source)}.json`;
+  const sink = config.sink;
+  if (sink.kind === 'lancedb') return path.resolve(sink.path, 'queue', name);
+  const state = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  const store = createHash('sha256')
+    .update(`${sink.address}\0${sink.database ?? ''}\0${sink.collection}`)
+    .digest('hex')
+    .slice(0, 16);
+  return path.join(state, 'ragsync', 'queue', store, name);
+}
+
+/** Opens the source's queue for a daemon (Redis must answer within seconds: see `openQueue`). */
+export async function openJobQueue(config: Config, source: string, log: Logger): Promise<JobQueue> {
+  if (config.redis.url) return openRedisQueue(config, source, log, 'ragsync');
+  const onError = (message: string) => log.warn({ stage: 'queue' }, message);
+  return LocalQueue.open({ source, file: localQueueFile(config, source), attempts: config.worker.attempts, onError });
+}

@@ -1,0 +1,72 @@
+/**
+ * The local queue's state file (`local.ts`): written by the daemon, read by `ragsync jobs` in
+ * another process, and the request file through which `jobs --retry` asks the daemon to retry.
+ */
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import type { FailedJob, JobCounts } from '../core/job-queue.js';
+
+/** What the state file holds. */
+export interface LocalQueueState {
+  version: 1;
+  pid: number;
+  host: string;
+  updatedAt: string;
+  /** True while the daemon that wrote it runs (it writes false when it stops). */
+  running: boolean;
+  counts: JobCounts;
+  failed: FailedJob[];
+}
+
+export function newestFirst(jobs: FailedJob[]): FailedJob[] {
+  return jobs.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? ''));
+}
+
+export function retryFile(file: string): string {
+  return `${file}.retry`;
+}
+
+/** The state a local queue wrote (null: none yet); `running` is corrected when its process is gone. */
+export async function readLocalQueue(file: string): Promise<LocalQueueState | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const state = JSON.parse(text) as LocalQueueState;
+  if (state.running && !alive(state)) state.running = false;
+  return state;
+}
+
+/** Whether the process that wrote a state runs (a process of another host counts as running). */
+function alive(state: LocalQueueState): boolean {
+  if (state.host !== os.hostname()) return true;
+  try {
+    process.kill(state.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Asks the daemon of a local queue to retry its failed jobs and waits up to `waitMs` for it to
+ * take the request. Without a running daemon the request stays, and the next one retries them
+ * at start (its first reconcile enqueues them in any case). Returns whether a daemon took it.
+ */
+export async function requestRetry(file: string, waitMs = 5000): Promise<boolean> {
+  await writeFile(retryFile(file), new Date().toISOString());
+  const state = await readLocalQueue(file);
+  if (!state?.running) return false;
+  for (const until = Date.now() + waitMs; Date.now() < until;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const taken = await stat(retryFile(file)).then(
+      () => false,
+      () => true,
+    );
+    if (taken) return true;
+  }
+  return false;
+}
