@@ -129,9 +129,10 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   const stale = [...existing.keys()].filter((id) => !wanted.has(id));
   const { vectors, embedded, reused } = await vectorsFor(changed, keys, doc, deps, cached);
   const rows = changed.map((c) => rowOf(c, keys.get(c)!, doc, vectors.get(keys.get(c)!)!, meta, newRecord.updatedAt));
-  const retired = await retiredVectors(current, new Set(keys.values()), deps);
+  // The replaced rows' vectors are read by the collection as it commits: no read of its own here.
+  const retiredKeys = goneKeys(current, new Set(keys.values()));
   const written = { ...newRecord, metaHash, chunkCount: chunks.length };
-  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted], retired });
+  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted], retiredKeys });
   const updated = changed.filter((c) => existing.has(c.id)).length;
   const unchanged = chunks.length - changed.length;
   const result = {
@@ -156,10 +157,15 @@ function keyOf(c: Chunk): string {
  * written before keys were stored have none and are not kept.
  */
 async function retiredVectors(rows: ChunkRef[], keep: ReadonlySet<string>, deps: SyncDeps): Promise<CachedVector[]> {
-  const gone = [...new Set(rows.map((r) => r.key).filter((k) => k !== '' && !keep.has(k)))];
+  const gone = goneKeys(rows, keep);
   if (gone.length === 0) return [];
   const found = await deps.collection.findVectors(gone);
   return [...found].map(([key, vector]) => ({ key, vector }));
+}
+
+/** The keys of these rows that are not in `keep` (rows written before keys were stored have none). */
+function goneKeys(rows: ChunkRef[], keep: ReadonlySet<string>): string[] {
+  return [...new Set(rows.map((r) => r.key).filter((k) => k !== '' && !keep.has(k)))];
 }
 
 function rowOf(c: Chunk, key: string, doc: Document, vector: number[], metadata: string, updatedAt: number): ChunkRow {

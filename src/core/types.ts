@@ -139,6 +139,12 @@ export interface DocChange {
   ids?: string[];
   /** Vectors of the rows this change deletes or overwrites with other content: kept in the vector cache. */
   retired?: CachedVector[];
+  /**
+   * Keys (`embedKey`) of the rows this change deletes or overwrites with other content, whose
+   * vectors the collection itself reads from those rows before it writes (no read of the caller's)
+   * and keeps in the vector cache with `retired`. A key no row holds any more is skipped.
+   */
+  retiredKeys?: string[];
 }
 
 /** One stored chunk row. */

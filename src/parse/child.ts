@@ -1,5 +1,5 @@
 /**
- * The child side of the parse pool: answers one `ParseRequest` at a time. It exits when the
+ * The child side of the parse pool: answers one `ParseRequest` at a time, in the order received. It exits when the
  * channel to its parent closes, and a watchdog thread kills it when its parent is gone even while
  * the main thread is busy in a long synchronous parse (a parent killed with SIGKILL leaves no
  * orphan that runs on).
@@ -32,8 +32,13 @@ export function serveParsing(chunk: ChunkFn, counter: CounterFn): void {
     if (!c) counters.set(key, (c = counter(spec)));
     return c;
   };
+  // One document at a time, in the order sent (the parent may send the next before this one ends).
+  let line = Promise.resolve();
   process.on('message', (req: ParseRequest) => {
-    void answer(req, chunk, countFor).then((reply) => process.send!(reply));
+    line = line
+      .then(() => answer(req, chunk, countFor))
+      .then((reply) => void process.send!(reply))
+      .catch(() => undefined);
   });
 }
 

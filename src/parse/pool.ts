@@ -1,6 +1,8 @@
 /**
  * Bounded parsing: documents are chunked in a pool of child processes, one document at a time
- * each, so no input can take the machine. A child gets a heap limit (`--max-old-space-size`) and
+ * each, so no input can take the machine. While every child is busy, a small text or Markdown
+ * document is sent to a child busy with another such document (`LINE` at most): it starts there
+ * as soon as the one before ends, without a round trip through this process's event loop. A child gets a heap limit (`--max-old-space-size`) and
  * a watchdog polls its resident set (native memory of pdf.js or sharp included); over the memory
  * limit, over the time limit, or when it crashes, the child is killed and replaced and that one
  * document fails with a non-retryable `PARSE` error naming it, the cause and the limit. Children
@@ -34,13 +36,18 @@ interface Job {
   limits: ChunkLimits;
   resolve: (out: ChunkOutput) => void;
   reject: (err: unknown) => void;
+  /** The request's ID once sent to a child. */
+  id?: number;
   /** The child began this document: its time limit starts. */
   started?: () => void;
+  /** Stops the job's timers (armed when it is first in its child's line). */
+  disarm?: () => void;
 }
 
 interface Child {
   proc: ChildProcess;
-  job: Job | null;
+  /** The documents sent to this child, in order: the first is being parsed, the others wait in the child. */
+  line: Job[];
   /** Why this child was killed (reported for its job); null while it is healthy. */
   killed: string | null;
   stderr: string;
@@ -55,6 +62,11 @@ interface Child {
 const IDLE_MS = 30_000;
 /** What a child may take, beyond the time limit, to start and load its tokenizer. */
 const STARTUP_MS = 30_000;
+/** Documents sent to one child at most (the one it parses and those waiting behind it). */
+const LINE = 2;
+/** A document that may wait in a child's line (behind another such): small text or Markdown. */
+const LIGHT_BYTES = 256 * 1024;
+const light = (job: Job) => (job.doc.contentType === 'text' || job.doc.contentType === 'markdown') && job.doc.size <= LIGHT_BYTES;
 
 export class ParsePool implements Chunking {
   private readonly children = new Set<Child>();
@@ -83,7 +95,7 @@ export class ParsePool implements Chunking {
   async close(): Promise<void> {
     const all = [...this.children];
     for (const c of all) {
-      if (c.job) c.retireAfter = true;
+      if (c.line.length > 0) c.retireAfter = true;
       else this.retire(c);
     }
     await Promise.all(all.map((c) => c.exited));
@@ -91,9 +103,12 @@ export class ParsePool implements Chunking {
 
   private pump(): void {
     while (this.waiting.length > 0) {
+      const next = this.waiting[0]!;
+      const open = [...this.children].filter((c) => !c.killed && !c.retireAfter);
       const child =
-        [...this.children].find((c) => !c.job && !c.killed && !c.retireAfter) ??
-        (this.children.size < this.opts.size ? this.spawn() : null);
+        open.find((c) => c.line.length === 0) ??
+        (this.children.size < this.opts.size ? this.spawn() : null) ??
+        (light(next) ? open.find((c) => c.line.length < LINE && c.line.every(light)) : undefined);
       if (!child) return;
       this.run(child, this.waiting.shift()!);
     }
@@ -103,15 +118,18 @@ export class ParsePool implements Chunking {
     const execArgv = [`--max-old-space-size=${this.opts.memoryMb}`, ...(this.opts.execArgv ?? [])];
     const proc = fork(this.opts.entry, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let exited!: () => void;
-    const child: Child = { proc, job: null, killed: null, stderr: '', exited: new Promise((r) => (exited = r)) };
+    const child: Child = { proc, line: [], killed: null, stderr: '', exited: new Promise((r) => (exited = r)) };
     proc.stderr!.on('data', (d: Buffer) => (child.stderr = (child.stderr + d.toString()).slice(-4000)));
     proc.on('message', (msg: ParseReply) => this.answered(child, msg));
     proc.on('error', () => undefined);
     proc.on('exit', (code, signal) => {
       this.children.delete(child);
-      const job = child.job;
-      child.job = null;
+      const [job, ...behind] = child.line;
+      child.line = [];
+      job?.disarm?.();
       if (job) job.reject(this.failure(job.doc, child.killed ?? crashed(child, code, signal, this.opts.memoryMb)));
+      // The documents waiting behind it never started: another child parses them.
+      this.waiting.unshift(...behind);
       exited();
       this.pump();
     });
@@ -121,15 +139,20 @@ export class ParsePool implements Chunking {
 
   private run(child: Child, job: Job): void {
     clearTimeout(child.idleTimer);
-    child.job = job;
+    child.line.push(job);
     child.proc.ref();
     (child.proc.channel as { ref?: () => void } | undefined)?.ref?.();
-    const id = this.nextId++;
+    job.id = this.nextId++;
     const { countTokens: _count, tokenizer, ...rest } = job.limits;
-    const req: ParseRequest = { id, doc: job.doc, limits: { ...rest, tokenizer: tokenizer! } };
+    const req: ParseRequest = { id: job.id, doc: job.doc, limits: { ...rest, tokenizer: tokenizer! } };
     child.proc.send(req, (err) => {
       if (err) this.kill(child, `parsing stopped: cannot reach the parse process (${err.message})`);
     });
+    if (child.line.length === 1) this.arm(child, job);
+  }
+
+  /** Starts the limits of the document first in its child's line. */
+  private arm(child: Child, job: Job): void {
     // Until the child says it started (a new process, a tokenizer to load) it gets STARTUP_MS
     // more; from then on the document has parseTimeoutMs.
     const limit = `parsing stopped after ${duration(this.opts.timeoutMs)} (limit parseTimeoutMs)`;
@@ -139,38 +162,37 @@ export class ParsePool implements Chunking {
       timer = setTimeout(() => this.kill(child, limit), this.opts.timeoutMs);
     };
     const watch = setInterval(() => void this.checkMemory(child, job), this.opts.pollMs ?? 50);
-    const done = () => {
+    job.disarm = () => {
       clearTimeout(timer);
       clearInterval(watch);
     };
-    const { resolve, reject } = job;
-    job.resolve = (out) => (done(), resolve(out));
-    job.reject = (err) => (done(), reject(err));
   }
 
   private async checkMemory(child: Child, job: Job): Promise<void> {
     const pid = child.proc.pid;
-    if (pid === undefined || child.job !== job || child.killed) return;
+    if (pid === undefined || child.line[0] !== job || child.killed) return;
     const rss = await residentBytes(pid);
-    if (rss !== null && rss > this.opts.memoryMb * 1024 * 1024 && child.job === job)
+    if (rss !== null && rss > this.opts.memoryMb * 1024 * 1024 && child.line[0] === job)
       this.kill(child, `parsing stopped at ${this.opts.memoryMb} MB (limit parseMemoryMb)`);
   }
 
   private answered(child: Child, msg: ParseReply): void {
-    const job = child.job;
-    if (!job || child.killed) return;
+    const job = child.line[0];
+    if (!job || job.id !== msg.id || child.killed) return;
     if ('started' in msg) return job.started?.();
-    child.job = null;
+    child.line.shift();
+    job.disarm?.();
     if (msg.ok) job.resolve(revive(msg.out));
     else job.reject(new RagsyncError(msg.error.code, msg.error.message, { ...msg.error, docId: job.doc.docId }));
-    if (child.retireAfter) this.retire(child);
+    if (child.line.length > 0) this.arm(child, child.line[0]!);
+    else if (child.retireAfter) this.retire(child);
     else this.idle(child);
     this.pump();
   }
 
   /** An idle child keeps neither this process nor its event loop alive. */
   private idle(child: Child): void {
-    child.idleTimer = setTimeout(() => !child.job && this.retire(child), IDLE_MS).unref();
+    child.idleTimer = setTimeout(() => child.line.length === 0 && this.retire(child), IDLE_MS).unref();
     child.proc.unref();
     (child.proc.channel as { unref?: () => void } | undefined)?.unref?.();
   }

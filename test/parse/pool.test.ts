@@ -65,6 +65,20 @@ describe('parse pool', () => {
     expect(alive(before)).toBe(false);
   });
 
+  it('sends a small document to a busy child: it waits there, and goes to the next child when the one before it is stopped', async () => {
+    const p = pool({ timeoutMs: 800 });
+    const before = await pidOf(p);
+    const stopped = failure(p, 'loop.txt');
+    const behind = p.chunk(doc('ok.txt'), limits);
+    expect((await stopped).message).toBe('loop.txt: parsing stopped after 800 ms (limit parseTimeoutMs)');
+    const out = await behind;
+    expect(out.metadata.pid).not.toBe(before);
+    // In line behind a small document that ends: parsed by the same child, in order.
+    const outs = await Promise.all(['a', 'b', 'c'].map((n) => p.chunk(doc(`${n}.txt`, n), limits)));
+    expect(outs.map((o) => o.chunks[0]!.text)).toEqual(['a (chars)', 'b (chars)', 'c (chars)']);
+    expect(new Set(outs.map((o) => o.metadata.pid)).size).toBe(1);
+  });
+
   it('stops a child whose resident set (native memory) goes over the memory limit', async () => {
     const err = await failure(pool({ memoryMb: 200 }), 'native.txt');
     expect(err.message).toBe('native.txt: parsing stopped at 200 MB (limit parseMemoryMb)');

@@ -229,6 +229,39 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       expect(await sink.stats()).toEqual({ docs: 2, chunks: 2 });
     });
 
+    it('keeps the vectors of retired keys read from the rows it overwrites or deletes (commits written together)', async () => {
+      await open();
+      const a0 = row('docs:a.md', 0, 'a-before');
+      const b0 = row('docs:b.md', 0, 'b-before');
+      const b1 = row('docs:b.md', 1, 'b-dropped');
+      await put(sink, [a0, b0, b1]);
+      const bad = { ...row('docs:bad.md', 0, 'bad'), vector: [1, 2] };
+      const results = await Promise.allSettled([
+        // Overwritten with other content; the key nobody holds is skipped.
+        sink.commitDocument({
+          rows: [row('docs:a.md', 0, 'a-after')],
+          staleIds: [],
+          record: record('docs:a.md', 1),
+          retiredKeys: [a0.key, 'k-nobody'],
+        }),
+        sink.commitDocument({ rows: [bad], staleIds: [], record: record('docs:bad.md', 1), retiredKeys: [b0.key] }),
+        // Rewritten and one row deleted.
+        sink.commitDocument({
+          rows: [row('docs:b.md', 0, 'b-after')],
+          staleIds: [b1.id],
+          record: record('docs:b.md', 1),
+          retiredKeys: [b0.key, b1.key],
+        }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await sink.getDocRecord('docs:bad.md')).toBeNull();
+      expect((await sink.listDocChunks('docs:b.md')).map((r) => r.key)).toEqual(['k-b-after']);
+      const found = await sink.findVectors([a0.key, b0.key, b1.key, 'k-nobody']);
+      expect([...found.keys()].sort()).toEqual([a0.key, b0.key, b1.key].sort());
+      for (const r of [a0, b0, b1]) found.get(r.key)!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
+      expect(await sink.countCachedVectors()).toBe(3);
+    });
+
     it('prunes the vector cache by age, then the oldest beyond its size', async () => {
       await open();
       const v = (n: number) => ({ key: `k${n}`, vector: row('docs:x.md', 0, `v${n}`).vector });

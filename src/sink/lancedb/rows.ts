@@ -161,16 +161,22 @@ export class LanceDbCollection extends BatchedReads implements Collection {
    */
   private async writeDocuments(changes: DocChange[]): Promise<void> {
     const docIds = [...new Set(changes.map((c) => c.record.docId))];
-    const [held, heldRecords] = await Promise.all([this.fetchDocChunks(docIds), this.recordCounts(docIds)]);
+    const retiredKeys = [...new Set(changes.flatMap((c) => c.retiredKeys ?? []))];
+    // The three reads at once; the vectors of retired keys are read from the rows before they are overwritten.
+    const [held, heldRecords, retiring] = await Promise.all([
+      this.fetchDocChunks(docIds),
+      this.recordCounts(docIds),
+      this.rowVectors(retiredKeys),
+    ]);
     const rows = changes.flatMap((c) => c.rows);
     const writing = new Set(rows.map((r) => r.id));
     // (A duplicated ID is deleted, then written once; one this write does not rewrite is left for the record check.)
     await this.deleteRows(duplicates([...held.values()].flatMap((refs) => refs.map((r) => r.id))).filter((id) => writing.has(id)));
-    if (rows.length > 0) await this.mergeRows(rows);
-    await this.cache.put(
-      changes.flatMap((c) => c.retired ?? []),
-      Date.now(),
-    );
+    const retired = [...changes.flatMap((c) => c.retired ?? []), ...[...retiring].map(([key, vector]) => ({ key, vector }))];
+    // Rows and the vector cache are two tables: written at once (no compaction between), both
+    // before any deletion and the records.
+    await settled([rows.length > 0 ? this.mergeRows(rows) : Promise.resolve(), this.cache.put(retired, Date.now())]);
+    if (rows.length > 0) await this.committed();
     await this.deleteRows(staleIds(changes, held));
     const twice = docIds.filter((id) => (heldRecords.get(id) ?? 0) > 1);
     if (twice.length > 0) await this.commit('delete duplicate records', () => this.docs.delete(sqlIn('doc_id', twice)));
@@ -200,7 +206,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     checkDims(rows, this.info.fingerprint.dim);
     const latest = new Map(rows.map((r) => [r.id, r]));
     const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await this.schemaOf(this.chunks) });
-    await this.commit('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+    await guard('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
   private async mergeRecords(records: DocRecord[]): Promise<void> {
@@ -214,11 +220,16 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
   private async commit<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const out = await guard(what, fn);
+    await this.committed();
+    return out;
+  }
+
+  /** Counts a commit made in the write chain; compacts every `COMPACT_EVERY`. */
+  private async committed(): Promise<void> {
     // Compaction only speeds up reads, and another process's commit can preempt it ("Retryable
     // commit conflict"): it must not fail the write that already committed (the job would be run
     // again). It is tried again after the next COMPACT_EVERY commits.
     if (++this.commits >= COMPACT_EVERY) await this.compact().catch(() => undefined);
-    return out;
   }
 
   /** Compacts both tables and refreshes their indexes; runs inside the write chain. */
@@ -252,16 +263,21 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     return out;
   }
 
-  /** Vectors by key: from the rows first, then from the vector cache. */
+  /** Vectors by key: from the rows, else from the vector cache (both read at once). */
   protected async fetchVectors(keys: string[]): Promise<Map<string, number[]>> {
+    const [found, cached] = await Promise.all([this.rowVectors(keys), this.cache.find(keys)]);
+    for (const [k, v] of cached) if (!found.has(k)) found.set(k, v);
+    return found;
+  }
+
+  /** A vector for each of these keys that some row holds. */
+  private async rowVectors(keys: string[]): Promise<Map<string, number[]>> {
     const found = new Map<string, number[]>();
     for (let i = 0; i < keys.length; i += IN_BATCH) {
       const where = sqlIn('key', keys.slice(i, i + IN_BATCH));
       const rows = await guard('find vectors', () => this.chunks.query().where(where).select(['key', 'vector']).toArray());
       for (const r of rows) if (!found.has(String(r.key))) found.set(String(r.key), Array.from(r.vector as Float32Array));
     }
-    const missing = keys.filter((k) => !found.has(k));
-    if (missing.length > 0) for (const [k, v] of await this.cache.find(missing)) found.set(k, v);
     return found;
   }
 
@@ -274,4 +290,10 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     }
     return out;
   }
+}
+
+/** Waits for every write (none may still run once the lock is released), then throws the first failure. */
+async function settled(writes: Array<Promise<void>>): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -66,9 +66,12 @@ export class MilvusCollection extends BatchedReads implements Collection {
   }
 
   async commitDocument(change: DocChange): Promise<void> {
+    // The vectors of retired keys are read before the rows that hold them are overwritten.
+    const retiring = change.retiredKeys?.length ? await this.findVectors(change.retiredKeys) : new Map<string, number[]>();
+    const retired = [...(change.retired ?? []), ...[...retiring].map(([key, vector]) => ({ key, vector }))];
     // Rows and records have writers of their own, each batching across documents already.
     await this.rowWrites.add(change.rows);
-    await this.cache.put(change.retired ?? [], Date.now());
+    await this.cache.put(retired, Date.now());
     // (`change.ids` is not read here: an upsert replaces the row of its ID, so concurrent writers
     // leave no duplicate; a row only another version of the document has, left by two writers of
     // two versions at once, is found by the next pass's record check, which rewrites it.)
