@@ -6,6 +6,7 @@
 // before its file is edited again counts as not seen. `--queue local` runs the daemon without
 // Redis (its in-process queue), `--queue redis` on a real redis-server.
 //   node bench/freshness.mjs [--seconds 10] [--settle-ms 50] [--delay-ms 10] [--files 100] [--queue local|redis]
+//     [--rates 10,100] [--profile DIR: a CPU profile of the daemon]
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,8 @@ const seconds = arg('seconds', 10);
 const settleMs = arg('settle-ms', 50);
 const delayMs = arg('delay-ms', 10);
 const FILES = arg('files', 100);
+// --rates 10,100 (the default): the edit rates measured, one row each.
+const rates = process.argv.includes('--rates') ? process.argv[process.argv.indexOf('--rates') + 1].split(',').map(Number) : [10, 100];
 const qi = process.argv.indexOf('--queue');
 const queue = qi > 0 ? process.argv[qi + 1] : 'local';
 if (queue !== 'local' && queue !== 'redis') throw new Error(`--queue local|redis, not ${queue}`);
@@ -34,9 +37,12 @@ for (let i = 0; i < FILES; i++) await writeFile(path.join(dir, `n${i}.md`), body
 
 const redis = queue === 'redis' ? await startRedis() : null;
 const store = path.join(work, 'store');
+// --profile DIR: a CPU profile of the daemon's main thread (node --cpu-prof) written there at its exit.
+const profile = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
 const daemon = spawn(
   process.execPath,
   [
+    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
     path.join(root, 'bin/ragsync.js'),
     'watch',
     dir,
@@ -81,7 +87,7 @@ const cpuOf = (pid) => {
 };
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const rows = [];
-for (const rate of [10, 100]) {
+for (const rate of rates) {
   // word -> when its edit started; file -> the word it holds that is not seen yet
   const pending = new Map();
   const waiting = new Map();
