@@ -83,7 +83,7 @@ async function indexed(store: string, source: string): Promise<string[]> {
  * directory, as a `git pull` touches many folders), with no pause between them. Each lane keeps
  * its own list of files that exist and its own PRNG. Returns when every lane is done.
  */
-async function storm(root: string, seed: number): Promise<void> {
+async function storm(root: string, seed: number, log: string[]): Promise<void> {
   // One PRNG per lane: what each lane does does not depend on how the lanes interleave.
   const lane = async (dir: string, live: string[], ops: number, random: () => number) => {
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
@@ -92,42 +92,55 @@ async function storm(root: string, seed: number): Promise<void> {
     const fresh = () => `n${counter++}.md`;
     for (let i = 0; i < ops; i++) {
       const r = random();
+      const note = (what: string) => log.push(`${dir} #${i} ${what}`);
       if (live.length === 0 || r < 0.15) {
         const name = fresh();
+        note(`add ${name}`);
         await writeFile(abs(name), markdown(name, counter));
         live.push(name);
       } else if (r < 0.3) {
         // An editor's atomic save: write a temporary file, rename it over the document.
         const name = pick(live);
+        note(`atomic save ${name}`);
         await writeFile(abs(`${name}.tmp`), markdown(name, counter++));
         await rename(abs(`${name}.tmp`), abs(name));
       } else if (r < 0.45) {
-        await writeFile(abs(pick(live)), markdown('edited', counter++));
+        const name = pick(live);
+        note(`edit ${name}`);
+        await writeFile(abs(name), markdown('edited', counter++));
       } else if (r < 0.57) {
         const name = live.splice(Math.floor(random() * live.length), 1)[0]!;
+        note(`delete ${name}`);
         await unlink(abs(name));
       } else if (r < 0.67) {
         const from = live.splice(Math.floor(random() * live.length), 1)[0]!;
         const to = fresh();
+        note(`rename ${from} ${to}`);
         await rename(abs(from), abs(to));
         live.push(to);
       } else if (r < 0.9) {
         // Added, modified (as git checks out: unlink, write anew) and deleted in quick succession.
         const name = fresh();
+        const keep = random() >= 0.8;
+        note(`add-modify-${keep ? 'keep' : 'delete'} ${name}`);
         await writeFile(abs(name), markdown(name, 1));
         await unlink(abs(name));
         await writeFile(abs(name), markdown(name, 2));
-        if (random() < 0.8) await unlink(abs(name));
-        else live.push(name);
+        if (keep) live.push(name);
+        else await unlink(abs(name));
       } else if (r < 0.95) {
-        await writeFile(abs(pick(live)), markdown('touched', counter++), { flag: 'a' });
+        const name = pick(live);
+        note(`append ${name}`);
+        await writeFile(abs(name), markdown('touched', counter++), { flag: 'a' });
       } else {
         // The directory removed and recreated with a few files (a branch switch).
+        note('rm -r and mkdir');
         await rm(path.join(root, dir), { recursive: true });
         live.splice(0);
         await mkdir(path.join(root, dir), { recursive: true });
         for (let k = 0; k < 3; k++) {
           const name = fresh();
+          note(`add ${name}`);
           await writeFile(abs(name), markdown(name, counter));
           live.push(name);
         }
@@ -161,8 +174,9 @@ describe.each(QUEUES)('a storm of file events on the %s queue', (queue) => {
     await until(async () => (await status(e)).docs === DIRS.length * FILES_PER_DIR, 60_000);
 
     const load = cpuLoad();
+    const log: string[] = [];
     try {
-      await storm(root, seed);
+      await storm(root, seed, log);
     } finally {
       load.stop();
     }
@@ -180,10 +194,16 @@ describe.each(QUEUES)('a storm of file events on the %s queue', (queue) => {
     await until(converged, CONVERGE_MS).catch(() => {
       const missing = expected.filter((p) => !seen.includes(p));
       const extra = seen.filter((p) => !expected.includes(p));
+      const wrong = [...missing, ...extra];
+      const history = log.filter((l) =>
+        wrong.some(
+          (p) => l.startsWith(`${path.posix.dirname(p)} `) && (` ${l} `.includes(` ${path.posix.basename(p)} `) || l.endsWith('mkdir')),
+        ),
+      );
       throw new Error(
         `seed ${seed}: the index did not converge on the tree in ${CONVERGE_MS / 1000} s: ` +
           `missing ${JSON.stringify(missing)}, orphaned ${JSON.stringify(extra)}, ` +
-          `last audit drift ${JSON.stringify(audit?.report.drift ?? null)}`,
+          `last audit drift ${JSON.stringify(audit?.report.drift ?? null)}; what the storm did to them:\n${history.join('\n')}`,
       );
     });
     expect(seen).toEqual(expected);
