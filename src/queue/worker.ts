@@ -23,8 +23,8 @@ export interface WorkerOptions {
   metrics?: Metrics;
   log: Logger;
   /**
-   * Enqueues a follow-up when the file changed again while its job ran (a change event can be
-   * coalesced away by the watcher); without it, the next reconcile catches the change.
+   * Enqueues a follow-up when the file changed again, or was deleted, while its job ran (a change
+   * event can be coalesced away by the watcher); without it, the next reconcile catches the change.
    */
   requeue?: (ref: { source: string; path: string }, at: number) => Promise<unknown>;
 }
@@ -43,7 +43,8 @@ export function startWorker(o: WorkerOptions): Worker<SyncJobData, JobResult> {
       if (o.requeue && result.seen) {
         const { live } = await o.targets.current();
         const now = await live.source.stat(ref).catch(() => null);
-        if (now && (now.size !== result.seen.size || now.mtimeMs !== result.seen.mtimeMs)) await o.requeue(ref, Date.now());
+        // Deleted while the job ran counts as changed: the rows the job wrote have no file now.
+        if (!now || now.size !== result.seen.size || now.mtimeMs !== result.seen.mtimeMs) await o.requeue(ref, Date.now());
       }
       o.log.debug({ stage: 'sync', docId: result.docId, status: result.status, embedded: result.embedded }, 'document synced');
       return result;
