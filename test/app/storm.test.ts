@@ -118,6 +118,12 @@ async function storm(root: string, seed: number, log: string[]): Promise<void> {
         note(`rename ${from} ${to}`);
         await rename(abs(from), abs(to));
         live.push(to);
+      } else if (r < 0.78) {
+        // Added, then modified and deleted in the next commits, at the pace of a checkout
+        // (the add is indexed first); in the background, while the lane goes on.
+        const name = fresh();
+        note(`add, modify, delete paced ${name}`);
+        paced.push(addModifyDelete(abs(name), random() * 200, random() * 150));
       } else if (r < 0.9) {
         // Added, modified (as git checks out: unlink, write anew) and deleted in quick succession.
         const name = fresh();
@@ -147,11 +153,33 @@ async function storm(root: string, seed: number, log: string[]): Promise<void> {
       }
     }
   };
+  const paced: Array<Promise<void>> = [];
   const lanes = DIRS.map((dir, i) => {
     const live = Array.from({ length: FILES_PER_DIR }, (_, k) => `f${k}.md`);
     return lane(dir, live, Math.ceil(OPERATIONS / DIRS.length), prng(seed + i));
   });
   await Promise.all(lanes);
+  await Promise.all(paced);
+}
+
+/**
+ * One file through three commits: added, modified `firstMs` later (unlinked and written anew, as
+ * git checks a file out), deleted `secondMs` after that. A directory removed meanwhile takes the
+ * file with it (ENOENT is the end of the story then).
+ */
+async function addModifyDelete(file: string, firstMs: number, secondMs: number): Promise<void> {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    await writeFile(file, markdown(path.basename(file), 1));
+    await pause(firstMs);
+    await unlink(file);
+    await writeFile(file, markdown(path.basename(file), 2));
+    await pause(secondMs);
+    await unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await rm(file, { force: true });
+  }
 }
 
 async function seedTree(root: string): Promise<void> {
