@@ -141,7 +141,8 @@ async function storm(root: string, seed: number, log: string[]): Promise<void> {
       } else {
         // The directory removed and recreated with a few files (a branch switch).
         note('rm -r and mkdir');
-        await rm(path.join(root, dir), { recursive: true });
+        // (Retried: a paced writer in the background may add a file while it empties the directory.)
+        await rm(path.join(root, dir), { recursive: true, maxRetries: 20, retryDelay: 5 });
         live.splice(0);
         await mkdir(path.join(root, dir), { recursive: true });
         for (let k = 0; k < 3; k++) {
