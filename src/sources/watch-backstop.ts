@@ -37,10 +37,15 @@ export interface BackstopOptions {
 /** A second look at a new directory: files created before chokidar's new watch was in place. */
 const SECOND_LOOK_MS = 1000;
 
-/** Starts the backstop on a ready watcher; it stops acting when the watcher closes. */
-export async function startBackstop(watcher: FSWatcher, o: BackstopOptions): Promise<void> {
+/**
+ * Starts the backstop on a ready watcher; it stops acting when the watcher closes. Call the
+ * returned `reported` with every path chokidar's own events report: a path chokidar reported
+ * after its last raw notification is not reported again.
+ */
+export async function startBackstop(watcher: FSWatcher, o: BackstopOptions): Promise<{ reported: (abs: string) => void }> {
   const b = new Backstop(watcher, o);
   await b.start();
+  return { reported: (abs) => b.chokidarReported(abs) };
 }
 
 /** Which directory is at a path: the inode alone can be reused at once by the next mkdir. */
@@ -54,6 +59,10 @@ class Backstop {
   /** Files reported (and not since reported gone): what a vanished directory took with it. */
   private readonly reported = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Order of raw notifications and chokidar's reports, per path (while a look is pending). */
+  private seq = 0;
+  private readonly touched = new Map<string, number>();
+  private readonly byChokidar = new Map<string, number>();
 
   constructor(
     private readonly watcher: FSWatcher,
@@ -78,6 +87,11 @@ class Backstop {
     this.watcher.on('addDir', (abs: string) => this.touch(abs));
   }
 
+  chokidarReported(abs: string): void {
+    if (this.touched.has(abs)) this.byChokidar.set(abs, ++this.seq);
+    this.reported.add(abs);
+  }
+
   private inside(abs: string): boolean {
     return abs === this.o.root || abs.startsWith(`${this.o.root}${path.sep}`);
   }
@@ -91,9 +105,13 @@ class Backstop {
   private touch(abs: string): void {
     if (!this.inside(abs) || abs === this.o.root) return;
     clearTimeout(this.timers.get(abs));
+    this.touched.set(abs, ++this.seq);
     const settle = async () => {
       this.timers.delete(abs);
-      await this.settle(abs);
+      const covered = (this.byChokidar.get(abs) ?? 0) > this.touched.get(abs)!;
+      this.touched.delete(abs);
+      this.byChokidar.delete(abs);
+      await this.settle(abs, covered);
     };
     this.timers.set(abs, this.later(settle, this.o.settleMs));
   }
@@ -105,11 +123,12 @@ class Backstop {
     this.o.report(abs);
   }
 
-  private async settle(abs: string): Promise<void> {
+  /** `covered`: chokidar reported the path after its last notification (a file needs no report). */
+  private async settle(abs: string, covered: boolean): Promise<void> {
     if (this.watcher.closed) return;
     const st = await lstat(abs).catch(() => null);
-    if (!st) return this.dirs.has(abs) ? this.vanished(abs) : this.report(abs, false);
-    if (!st.isDirectory()) return this.report(abs, true);
+    if (!st) return this.dirs.has(abs) ? this.vanished(abs) : covered ? void this.reported.delete(abs) : this.report(abs, false);
+    if (!st.isDirectory()) return covered ? void this.reported.add(abs) : this.report(abs, true);
     if (this.dirs.get(abs) === identity(st)) return;
     if (this.dirs.has(abs)) this.vanished(abs);
     await this.arrived(abs);

@@ -61,14 +61,21 @@ export async function watchSource(source: FilesystemSource, opts: WatchOptions):
     }
     if (decide(() => source.included(r))) opts.onEvent({ kind: 'file', path: r, at: Date.now() });
   };
-  watcher.on('add', file).on('change', file).on('unlink', file);
+  let backstop: { reported: (abs: string) => void } | undefined = undefined;
+  const fromChokidar = (abs: string) => {
+    backstop?.reported(abs);
+    file(abs);
+  };
+  watcher.on('add', fromChokidar).on('change', fromChokidar).on('unlink', fromChokidar);
   watcher.on('unlinkDir', (abs: string) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }));
   watcher.on('error', (err: unknown) => opts.onError(err instanceof Error ? err : new Error(String(err))));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   // Ignore files are left to chokidar's events: a second report would run a second reconcile.
-  await startBackstop(watcher, {
+  backstop = await startBackstop(watcher, {
     root,
-    settleMs: Math.max(opts.settleMs, 20),
+    // After chokidar's own waits (awaitWriteFinish, and 100 ms for an atomic save's unlink): the
+    // backstop reports only what chokidar did not.
+    settleMs: opts.settleMs + 250,
     report: (abs) => void (source.filter.isIgnoreFile(rel(abs)) || file(abs)),
     dirGone: (abs) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }),
     dirExcluded: (abs) => !decide(() => !source.dirExcluded(rel(abs))),
