@@ -6,11 +6,14 @@
  * source's own decision (`included`, `dirExcluded`): a directory it ignores is not watched. An
  * ignore file (`.gitignore`, `.ragsyncignore`) that is added, changed or removed is dropped from
  * the source's rules and reported as `rules`; a directory that such an edit re-includes is watched
- * only from the next start (a reconcile's scan covers it meanwhile).
+ * only from the next start (a reconcile's scan covers it meanwhile). chokidar's events alone lose
+ * changes under a storm of them: `watch-backstop.ts` reports every path its raw notifications name,
+ * once quiet, and watches a replaced directory afresh.
  */
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { FilesystemSource } from './filesystem.js';
+import { startBackstop } from './watch-backstop.js';
 
 export type WatchEvent =
   | { kind: 'file'; path: string; at: number }
@@ -67,9 +70,25 @@ export async function watchSource(source: FilesystemSource, opts: WatchOptions):
     }
     if (decide(() => source.included(r))) opts.onEvent({ kind: 'file', path: r, at: Date.now() });
   };
-  watcher.on('add', file).on('change', file).on('unlink', file);
+  let backstop: { reported: (abs: string) => void } | undefined = undefined;
+  const fromChokidar = (abs: string) => {
+    backstop?.reported(abs);
+    file(abs);
+  };
+  watcher.on('add', fromChokidar).on('change', fromChokidar).on('unlink', fromChokidar);
   watcher.on('unlinkDir', (abs: string) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }));
   watcher.on('error', (err: unknown) => opts.onError(err instanceof Error ? err : new Error(String(err))));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // Ignore files are left to chokidar's events: a second report would run a second reconcile.
+  backstop = await startBackstop(watcher, {
+    root,
+    // After chokidar's own waits (awaitWriteFinish, and 100 ms for an atomic save's unlink): the
+    // backstop reports only what chokidar did not.
+    settleMs: opts.settleMs + 250,
+    report: (abs) => void (source.filter.isIgnoreFile(rel(abs)) || file(abs)),
+    dirGone: (abs) => opts.onEvent({ kind: 'dir-removed', path: rel(abs), at: Date.now() }),
+    dirExcluded: (abs) => !decide(() => !source.dirExcluded(rel(abs))),
+    onError: opts.onError,
+  });
   return watcher;
 }
