@@ -232,7 +232,7 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   worker: z
     .strictObject({
-      concurrency: z.number().default(32),
+      concurrency: z.number().default(128),
       lockMs: z.number().default(30_000),
       drainSeconds: z.number().default(30),
       attempts: z.number().default(12),
