@@ -12,6 +12,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lanceDbStore } from '../../src/sink/lancedb/index.js';
 import { tempDir } from '../helpers.js';
+// @ts-expect-error: plain ESM script without type declarations
+import { rng } from '../../bench/corpus.mjs';
 import { type QueueKind, children } from '../children.js';
 
 const { cli, daemon, until, status, setup } = children();
@@ -23,18 +25,6 @@ const DIRS = ['guide', 'api', 'blog', 'ref/deep'];
 const FILES_PER_DIR = 30;
 const OPERATIONS = 320;
 const CONVERGE_MS = 90_000;
-
-/** mulberry32: small, seeded, good enough to pick operations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Markdown document whose content depends on `n` (a few sections, so several rows). */
 function markdown(name: string, n: number): string {
@@ -151,7 +141,7 @@ async function storm(root: string, seed: number, log: string[]): Promise<void> {
   const paced: Array<Promise<void>> = [];
   const lanes = DIRS.map((dir, i) => {
     const live = Array.from({ length: FILES_PER_DIR }, (_, k) => `f${k}.md`);
-    return lane(dir, live, Math.ceil(OPERATIONS / DIRS.length), prng(seed + i));
+    return lane(dir, live, Math.ceil(OPERATIONS / DIRS.length), rng(seed + i));
   });
   await Promise.all(lanes);
   await Promise.all(paced);
