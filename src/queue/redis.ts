@@ -100,19 +100,27 @@ export function redactRedis(text: string): string {
 }
 
 /**
- * Resolves once Redis answers a PING; a one-shot command calls it first, so that an unreachable or
- * refusing server is one clear error (credentials hidden) instead of a run that waits forever.
- * Daemons do not: they keep retrying while Redis restarts.
+ * Resolves once Redis answers a PING; every command and daemon calls it first, so that an
+ * unreachable or refusing server is one clear error (credentials hidden), at once when the
+ * connection is refused, instead of a process that waits or retries in silence. (Once running, a
+ * daemon keeps retrying while Redis restarts.)
  */
 export async function checkRedis(conn: Redis, url: string, timeoutMs = 5000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let last = '';
-  const onError = (err: Error) => (last = err.message);
+  let refused: ((err: Error) => void) | undefined;
+  // Nothing listens there, or the name does not resolve: retrying for the rest of the timeout
+  // would only make the one line later.
+  const onError = (err: Error & { code?: string }) => {
+    last = err.message;
+    if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') refused?.(err);
+  };
   conn.on('error', onError);
   try {
     await Promise.race([
       conn.ping(),
       new Promise((_, reject) => {
+        refused = reject;
         timer = setTimeout(() => reject(new Error(last || `no answer in ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
