@@ -2,6 +2,7 @@
  * The local queue's state file (`local.ts`): written by the daemon, read by `ragsync jobs` in
  * another process, and the request file through which `jobs --retry` asks the daemon to retry.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { FailedJob, JobCounts } from '../core/job-queue.js';
@@ -11,6 +12,8 @@ export interface LocalQueueState {
   version: 1;
   pid: number;
   host: string;
+  /** The boot of the host it was written in (Linux's boot_id): a PID of an earlier boot is not that process. */
+  boot?: string;
   updatedAt: string;
   /** True while the daemon that wrote it runs (it writes false when it stops). */
   running: boolean;
@@ -35,14 +38,32 @@ export async function readLocalQueue(file: string): Promise<LocalQueueState | nu
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const state = JSON.parse(text) as LocalQueueState;
+  let state: LocalQueueState;
+  try {
+    state = JSON.parse(text) as LocalQueueState;
+  } catch {
+    return null; // Not ours to read (the daemon writes it whole, by rename): the next one rewrites it.
+  }
   if (state.running && !alive(state)) state.running = false;
   return state;
 }
 
-/** Whether the process that wrote a state runs (a process of another host counts as running). */
+/** This boot of this host, on Linux; undefined elsewhere. */
+export const BOOT = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Whether the process that wrote a state runs: a process of another host counts as running; a
+ * PID of an earlier boot (the file survived a reboot, the PID may be another program's now) does not.
+ */
 function alive(state: LocalQueueState): boolean {
   if (state.host !== os.hostname()) return true;
+  if (state.boot && BOOT && state.boot !== BOOT) return false;
   try {
     process.kill(state.pid, 0);
     return true;

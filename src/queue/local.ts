@@ -15,11 +15,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { asRagsyncError, errorMessage } from '../core/errors.js';
+import { RagsyncError, asRagsyncError, errorMessage } from '../core/errors.js';
 import type { FailedJob, JobCounts, JobProcessor, JobQueue, SyncJob } from '../core/job-queue.js';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
-import { type LocalQueueState, newestFirst, readLocalQueue, retryFile } from './local-state.js';
+import { BOOT, type LocalQueueState, newestFirst, readLocalQueue, retryFile } from './local-state.js';
 import { retryDelay } from './queue.js';
 
 /** Failed jobs kept (one per document), the oldest dropped first. */
@@ -70,11 +70,23 @@ export class LocalQueue implements JobQueue {
     this.location = o.file;
   }
 
-  /** Opens the queue: the failed jobs of an earlier run are read back. */
+  /**
+   * Opens the queue: the failed jobs of an earlier run are read back. Refuses (`BUSY`) while
+   * another process's local queue of the source runs: two would each do all the work and
+   * overwrite each other's state file.
+   */
   static async open(o: LocalQueueOptions): Promise<LocalQueue> {
     const q = new LocalQueue(o);
     await mkdir(path.dirname(o.file), { recursive: true });
     const state = await readLocalQueue(o.file);
+    if (state?.running && !(state.pid === process.pid && state.host === os.hostname())) {
+      const who = `process ${state.pid} on ${state.host}`;
+      throw new RagsyncError(
+        'BUSY',
+        `another \`ragsync watch\` (${who}) runs the local queue of source ${o.source}: stop it first, or share the work through Redis (--redis)`,
+        { stage: 'source' },
+      );
+    }
     for (const f of state?.failed ?? []) q.failedJobs.set(docId(o.source, f.path), f);
     // A retry asked while no daemon ran is done now (the reconcile would enqueue them anyway).
     await unlink(retryFile(o.file)).catch(() => undefined);
@@ -253,6 +265,7 @@ export class LocalQueue implements JobQueue {
       version: 1,
       pid: process.pid,
       host: os.hostname(),
+      boot: BOOT,
       updatedAt: new Date().toISOString(),
       running,
       counts: await this.counts(),

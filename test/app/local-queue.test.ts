@@ -16,7 +16,7 @@ const { cli, daemon, until, hits, status, setup } = children();
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'files');
 
 describe('watch with the local queue', () => {
-  it('needs no Redis: says so at start, and SIGKILL then a restart converges with nothing lost (audit: no drift)', async () => {
+  it('needs no Redis: says so at start, SIGKILL then a restart converges with nothing lost (audit: no drift), a second watch is refused', async () => {
     const work = await tempDir();
     const corpus = path.join(work, 'corpus');
     await writeCorpus(ROOT, corpus, 150, 7);
@@ -32,6 +32,10 @@ describe('watch with the local queue', () => {
     const second = await daemon(args);
     await until(async () => (await hits(e, 'okapis')).length === 1, 90_000);
     await until(async () => (await status(e)).docs === 151, 90_000);
+    // A second watch of the source on the same store would do all the work again: refused.
+    const another = await cli(args);
+    expect(another.code).toBe(3);
+    expect(another.stderr).toMatch(/another `ragsync watch` \(process \d+ on .*\) runs the local queue of source corpus/);
     const audit = await cli(['audit', corpus, ...e.sink, ...e.model, '--json']);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout).report.drift).toEqual([]);
