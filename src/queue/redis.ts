@@ -26,46 +26,42 @@ export function duplicateConnection(conn: Redis, log?: Logger): Redis {
 export const OUTAGE_WARN_MS = 60_000;
 
 /**
- * The warnings of one Redis (a connection and its duplicates): the first error of an outage is
- * one warning, the next ones at most one a minute (how long it has been away, the last error),
- * and its end, once every connection is back, one line. ioredis retries every few hundred
- * milliseconds; one line per retry would bury everything else. Errors before the first
- * connection are not an outage: the command checks Redis first (`checkRedis`) and fails with one
- * line.
+ * The warnings of one Redis (a connection and its duplicates, and what uses them): at most one
+ * a minute, whatever reports the error (a connection retrying, a BullMQ worker), saying how long
+ * the connections have been away; and one line when every connection that went away is back.
+ * ioredis retries every few hundred milliseconds; one line per retry would bury everything else.
+ * Errors before the first connection are not an outage: the command checks Redis first
+ * (`checkRedis`) and fails with one line.
  */
 class OutageLog {
   private since: number | undefined;
-  private warnedAt = 0;
+  private warnedAt = -Infinity;
   private connected = false;
   private readonly down = new Set<Redis>();
-  readonly members = new Set<Redis>();
   constructor(private readonly log: Logger | undefined) {}
 
-  /**
-   * An error of `conn`, or (without) of something using the connections, such as a BullMQ
-   * worker: part of the outage while one of the connections is not ready, else a line of its own.
-   */
+  /** An error of `conn`, or (without) of something using the connections, such as a BullMQ worker. */
   error(message: string, conn?: Redis): void {
     if (!this.connected) return;
     const now = Date.now();
-    const text = redactRedis(message);
-    if (conn) this.down.add(conn);
-    if (this.since === undefined) {
-      const outage = conn !== undefined || [...this.members].some((c) => c.status !== 'ready');
-      if (!outage) return void this.log?.warn({ stage: 'queue' }, `redis: ${text}`);
-      this.since = now;
-      this.warnedAt = now;
-      this.log?.warn({ stage: 'queue' }, `redis: ${text} (retrying)`);
-    } else if (now - this.warnedAt >= OUTAGE_WARN_MS) {
-      this.warnedAt = now;
-      this.log?.warn({ stage: 'queue' }, `redis: unreachable for ${Math.round((now - this.since) / 1000)} s, still retrying: ${text}`);
+    if (conn) {
+      this.down.add(conn);
+      this.since ??= now;
     }
+    if (now - this.warnedAt < OUTAGE_WARN_MS) return;
+    this.warnedAt = now;
+    const text = redactRedis(message);
+    const away = this.since === undefined ? 0 : Math.round((now - this.since) / 1000);
+    this.log?.warn(
+      { stage: 'queue' },
+      away > 0 ? `redis: unreachable for ${away} s, still retrying: ${text}` : `redis: ${text} (retrying)`,
+    );
   }
 
   /** `conn` is ready again; `ended`: closed for good (no longer counted). */
   ready(conn: Redis, ended = false): void {
     this.down.delete(conn);
-    if (ended) return void this.members.delete(conn);
+    if (ended) return;
     this.connected = true;
     if (this.since === undefined || this.down.size > 0) return;
     this.log?.info({ stage: 'queue' }, `redis: reachable again after ${Math.round((Date.now() - this.since) / 1000)} s`);
@@ -85,7 +81,6 @@ export function redisWarnings(conn: Redis, log?: Logger): OutageLog {
 function watchOutage(conn: Redis, root: Redis, log?: Logger): void {
   const o = redisWarnings(root, log);
   outages.set(conn, o);
-  o.members.add(conn);
   conn.on('error', (err: Error) => o.error(err.message, conn));
   conn.on('ready', () => o.ready(conn));
   conn.on('end', () => o.ready(conn, true));
