@@ -119,7 +119,6 @@ class PlanCollection implements Collection {
       this.written.add(r.key);
     }
     for (const id of change.staleIds) doc.rows.delete(id);
-    for (const v of change.retired ?? []) this.written.add(v.key);
     for (const key of change.retiredKeys ?? []) this.written.add(key);
     doc.record = change.record;
   }

@@ -4,7 +4,6 @@
  * answer queries (`store.ts`). The core (`sync-document.ts`) composes them; nothing here does I/O.
  */
 
-import type { CachedVector } from './refs.js';
 
 export type { CachedVector, ChunkRef } from './refs.js';
 export type { SearchFilter, SearchHit, SearchMode, SearchQuery } from './search-types.js';
@@ -137,12 +136,10 @@ export interface DocChange {
    * commits under a write lock (LanceDB) any other row of the document found then is stale too.
    */
   ids?: string[];
-  /** Vectors of the rows this change deletes or overwrites with other content: kept in the vector cache. */
-  retired?: CachedVector[];
   /**
    * Keys (`embedKey`) of the rows this change deletes or overwrites with other content, whose
    * vectors the collection itself reads from those rows before it writes (no read of the caller's)
-   * and keeps in the vector cache with `retired`. A key no row holds any more is skipped.
+   * and keeps in the vector cache. A key no row holds any more is skipped.
    */
   retiredKeys?: string[];
 }

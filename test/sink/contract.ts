@@ -213,14 +213,14 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       expect([...found.keys()]).toEqual(['k-cached']);
       found.get('k-cached')!.forEach((x, i) => expect(x).toBeCloseTo(r.vector[i]!, 6));
       expect((await sink.listDocChunks('docs:a.md'))[0]!.key).toBe('k-cached');
-      // Without `retired` a deleted row's vector is gone; with it, it is kept by key.
+      // Without `retired` (or `retiredKeys`) a deleted row's vector is gone; with it, it is kept by key.
       await sink.deleteDoc('docs:b.md', [{ key: gone.key, vector: gone.vector }]);
       const after = row('docs:c.md', 0, 'after');
       await sink.commitDocument({
         rows: [after],
         staleIds: [],
         record: record('docs:c.md', 1),
-        retired: [{ key: edited.key, vector: edited.vector }],
+        retiredKeys: [edited.key],
       });
       const again = await sink.findVectors(['k-gone', 'k-before', 'k-after']);
       expect([...again.keys()].sort()).toEqual(['k-after', 'k-before', 'k-gone']);
@@ -267,7 +267,7 @@ export function storeContract(name: string, factory: () => Promise<Store>): void
       const v = (n: number) => ({ key: `k${n}`, vector: row('docs:x.md', 0, `v${n}`).vector });
       const t0 = Date.now();
       for (let n = 0; n < 6; n++) {
-        await sink.commitDocument({ rows: [], staleIds: [], record: record(`docs:p${n}.md`, 0), retired: [v(n)] });
+        await sink.deleteDoc(`docs:p${n}.md`, [v(n)]);
         await new Promise((r) => setTimeout(r, 15));
       }
       expect(await sink.countCachedVectors()).toBe(6);

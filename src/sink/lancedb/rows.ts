@@ -172,7 +172,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     const writing = new Set(rows.map((r) => r.id));
     // (A duplicated ID is deleted, then written once; one this write does not rewrite is left for the record check.)
     await this.deleteRows(duplicates([...held.values()].flatMap((refs) => refs.map((r) => r.id))).filter((id) => writing.has(id)));
-    const retired = [...changes.flatMap((c) => c.retired ?? []), ...[...retiring].map(([key, vector]) => ({ key, vector }))];
+    const retired = [...retiring].map(([key, vector]) => ({ key, vector }));
     // Rows and the vector cache are two tables: written at once (no compaction between), both
     // before any deletion and the records.
     await settled([rows.length > 0 ? this.mergeRows(rows) : Promise.resolve(), this.cache.put(retired, Date.now())]);

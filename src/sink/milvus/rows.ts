@@ -68,7 +68,7 @@ export class MilvusCollection extends BatchedReads implements Collection {
   async commitDocument(change: DocChange): Promise<void> {
     // The vectors of retired keys are read before the rows that hold them are overwritten.
     const retiring = change.retiredKeys?.length ? await this.findVectors(change.retiredKeys) : new Map<string, number[]>();
-    const retired = [...(change.retired ?? []), ...[...retiring].map(([key, vector]) => ({ key, vector }))];
+    const retired = [...retiring].map(([key, vector]) => ({ key, vector }));
     // Rows and records have writers of their own, each batching across documents already.
     await this.rowWrites.add(change.rows);
     await this.cache.put(retired, Date.now());
