@@ -4,7 +4,6 @@
  * answer queries (`store.ts`). The core (`sync-document.ts`) composes them; nothing here does I/O.
  */
 
-
 export type { CachedVector, ChunkRef } from './refs.js';
 export type { SearchFilter, SearchHit, SearchMode, SearchQuery } from './search-types.js';
 
