@@ -79,12 +79,17 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   const program = new Command('ragsync')
     .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError()
+    .showHelpAfterError(false)
     .exitOverride()
+    .configureOutput({ outputError: usageLine('') })
     .addHelpText('after', environmentHelp());
   for (const name of COMMANDS) {
     const spec = SPECS[name];
-    addOptions(program.command(spec.usage).description(spec.description), name).action((...args: unknown[]) => {
+    const cmd = program
+      .command(spec.usage)
+      .description(spec.description)
+      .configureOutput({ outputError: usageLine(name) });
+    addOptions(cmd, name).action((...args: unknown[]) => {
       const cmd = args[args.length - 1] as Command;
       run(spec.run(cmd.processedArgs[0] as string | undefined, cmd.opts(), cmd));
     });
@@ -92,14 +97,36 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   return program;
 }
 
+/**
+ * Commander's usage error (`error: unknown option '--modeldir'\n(Did you mean --model-dir?)`) as
+ * one line naming the command, and where its help is.
+ */
+function usageLine(name: string): (str: string, write: (s: string) => void) => void {
+  return (str, write) => {
+    const message = str
+      .replace(/^error:\s*/, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    const cmd = name ? `ragsync ${name}` : 'ragsync';
+    write(`${cmd}: ${message}\nsee '${cmd} --help'\n`);
+  };
+}
+
 /** Exit code and one readable line for an error. */
-function describeError(err: unknown): { code: number; line: string } {
+function describeError(err: unknown, command: string | undefined): { code: number; line: string } {
   if (err instanceof RagsyncError) {
     // BUSY (another re-embed holds the store) is "could not run": try again later.
     const code = err.code === 'CONFIG' || err.code === 'USAGE' || err.code === 'FINGERPRINT_MISMATCH' ? EXIT.usage : EXIT.unavailable;
     return { code, line: `ragsync: ${err.message}` };
   }
-  return { code: EXIT.unavailable, line: `ragsync: unexpected error: ${errorMessage(err)}` };
+  return { code: EXIT.unavailable, line: `ragsync: ${command ? `${command}: ` : ''}${errorMessage(err)}` };
+}
+
+/** Whether to print an unexpected error's stack: `--log-level debug` or RAGSYNC_DEBUG. */
+function wantsStack(argv: string[]): boolean {
+  const i = argv.indexOf('--log-level');
+  const debug = (i >= 0 && argv[i + 1] === 'debug') || argv.includes('--log-level=debug');
+  return debug || Boolean(process.env.RAGSYNC_DEBUG) || process.env.RAGSYNC_LOG_LEVEL === 'debug';
 }
 
 /**
@@ -119,8 +146,10 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const { code, line } = describeError(err);
+    const command = argv.slice(2).find((a) => (COMMANDS as readonly string[]).includes(a));
+    const { code, line } = describeError(err, command);
     process.stderr.write(`${line}\n`);
+    if (!(err instanceof RagsyncError) && err instanceof Error && err.stack && wantsStack(argv)) process.stderr.write(`${err.stack}\n`);
     return code;
   }
 }
