@@ -117,7 +117,7 @@ function describeError(err: unknown, command: string | undefined): { code: numbe
   if (err instanceof RagsyncError) {
     // BUSY (another re-embed holds the store) is "could not run": try again later.
     const code = err.code === 'CONFIG' || err.code === 'USAGE' || err.code === 'FINGERPRINT_MISMATCH' ? EXIT.usage : EXIT.unavailable;
-    return { code, line: `ragsync: ${err.message}` };
+    return { code, line: err.message.startsWith('ragsync') ? err.message : `ragsync: ${err.message}` };
   }
   return { code: EXIT.unavailable, line: `ragsync: ${command ? `${command}: ` : ''}${errorMessage(err)}` };
 }

@@ -232,7 +232,7 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--retry', type: 'bool', commands: ['jobs'], help: 'retry every failed job' },
   { flag: '--mode <mode>', type: 'choice', choices: SEARCH_MODES, default: SEARCH_MODES[0], commands: ['search'],
     help: 'how hits are found (a search by --image alone is dense unless a mode is given)' },
-  { flag: '-k <n>', type: 'int', default: 5, commands: ['search'], help: 'number of results' },
+  { flag: '-k, --top-k <n>', type: 'int', default: 5, commands: ['search'], help: 'number of results' },
   { flag: '--image <file>', type: 'string', commands: ['search'], help: 'search by an image' },
   { flag: '--filter <key=value>', type: 'list', commands: ['search'],
     help: 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)' },
