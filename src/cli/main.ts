@@ -27,44 +27,67 @@ import { addOptions, environmentHelp } from './options.js';
 interface CommandSpec {
   usage: string;
   description: string;
+  /** Shown under `Examples:` in the command's help. */
+  examples: string[];
   run: (arg: string | undefined, flags: Flags, cmd: Command) => Promise<number>;
 }
 
 const SPECS: Record<CommandName, CommandSpec> = {
   index: {
     usage: 'index <dir>',
+    examples: ['ragsync index ./docs', 'ragsync index ./docs --dry-run', 'ragsync index ./docs --store /data/ragsync --include "*.md"'],
     description: 'index a directory once: add, update and delete what changed',
     run: (dir, f) => indexCommand(dir!, f),
   },
   audit: {
     usage: 'audit <dir>',
+    examples: ['ragsync audit ./docs', 'ragsync audit ./docs --repair', 'ragsync audit ./docs --json'],
     description: 'compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)',
     run: (dir, f) => auditCommand(dir!, f),
   },
   watch: {
     usage: 'watch <dir>',
+    examples: ['ragsync watch ./docs', 'ragsync watch ./docs --redis redis://127.0.0.1:6379', 'ragsync watch ./docs --log-level info'],
     description: 'keep the index in sync with a directory: watch, reconcile, work (no server needed; --redis to share the work)',
     run: (dir, f) => watchCommand(dir!, f),
   },
   worker: {
     usage: 'worker <dir>',
+    examples: ['ragsync worker ./docs --redis redis://127.0.0.1:6379', 'ragsync worker ./docs --redis redis://queue:6379 --concurrency 8'],
     description: "process sync jobs of the directory's source from the Redis queue",
     run: (dir, f) => workerCommand(dir!, f),
   },
   jobs: {
     usage: 'jobs [dir]',
+    examples: ['ragsync jobs ./docs', 'ragsync jobs ./docs --retry', 'ragsync jobs --source docs --redis redis://127.0.0.1:6379 --json'],
     description: "queue state of a source's watch (or Redis queue): counts, failed jobs, --retry",
     run: jobsCommand,
   },
   reembed: {
     usage: 'reembed [dir]',
+    examples: ['ragsync reembed ./docs --embedder jina-api', 'ragsync reembed --abort', 'ragsync reembed --drop-old'],
     description: 'move the store to another embedder with no downtime: backfill a new collection, verify, swap',
     run: reembedCommand,
   },
-  search: { usage: 'search [query]', description: 'search the index', run: searchCommand },
-  status: { usage: 'status', description: 'show what the store holds, and its sources', run: (_arg, f) => statusCommand(f) },
+  search: {
+    usage: 'search [query]',
+    description: 'search the index',
+    examples: [
+      'ragsync search "create a partition"',
+      'ragsync search "partitions" --top-k 10 --mode keyword',
+      'ragsync search --image diagram.png --json',
+    ],
+    run: searchCommand,
+  },
+  status: {
+    usage: 'status',
+    description: 'show what the store holds, and its sources',
+    examples: ['ragsync status', 'ragsync status --store /data/ragsync --json'],
+    run: (_arg, f) => statusCommand(f),
+  },
   'remove-source': {
     usage: 'remove-source <name>',
+    examples: ['ragsync remove-source docs', 'ragsync remove-source docs --yes --store /data/ragsync'],
     description: "delete one source's documents from the store (every collection) and forget its root",
     run: (name, f) => removeSourceCommand(name!, f),
   },
@@ -89,6 +112,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
       .command(spec.usage)
       .description(spec.description)
       .configureOutput({ outputError: usageLine(name) });
+    cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}\n`);
     addOptions(cmd, name).action((...args: unknown[]) => {
       const cmd = args[args.length - 1] as Command;
       run(spec.run(cmd.processedArgs[0] as string | undefined, cmd.opts(), cmd));

@@ -163,7 +163,7 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--no-gitignore', key: 'gitignore', env: 'RAGSYNC_GITIGNORE', type: 'bool', commands: FILTER,
     help: 'do not read .gitignore files (.ragsyncignore files are always read)' },
   { flag: '--max-file-bytes <n>', key: 'maxFileBytes', env: 'RAGSYNC_MAX_FILE_BYTES', type: 'int', commands: PASS,
-    help: 'skip (and report) larger files' },
+    shownDefault: '52428800, 50 MB', help: 'skip (and report) files larger than this many bytes' },
   { flag: '--chunk-tokens <n>', key: 'chunkTokens', env: 'RAGSYNC_CHUNK_TOKENS', type: 'int', commands: PASS,
     help: 'maximum tokens per chunk (capped by the model)' },
   { flag: '--parse-timeout-ms <ms>', key: 'parseTimeoutMs', env: 'RAGSYNC_PARSE_TIMEOUT_MS', type: 'int', commands: [...PASS, ...DAEMONS],
