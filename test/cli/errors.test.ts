@@ -120,5 +120,3 @@ describe('help', () => {
     expect(index).toMatch(/Examples:\n {2}\$ ragsync index/);
   });
 });
-
-
