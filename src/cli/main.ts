@@ -1,9 +1,10 @@
 /**
  * The `ragsync` command line: builds the commands from the option table, resolves each one's
- * config (config file < RAGSYNC_* env < flags), calls the app layer, prints. Exit codes: 0
- * success; 1 some documents failed (the rest were indexed); 2 usage or configuration error, or a
- * store of another model; 3 could not run (model, store or source unavailable); 130/143 stopped
- * by SIGINT/SIGTERM.
+ * config (config file < RAGSYNC_* env < flags), calls the app layer, prints. Exit codes
+ * (docs/exit-codes.md): 0 success; 1 some documents failed (the rest were indexed), failed jobs
+ * listed, drift, held deletions; 2 usage or configuration error (one line and where the help is),
+ * or a store of another model; 3 could not run (model, store or service unavailable); 130/143
+ * stopped by SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
