@@ -6,7 +6,7 @@
 import { errorMessage } from '../../core/errors.js';
 
 /** Attempts of a write that keeps meeting commit conflicts; the delays double from `baseMs`, with jitter. */
-export const CONFLICT_ATTEMPTS = 6;
+export const CONFLICT_ATTEMPTS = 8;
 
 /** True for LanceDB's "another commit won, try again" error. */
 export function isCommitConflict(err: unknown): boolean {
@@ -15,7 +15,7 @@ export function isCommitConflict(err: unknown): boolean {
 
 /**
  * Runs `fn`, running it again after a short, growing, jittered delay while it fails with a commit
- * conflict (at most `attempts` runs, about 1.5 s of waiting in all at the defaults); any other
+ * conflict (at most `attempts` runs, under 5 s of waiting in all at the defaults); any other
  * error, and the last conflict, is thrown as it is.
  */
 export async function retryCommitConflicts<T>(fn: () => Promise<T>, attempts = CONFLICT_ATTEMPTS, baseMs = 25): Promise<T> {

@@ -152,8 +152,10 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await retryCommitConflicts(fn);
   } catch (err) {
     if (err instanceof RagsyncError) throw err;
-    // Lance appends the Rust source location (`…, /root/.cargo/…/conflict_resolver.rs:621:34`): not for users.
-    const message = errorMessage(err).replace(/,?\s*\S+\.rs:\d+:\d+/g, '');
+    // Lance appends the Rust source location (`…, /root/.cargo/…/conflict_resolver.rs:621:34`) and its causes: not for users.
+    const message = errorMessage(err)
+      .replace(/,?\s*\S+\.rs:\d+:\d+/g, '')
+      .replace(/\s*Caused by:.*$/, '');
     throw new RagsyncError('SINK', `LanceDB: cannot ${what}: ${message}`, { stage: 'sink', retryable: true, cause: err });
   }
 }
