@@ -1,4 +1,5 @@
 /** `ragsync index DIR`: one full pass of a directory into the store, in-process or through the queue; or its plan. */
+import { statSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { type PlanSummary, planSource } from '../core/dry-run.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
@@ -27,6 +28,7 @@ export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'de
  * With `dryRun`, the plan of that pass (`planDirectory`).
  */
 export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary | PlanSummary> {
+  assertDirectory(dir);
   if (hooks.dryRun) return planDirectory(config, dir, hooks);
   const rt = await openRuntime(config, dir, hooks.log);
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
@@ -43,6 +45,17 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   } finally {
     await rt.close();
   }
+}
+
+/** Refuses (a usage error) a `dir` that is not a directory, before the store is opened or created. */
+function assertDirectory(dir: string): void {
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // Missing or unreadable: said below.
+  }
+  if (!isDir) throw new RagsyncError('USAGE', `${dir}: not a directory`, { stage: 'source' });
 }
 
 /**

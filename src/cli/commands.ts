@@ -2,7 +2,7 @@
  * Each command: its config from the parsed flags, the app function it runs, what it prints and the
  * exit code it returns. Errors are thrown (`main` maps them to a line and an exit code).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -41,8 +41,20 @@ function usage(message: string): RagsyncError {
   return new RagsyncError('USAGE', message, { stage: 'config' });
 }
 
+/** The directory argument of `command`, checked before anything is opened or created: exit 2 when it is not one. */
+function checkDirectory(command: CommandName, dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw usage(`ragsync ${command}: no such directory: ${dir}`);
+  }
+  if (!isDir) throw usage(`ragsync ${command}: ${dir} is not a directory (give the folder that holds it)`);
+}
+
 /** `index DIR`: one pass, with a progress bar; the first signal stops it cleanly. */
 export async function indexCommand(dir: string, flags: Flags): Promise<number> {
+  checkDirectory('index', dir);
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
@@ -83,6 +95,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
 
 /** `audit DIR [--repair]`: exit 0 only when nothing drifted and everything could be checked. */
 export async function auditCommand(dir: string, flags: Flags): Promise<number> {
+  checkDirectory('audit', dir);
   const config = configOf('audit', flags);
   const log = createLogger(config.logLevel);
   const hooks = { log, noWorker: flags.worker === false };
@@ -97,6 +110,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
   const config = configOf('reembed', flags);
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
+  checkDirectory('reembed', dir);
   const log = createLogger(config.logLevel);
   const out = flags.json ? () => undefined : print.say;
   const bar = print.progressBar(flags, '{phase}');
@@ -161,22 +175,37 @@ function parseFilters(items: string[]): SearchFilter | undefined {
   return out;
 }
 
+// PNG, JPEG, GIF, WebP (RIFF), BMP: the formats the image decoder reads.
+const IMAGE_MAGIC = [
+  [0x89, 0x50, 0x4e, 0x47],
+  [0xff, 0xd8, 0xff],
+  [0x47, 0x49, 0x46],
+  [0x52, 0x49, 0x46, 0x46],
+  [0x42, 0x4d],
+];
+
 function readImage(file: string): Buffer {
+  let bytes: Buffer;
   try {
-    return readFileSync(file);
+    bytes = readFileSync(file);
   } catch (err) {
-    throw usage(`--image: cannot read ${file}: ${errorMessage(err)}`);
+    throw usage(`ragsync search: --image: cannot read ${file}: ${errorMessage(err)}`);
   }
+  if (!IMAGE_MAGIC.some((m) => m.every((b, i) => bytes[i] === b)))
+    throw usage(`ragsync search: --image: ${file} is not an image (PNG, JPEG, GIF, WebP or BMP)`);
+  return bytes;
 }
 
 /** `search [QUERY] [--image FILE]`: a search by an image alone is dense unless `--mode` says otherwise. */
 export async function searchCommand(query: string | undefined, flags: Flags, cmd: Command): Promise<number> {
+  const k = flags.topK as number;
+  if (k < 1) throw usage(`ragsync search: --top-k must be at least 1 (got ${k})`);
   const config = configOf('search', flags);
   const image = flags.image ? readImage(String(flags.image)) : undefined;
   if (!query && !image) throw usage('give a query text, or --image FILE');
   const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
   const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
-  const hits = await search(config, { mode, k: flags.k as number, text: query, image, filter });
+  const hits = await search(config, { mode, k, text: query, image, filter });
   if (flags.json) print.printJson(hits);
   else print.printHits(hits);
   return EXIT.ok;
@@ -211,7 +240,8 @@ export async function removeSourceCommand(name: string, flags: Flags): Promise<n
  * The config of a daemon or `jobs`. `watch` and `jobs` work with the local queue when no Redis is
  * configured; `worker`, and `watch --no-worker`, exist for a shared queue and need one.
  */
-function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags): Config {
+function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags, dir?: string): Config {
+  if (dir !== undefined && command !== 'jobs') checkDirectory(command, dir);
   const config = configOf(command, flags);
   const shared = command === 'worker' ? 'ragsync worker' : command === 'watch' && flags.worker === false ? 'ragsync watch --no-worker' : '';
   if (shared && !config.redis.url)
@@ -226,7 +256,7 @@ function daemonLogger(config: Config) {
 
 /** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
 export async function watchCommand(dir: string, flags: Flags): Promise<number> {
-  const config = queueConfig('watch', flags);
+  const config = queueConfig('watch', flags, dir);
   const worker = flags.worker !== false;
   await untilSignal(
     () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
@@ -245,7 +275,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
 
 /** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
-  const config = queueConfig('worker', flags);
+  const config = queueConfig('worker', flags, dir);
   await untilSignal(
     () => runWorker(config, dir, { log: daemonLogger(config) }),
     (d) =>
@@ -265,5 +295,6 @@ export async function jobsCommand(dir: string | undefined, flags: Flags): Promis
   const report = await jobsReport(config, source, { retry: Boolean(flags.retry) });
   if (flags.json) print.printJson(report);
   else print.printJobs(report, Boolean(flags.retry));
-  return EXIT.ok;
+  // Failed jobs listed are exit 1, as failed documents are; a retry asked for all of them is exit 0.
+  return report.failed.length > 0 && report.retried + (report.deferred ?? 0) === 0 ? EXIT.failures : EXIT.ok;
 }

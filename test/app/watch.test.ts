@@ -300,10 +300,12 @@ describe('the queue', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('error: bad.md: binary content in a markdown file');
     const jobs = await cli(['jobs', dir, ...e.queue]);
+    expect(jobs.code, 'failed jobs listed: exit 1').toBe(1);
     expect(jobs.stdout).toMatch(/1 failed/);
     expect(jobs.stdout).toContain('failed: bad.md (after 1 attempt): bad.md: binary content in a markdown file');
     const retried = await cli(['jobs', dir, ...e.queue, '--retry']);
     expect(retried.stdout).toContain('retried 1 failed job');
+    expect(retried.code).toBe(0);
   }, 120_000);
 });
 

@@ -2,6 +2,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { RagsyncError, errorMessage } from '../../core/errors.js';
+import { retryCommitConflicts } from './retry.js';
 import type { ChunkRow } from '../../core/types.js';
 import { locationColumns } from '../records.js';
 
@@ -49,9 +50,9 @@ export async function createTables(db: lancedb.Connection, name: string, dim: nu
     try {
       const columns = new Set((await t.schema()).fields.map((f) => f.name));
       const missing = table === chunkTable(name) ? ADDED_CHUNK_COLUMNS.filter((c) => !columns.has(c.name)) : [];
-      if (missing.length > 0) await t.addColumns(missing);
+      if (missing.length > 0) await retryCommitConflicts(() => t.addColumns(missing));
       const have = new Set((await t.listIndices()).flatMap((i) => i.columns));
-      for (const [column, config] of indexes) if (!have.has(column)) await t.createIndex(column, { config });
+      for (const [column, config] of indexes) if (!have.has(column)) await retryCommitConflicts(() => t.createIndex(column, { config }));
     } finally {
       t.close();
     }
@@ -148,9 +149,13 @@ export function toArrowRow(r: ChunkRow): Record<string, unknown> {
 /** Runs a LanceDB call; its failure becomes a retryable sink error saying what was being done. */
 export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await retryCommitConflicts(fn);
   } catch (err) {
     if (err instanceof RagsyncError) throw err;
-    throw new RagsyncError('SINK', `LanceDB: cannot ${what}: ${errorMessage(err)}`, { stage: 'sink', retryable: true, cause: err });
+    // Lance appends the Rust source location (`…, /root/.cargo/…/conflict_resolver.rs:621:34`) and its causes: not for users.
+    const message = errorMessage(err)
+      .replace(/,?\s*\S+\.rs:\d+:\d+/g, '')
+      .replace(/\s*Caused by:.*$/, '');
+    throw new RagsyncError('SINK', `LanceDB: cannot ${what}: ${message}`, { stage: 'sink', retryable: true, cause: err });
   }
 }
