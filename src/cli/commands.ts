@@ -46,8 +46,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
-  const bar = print.progressBar(flags, 'indexing');
-  bar?.start(0, 0, { file: '' });
+  const bar = print.progress(flags, 'indexing');
   const interrupt = onInterrupt(
     queued ? 'nothing more is queued; jobs already queued stay for the workers' : 'the documents in progress finish; nothing new starts',
     () => bar?.stop(),
@@ -59,9 +58,10 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
       signal: interrupt.signal,
       noWorker: flags.worker === false,
       dryRun: flags.dryRun === true,
+      onScanned: (found) => bar?.scanned(found),
       onProgress: (done, found, last) => {
-        bar?.setTotal(found);
-        bar?.update(done, { file: last?.path ?? '' });
+        if (interrupt.signal.aborted) return;
+        bar?.update(done, found, last?.path ?? '');
         if (last)
           log.debug(
             { stage: 'sync', docId: last.docId, status: last.status, embedded: last.embedded, reused: last.reused },
@@ -93,13 +93,14 @@ export async function auditCommand(dir: string, flags: Flags): Promise<number> {
 }
 
 /** `reembed [DIR]`: backfill, verify, swap (exit 1 when not swapped); or `--abort`, `--drop-old`. */
-export async function reembedCommand(dir: string | undefined, flags: Flags): Promise<number> {
+export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?: Command): Promise<number> {
   const config = configOf('reembed', flags);
+  const again = cmd ? givenOptions(cmd) : '';
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
   const log = createLogger(config.logLevel);
   const out = flags.json ? () => undefined : print.say;
-  const bar = print.progressBar(flags, '{phase}');
+  const bar = print.progress(flags, 'backfill');
   let report: Awaited<ReturnType<typeof reembed>>;
   try {
     report = await reembed(config, dir, {
@@ -108,14 +109,15 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
       noWorker: flags.worker === false,
       onStart: (s) => out(print.reembedStartLine(s, path.resolve(dir))),
       onPhase: (phase) => {
-        if (phase === 'backfill') bar?.start(0, 0, { phase: 'backfill', file: '' });
-        else bar?.stop();
+        if (phase !== 'backfill') bar?.stop();
         const line = print.REEMBED_PHASE_LINES[phase];
         if (line) out(line);
       },
-      onProgress: (done, found, file) => {
-        bar?.setTotal(found);
-        bar?.update(done, { phase: 'backfill', file: file ?? '' });
+      onScanned: (found) => bar?.scanned(found),
+      onProgress: (done, found, file) => bar?.update(done, found, file ?? ''),
+      onBackfilled: (b) => {
+        bar?.stop();
+        out(print.backfillLine(b));
       },
       onWarning: (message) => log.warn({ stage: 'reembed' }, message),
       onFailure: (p, err) => log.info({ stage: err.stage, path: p, err: err.message }, 'document failed'),
@@ -124,8 +126,51 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
     bar?.stop();
   }
   if (flags.json) print.printJson(report);
-  else print.printReembed(report, dir);
+  else print.printReembed(report, dir, again);
   return report.swapped ? EXIT.ok : EXIT.failures;
+}
+
+/** The options that pick the store, as the user gave them on the command line (secrets left out: give them again). */
+const STORE_OPTIONS = [
+  'config',
+  'source',
+  'sink',
+  'store',
+  'milvusAddress',
+  'milvusUser',
+  'milvusDatabase',
+  'milvusSsl',
+  'milvusCa',
+  'milvusCollection',
+  'milvusPartitionKey',
+  'redis',
+  'redisPrefix',
+];
+
+function givenOptions(cmd: Command): string {
+  const opts = cmd.opts();
+  let out = '';
+  for (const key of STORE_OPTIONS) {
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const value = opts[key];
+    out += value === true ? ` ${flag}` : ` ${flag} ${shellWord(String(value))}`;
+  }
+  return out;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Asks before a destructive step: on a terminal unless `--yes`; without a terminal `--yes` is
+ * required (a usage error otherwise: nothing is done).
+ */
+async function confirm(flags: Flags, what: string, question: string): Promise<boolean> {
+  if (flags.yes === true) return true;
+  if (!process.stdin.isTTY) throw usage(`${what}: not on a terminal: pass --yes to go on without asking`);
+  return print.ask(question);
 }
 
 async function reembedAdmin(config: Config, flags: Flags): Promise<number> {
@@ -136,6 +181,14 @@ async function reembedAdmin(config: Config, flags: Flags): Promise<number> {
     else print.printAborted(aborted);
     return EXIT.ok;
   }
+  if (
+    !(await confirm(
+      flags,
+      'ragsync reembed --drop-old',
+      'Drop the collection kept for rollback (reembed --rollback is no longer possible)? [y/N] ',
+    ))
+  )
+    return EXIT.failures;
   const dropped = await dropOld(config);
   if (flags.json) print.printJson({ dropped });
   else print.printDropped(dropped);
@@ -196,9 +249,9 @@ export async function statusCommand(flags: Flags): Promise<number> {
  */
 export async function removeSourceCommand(name: string, flags: Flags): Promise<number> {
   const result = await removeSource(configOf('remove-source', flags), name, async (plan) => {
-    if (flags.yes === true) return true;
-    if (!process.stdin.isTTY) throw usage(`ragsync remove-source ${name}: not on a terminal: pass --yes to remove it without asking`);
-    return print.ask(
+    return confirm(
+      flags,
+      `ragsync remove-source ${name}`,
       `Remove source "${plan.name}" (${plan.root ?? 'root not recorded'}): ${plan.documents} documents, ${plan.chunks} chunks? [y/N] `,
     );
   });
@@ -224,11 +277,11 @@ function daemonLogger(config: Config) {
   return createLogger(config.logLevel === CONFIG_DEFAULTS.logLevel ? DAEMON_LOG_LEVEL : config.logLevel);
 }
 
-/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function watchCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('watch', flags);
   const worker = flags.worker !== false;
-  await untilSignal(
+  return untilSignal(
     () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
     (d) =>
       print.daemonLine(
@@ -240,13 +293,12 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
         },
       ),
   );
-  return EXIT.ok;
 }
 
-/** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+/** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('worker', flags);
-  await untilSignal(
+  return untilSignal(
     () => runWorker(config, dir, { log: daemonLogger(config) }),
     (d) =>
       print.daemonLine(`worker for ${path.resolve(dir)}`, [`queue ${d.queue}`, `concurrency ${config.worker.concurrency}`], {
@@ -254,7 +306,6 @@ export async function workerCommand(dir: string, flags: Flags): Promise<number> 
         port: d.metricsPort,
       }),
   );
-  return EXIT.ok;
 }
 
 /** `jobs [DIR] [--retry]`: the queue of the directory's source (or `--source`). */

@@ -44,20 +44,61 @@ function listFirst<T>(items: T[], line: (item: T) => string, stream: Stream, mor
 }
 
 /**
- * A progress bar with an ETA on stderr, or undefined with `--json`, `--no-progress` or no
- * terminal. `label` may use the bar's `{phase}` token.
+ * Progress on stderr: `scanning… N files` (in place) until the scan ends, then a bar over the
+ * known total with an ETA smoothed over the last documents. Nothing with `--json`,
+ * `--no-progress` or no terminal. `label` names the phase.
  */
-export function progressBar(flags: { json?: boolean; progress?: boolean }, label: string): cliProgress.SingleBar | undefined {
+export class Progress {
+  private bar: cliProgress.SingleBar | undefined;
+  private shown = 0;
+  private done = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly stream: Stream = process.stderr,
+  ) {}
+
+  /** Documents done of those found so far, and the last one's path. */
+  update(done: number, found: number, file = ''): void {
+    this.done = done;
+    if (this.bar) return this.bar.update(done, { file });
+    const now = Date.now();
+    if (now - this.shown < 100) return;
+    this.shown = now;
+    this.stream.write(`\r\x1b[K${this.label}: scanning… ${plural(found, 'file')} (${done} done)`);
+  }
+
+  /** The scan ended with `total` documents: from here a bar over that total. */
+  scanned(total: number): void {
+    this.stream.write('\r\x1b[K');
+    if (total === 0) return;
+    this.bar = new cliProgress.SingleBar(
+      {
+        format: `${this.label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`,
+        stream: this.stream,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: Math.max(20, Math.min(200, Math.ceil(total / 5))),
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(total, Math.min(this.done, total), { file: '' });
+  }
+
+  /** Clears the bar or the scanning line: what follows starts on a clean line. */
+  stop(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = undefined;
+    }
+    this.stream.write('\r\x1b[K');
+  }
+}
+
+/** A `Progress` for a command, or undefined with `--json`, `--no-progress` or no terminal. */
+export function progress(flags: { json?: boolean; progress?: boolean }, label: string): Progress | undefined {
   if (flags.json || !process.stderr.isTTY || flags.progress === false) return undefined;
-  return new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  return new Progress(label);
 }
 
 /** The two lines of a dry run's plan. */
@@ -134,13 +175,20 @@ export const REEMBED_PHASE_LINES: Partial<Record<string, string>> = {
   repair: 'the sources changed during the backfill: one more pass...',
 };
 
-/** `reembed`: the backfill, what blocks the swap, and the swap or why not. */
-export function printReembed(report: ReembedReport, dir: string): void {
-  const { backfill: b, verify: v } = report;
-  say(
+/** The line of one backfill pass, printed when it ends (before the verification). */
+export function backfillLine(b: SyncSummary): string {
+  return (
     `backfill: ${b.docs.changed} documents embedded, ${b.docs.unchanged} already done; ` +
-      `embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${seconds(report.durationMs)}`,
+    `embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${seconds(b.durationMs)}`
   );
+}
+
+/**
+ * `reembed`: what blocks the swap, and the swap or why not (the backfill line came before, as it
+ * ended). `again` is the options the user gave (`--store DIR`...), repeated in the follow-ups.
+ */
+export function printReembed(report: ReembedReport, dir: string, again: string): void {
+  const { backfill: b, verify: v } = report;
   printHeld(b);
   listFirst(v.skipped, (s) => `skipped: ${s.reason}`, process.stderr);
   listFirst(v.problems, (p) => `not ready: ${p.path}: ${p.problem}`, process.stderr, '');
@@ -153,7 +201,10 @@ export function printReembed(report: ReembedReport, dir: string): void {
   }
   say(`verified ${v.checked} documents (${v.chunks} chunks) against the sources`);
   say(`swapped: search now answers from ${fingerprintKey(report.to)}`);
-  say(`kept ${fingerprintKey(report.from)} for \`ragsync reembed ${dir} --rollback\`; drop it with \`ragsync reembed --drop-old\``);
+  say(
+    `kept ${fingerprintKey(report.from)} for \`ragsync reembed ${dir}${again} --rollback\`; ` +
+      `drop it with \`ragsync reembed${again} --drop-old\``,
+  );
   say(
     'update the embedder in your config (or flags) for the next `index`, `watch` or `worker` start; ' +
       'running daemons follow the store already',
