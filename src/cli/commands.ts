@@ -23,8 +23,10 @@ import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadC
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
+import { confirm, givenOptions } from './confirm.js';
 import { flagsLayer } from './options.js';
 import * as print from './print.js';
+import { progress } from './progress.js';
 import { onInterrupt, untilSignal } from './signals.js';
 
 /** The exit codes of `ragsync`. */
@@ -46,7 +48,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
-  const bar = print.progress(flags, 'indexing');
+  const bar = progress(flags, 'indexing');
   const interrupt = onInterrupt(
     queued ? 'nothing more is queued; jobs already queued stay for the workers' : 'the documents in progress finish; nothing new starts',
     () => bar?.stop(),
@@ -100,7 +102,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
   const log = createLogger(config.logLevel);
   const out = flags.json ? () => undefined : print.say;
-  const bar = print.progress(flags, 'backfill');
+  const bar = progress(flags, 'backfill');
   let report: Awaited<ReturnType<typeof reembed>>;
   try {
     report = await reembed(config, dir, {
@@ -128,49 +130,6 @@ export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?
   if (flags.json) print.printJson(report);
   else print.printReembed(report, dir, again);
   return report.swapped ? EXIT.ok : EXIT.failures;
-}
-
-/** The options that pick the store, as the user gave them on the command line (secrets left out: give them again). */
-const STORE_OPTIONS = [
-  'config',
-  'source',
-  'sink',
-  'store',
-  'milvusAddress',
-  'milvusUser',
-  'milvusDatabase',
-  'milvusSsl',
-  'milvusCa',
-  'milvusCollection',
-  'milvusPartitionKey',
-  'redis',
-  'redisPrefix',
-];
-
-function givenOptions(cmd: Command): string {
-  const opts = cmd.opts();
-  let out = '';
-  for (const key of STORE_OPTIONS) {
-    if (cmd.getOptionValueSource(key) !== 'cli') continue;
-    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    const value = opts[key];
-    out += value === true ? ` ${flag}` : ` ${flag} ${shellWord(String(value))}`;
-  }
-  return out;
-}
-
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Asks before a destructive step: on a terminal unless `--yes`; without a terminal `--yes` is
- * required (a usage error otherwise: nothing is done).
- */
-async function confirm(flags: Flags, what: string, question: string): Promise<boolean> {
-  if (flags.yes === true) return true;
-  if (!process.stdin.isTTY) throw usage(`${what}: not on a terminal: pass --yes to go on without asking`);
-  return print.ask(question);
 }
 
 async function reembedAdmin(config: Config, flags: Flags): Promise<number> {

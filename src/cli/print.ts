@@ -1,9 +1,7 @@
 /**
  * What each command prints: a human summary (results on stdout, errors on stderr, long lists cut
- * at `MAX_FAILURE_LINES`), or with `--json` one JSON document on stdout; and the progress bar.
+ * at `MAX_FAILURE_LINES`), or with `--json` one JSON document on stdout.
  */
-import { createInterface } from 'node:readline/promises';
-import cliProgress from 'cli-progress';
 import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, SourceRemoval, StoreStatus } from '../app/index.js';
 import type { PlanSummary } from '../core/dry-run.js';
 import { fingerprintKey } from '../core/fingerprint.js';
@@ -41,64 +39,6 @@ function listFirst<T>(items: T[], line: (item: T) => string, stream: Stream, mor
   if (more !== undefined && items.length > MAX_FAILURE_LINES) {
     stream.write(`... and ${items.length - MAX_FAILURE_LINES} more${more} (--json lists them all)\n`);
   }
-}
-
-/**
- * Progress on stderr: `scanning… N files` (in place) until the scan ends, then a bar over the
- * known total with an ETA smoothed over the last documents. Nothing with `--json`,
- * `--no-progress` or no terminal. `label` names the phase.
- */
-export class Progress {
-  private bar: cliProgress.SingleBar | undefined;
-  private shown = 0;
-  private done = 0;
-
-  constructor(
-    private readonly label: string,
-    private readonly stream: Stream = process.stderr,
-  ) {}
-
-  /** Documents done of those found so far, and the last one's path. */
-  update(done: number, found: number, file = ''): void {
-    this.done = done;
-    if (this.bar) return this.bar.update(done, { file });
-    const now = Date.now();
-    if (now - this.shown < 100) return;
-    this.shown = now;
-    this.stream.write(`\r\x1b[K${this.label}: scanning… ${plural(found, 'file')} (${done} done)`);
-  }
-
-  /** The scan ended with `total` documents: from here a bar over that total. */
-  scanned(total: number): void {
-    this.stream.write('\r\x1b[K');
-    if (total === 0) return;
-    this.bar = new cliProgress.SingleBar(
-      {
-        format: `${this.label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`,
-        stream: this.stream,
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: Math.max(20, Math.min(200, Math.ceil(total / 5))),
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    this.bar.start(total, Math.min(this.done, total), { file: '' });
-  }
-
-  /** Clears the bar or the scanning line: what follows starts on a clean line. */
-  stop(): void {
-    if (this.bar) {
-      this.bar.stop();
-      this.bar = undefined;
-    }
-    this.stream.write('\r\x1b[K');
-  }
-}
-
-/** A `Progress` for a command, or undefined with `--json`, `--no-progress` or no terminal. */
-export function progress(flags: { json?: boolean; progress?: boolean }, label: string): Progress | undefined {
-  if (flags.json || !process.stderr.isTTY || flags.progress === false) return undefined;
-  return new Progress(label);
 }
 
 /** The two lines of a dry run's plan. */
@@ -261,16 +201,6 @@ export function printStatus(s: StoreStatus): void {
     const root = src.root ?? '(root not recorded: indexed by an older version)';
     const synced = src.lastSyncAt ? `last sync ${src.lastSyncAt}` : 'never fully synced';
     say(`  ${src.name}  ${root}  ${plural(src.documents, 'document')}, ${plural(src.chunks, 'chunk')}, ${synced}`);
-  }
-}
-
-/** Asks a yes/no question on the terminal (stderr); true only for y or yes. */
-export async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
   }
 }
 
