@@ -22,6 +22,37 @@ function exitCodeOf(sig: NodeJS.Signals): number {
   return 128 + (os.constants.signals[sig] ?? 2);
 }
 
+/** A signal received before a command took over its handling (during start-up), if any. */
+let early: NodeJS.Signals | undefined;
+const earlyHandler = (sig: NodeJS.Signals) => {
+  if (early) process.exit(exitCodeOf(sig));
+  early = sig;
+};
+
+/**
+ * Catches SIGINT/SIGTERM from the start (bin/ragsync.js calls it before loading the CLI): a
+ * command that takes over (`onInterrupt`, `untilSignal`) acts on a signal received before, and
+ * the process's exit code is the signal's (`earlyExitCode`) for a command that never does.
+ */
+export function catchEarlySignals(): void {
+  process.on('SIGINT', earlyHandler);
+  process.on('SIGTERM', earlyHandler);
+}
+
+/** The exit code of a signal received during start-up and not taken over, else undefined. */
+export function earlyExitCode(): number | undefined {
+  return early ? exitCodeOf(early) : undefined;
+}
+
+/** Ends the start-up handling; returns the signal it received, if any. */
+function takeEarly(): NodeJS.Signals | undefined {
+  process.off('SIGINT', earlyHandler);
+  process.off('SIGTERM', earlyHandler);
+  const sig = early;
+  early = undefined;
+  return sig;
+}
+
 /**
  * Handles SIGINT/SIGTERM during a one-shot command: the first asks it to stop cleanly (`signal`
  * fires; `what` says what that means), a second runs `beforeExit` and ends the process at once.
@@ -52,6 +83,8 @@ export function onInterrupt(what: string, beforeExit: () => void = () => undefin
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  const before = takeEarly();
+  if (before) handler(before);
   return state;
 }
 
@@ -74,6 +107,8 @@ export async function untilSignal(start: () => Promise<Daemon>, describe: (d: Da
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  const before = takeEarly();
+  if (before) handler(before);
   try {
     const daemon = await start();
     if (!received) process.stdout.write(`${describe(daemon)}\n`);
