@@ -98,7 +98,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
     expect((await hits(e, probe, 'dense', A))[0]?.path).toBe(probeFile);
     expect(rolled.chunks).toBe((await status(e)).chunks);
 
-    const dropped = await cli(['reembed', ...e.sink, '--drop-old']);
+    const dropped = await cli(['reembed', ...e.sink, '--drop-old', '--yes']);
     expect(dropped.stdout).toMatch(new RegExp(`dropped v[0-9a-f]+ \\(${MODEL_B.replace('/', '\\/')}@`));
     expect((await status(e)).previous).toBeNull();
 
