@@ -103,7 +103,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
     expect((await status(e)).previous).toBeNull();
 
     for (const p of [d, w]) p.child.kill('SIGTERM');
-    expect(await Promise.all([d.exited, w.exited])).toEqual([0, 0]);
+    expect(await Promise.all([d.exited, w.exited])).toEqual([143, 143]);
   }, 300_000);
 
   describe('against the hosted-API embedder', () => {

@@ -162,7 +162,7 @@ describe('the queue', () => {
       expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
       expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
       for (const w of [w1, w2]) w.child.kill('SIGTERM');
-      expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+      expect(await Promise.all([w1.exited, w2.exited])).toEqual([143, 143]);
       const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
       expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
     },
