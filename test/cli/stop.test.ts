@@ -22,13 +22,18 @@ describe('stopping (CLI, LanceDB)', () => {
       .join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
+    let sent = 0;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('scanning…') && !child.stdin.writableEnded) child.stdin.end('\x03');
+      if (out.includes('scanning…') && !sent) {
+        sent = Date.now();
+        child.stdin.end('\x03');
+      }
     });
-    const sent = Date.now();
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(Date.now() - sent).toBeLessThan(20_000);
+    // Ended within 10 s of the Ctrl-C.
+    expect(sent).toBeGreaterThan(0);
+    expect(Date.now() - sent).toBeLessThan(10_000);
     expect(out).toContain('scanning…');
     expect(out).toMatch(/\r\x1b\[Kragsync: SIGINT: stopping/);
     const last = out.slice(out.indexOf('ragsync: SIGINT')).split('\n').slice(1);
