@@ -18,5 +18,9 @@ if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('ragsync: not built yet: run `npm run build` (npm ci does it) in the ragsync directory\n');
   process.exit(3);
 }
+// A signal during start-up (while the modules and the model load) is acted on once the command runs.
+const signals = await import(new URL('../dist/cli/signals.js', import.meta.url).href);
+signals.catchEarlySignals();
 const { main } = await import(cli.href);
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = signals.earlyExitCode() ?? code;

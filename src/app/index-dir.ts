@@ -32,6 +32,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   if (hooks.dryRun) return planDirectory(config, dir, hooks);
   const rt = await openRuntime(config, dir, hooks.log);
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
+  const unstop = stopBatchesOn(rt, hooks.signal);
   try {
     const summary = await syncPass(config, rt, hooks);
     if (!summary.interrupted && !summary.held && !hooks.signal?.aborted) await recordSource(rt.store, config, rt.identity, true, hooks.log);
@@ -43,6 +44,7 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
     }
     return summary;
   } finally {
+    unstop();
     await rt.close();
   }
 }
@@ -56,6 +58,15 @@ function assertDirectory(dir: string): void {
     // Missing or unreadable: said below.
   }
   if (!isDir) throw new RagsyncError('USAGE', `${dir}: not a directory`, { stage: 'source' });
+}
+
+/** On the stop signal no new embedding batch starts (documents in flight end at once); returns the remover. */
+export function stopBatchesOn(rt: Runtime, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const stop = () => (rt.live.embedder as { stop?: () => void }).stop?.();
+  if (signal.aborted) stop();
+  signal.addEventListener('abort', stop, { once: true });
+  return () => signal.removeEventListener('abort', stop);
 }
 
 /**

@@ -36,6 +36,10 @@ export interface ReembedHooks {
   onStart?: (info: { from: Fingerprint; to: Fingerprint; collection: string; resumed: boolean }) => void;
   onPhase?: (phase: ReembedPhase) => void;
   onProgress?: (done: number, found: number, path: string | null) => void;
+  /** A backfill pass ended (before the verification starts). */
+  onBackfilled?: (summary: SyncSummary) => void;
+  /** The backfill's scan ended: `found` documents in all. */
+  onScanned?: (found: number) => void;
   onFailure?: (path: string, err: RagsyncError) => void;
   onWarning?: (message: string) => void;
 }
@@ -139,6 +143,7 @@ async function backfillAndVerify(move: Move): Promise<{ backfill: SyncSummary; v
   const { hooks, log, next, live } = move;
   const pass = await backfillPass(move);
   const backfill = pass.summary;
+  hooks.onBackfilled?.(backfill);
   await next.collection.optimize().catch((err: unknown) => hooks.onWarning?.(`cannot optimize the new collection: ${errorMessage(err)}`));
   hooks.onPhase?.('verify');
   let verify = await verifyCollection(next, live, pass.failures);
@@ -148,6 +153,7 @@ async function backfillAndVerify(move: Move): Promise<{ backfill: SyncSummary; v
     log.info({ stage: 'reembed', problems: verify.problems.length }, 'verification found drift: one more pass');
     const again = await backfillPass(move);
     mergeSummary(backfill, again.summary);
+    hooks.onBackfilled?.(again.summary);
     hooks.onPhase?.('verify');
     verify = await verifyCollection(next, live, again.failures);
   }
@@ -161,6 +167,7 @@ async function backfillPass(move: Move): Promise<{ summary: SyncSummary; failure
   const failures = new Map<string, RagsyncError>();
   const common = {
     onProgress: (done: number, found: number, last: { path: string } | null) => hooks.onProgress?.(done, found, last?.path ?? null),
+    onScanned: hooks.onScanned,
     onFailure: (path: string, err: RagsyncError) => {
       failures.set(path, err);
       hooks.onFailure?.(path, err);

@@ -23,8 +23,10 @@ import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadC
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
+import { confirm, givenOptions } from './confirm.js';
 import { flagsLayer } from './options.js';
 import * as print from './print.js';
+import { progress } from './progress.js';
 import { onInterrupt, untilSignal } from './signals.js';
 
 /** The exit codes of `ragsync`. */
@@ -58,8 +60,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
-  const bar = print.progressBar(flags, 'indexing');
-  bar?.start(0, 0, { file: '' });
+  const bar = progress(flags, 'indexing');
   const interrupt = onInterrupt(
     queued ? 'nothing more is queued; jobs already queued stay for the workers' : 'the documents in progress finish; nothing new starts',
     () => bar?.stop(),
@@ -71,9 +72,10 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
       signal: interrupt.signal,
       noWorker: flags.worker === false,
       dryRun: flags.dryRun === true,
+      onScanned: (found) => bar?.scanned(found),
       onProgress: (done, found, last) => {
-        bar?.setTotal(found);
-        bar?.update(done, { file: last?.path ?? '' });
+        if (interrupt.signal.aborted) return;
+        bar?.update(done, found, last?.path ?? '');
         if (last)
           log.debug(
             { stage: 'sync', docId: last.docId, status: last.status, embedded: last.embedded, reused: last.reused },
@@ -106,14 +108,15 @@ export async function auditCommand(dir: string, flags: Flags): Promise<number> {
 }
 
 /** `reembed [DIR]`: backfill, verify, swap (exit 1 when not swapped); or `--abort`, `--drop-old`. */
-export async function reembedCommand(dir: string | undefined, flags: Flags): Promise<number> {
+export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?: Command): Promise<number> {
   const config = configOf('reembed', flags);
+  const again = cmd ? givenOptions(cmd) : '';
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
   checkDirectory('reembed', dir);
   const log = createLogger(config.logLevel);
   const out = flags.json ? () => undefined : print.say;
-  const bar = print.progressBar(flags, '{phase}');
+  const bar = progress(flags, 'backfill');
   let report: Awaited<ReturnType<typeof reembed>>;
   try {
     report = await reembed(config, dir, {
@@ -122,14 +125,15 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
       noWorker: flags.worker === false,
       onStart: (s) => out(print.reembedStartLine(s, path.resolve(dir))),
       onPhase: (phase) => {
-        if (phase === 'backfill') bar?.start(0, 0, { phase: 'backfill', file: '' });
-        else bar?.stop();
+        if (phase !== 'backfill') bar?.stop();
         const line = print.REEMBED_PHASE_LINES[phase];
         if (line) out(line);
       },
-      onProgress: (done, found, file) => {
-        bar?.setTotal(found);
-        bar?.update(done, { phase: 'backfill', file: file ?? '' });
+      onScanned: (found) => bar?.scanned(found),
+      onProgress: (done, found, file) => bar?.update(done, found, file ?? ''),
+      onBackfilled: (b) => {
+        bar?.stop();
+        out(print.backfillLine(b));
       },
       onWarning: (message) => log.warn({ stage: 'reembed' }, message),
       onFailure: (p, err) => log.info({ stage: err.stage, path: p, err: err.message }, 'document failed'),
@@ -138,7 +142,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
     bar?.stop();
   }
   if (flags.json) print.printJson(report);
-  else print.printReembed(report, dir);
+  else print.printReembed(report, dir, again);
   return report.swapped ? EXIT.ok : EXIT.failures;
 }
 
@@ -150,6 +154,14 @@ async function reembedAdmin(config: Config, flags: Flags): Promise<number> {
     else print.printAborted(aborted);
     return EXIT.ok;
   }
+  if (
+    !(await confirm(
+      flags,
+      'ragsync reembed --drop-old',
+      'Drop the collection kept for rollback (reembed --rollback is no longer possible)? [y/N] ',
+    ))
+  )
+    return EXIT.failures;
   const dropped = await dropOld(config);
   if (flags.json) print.printJson({ dropped });
   else print.printDropped(dropped);
@@ -225,9 +237,9 @@ export async function statusCommand(flags: Flags): Promise<number> {
  */
 export async function removeSourceCommand(name: string, flags: Flags): Promise<number> {
   const result = await removeSource(configOf('remove-source', flags), name, async (plan) => {
-    if (flags.yes === true) return true;
-    if (!process.stdin.isTTY) throw usage(`ragsync remove-source ${name}: not on a terminal: pass --yes to remove it without asking`);
-    return print.ask(
+    return confirm(
+      flags,
+      `ragsync remove-source ${name}`,
       `Remove source "${plan.name}" (${plan.root ?? 'root not recorded'}): ${plan.documents} documents, ${plan.chunks} chunks? [y/N] `,
     );
   });
@@ -254,11 +266,11 @@ function daemonLogger(config: Config) {
   return createLogger(config.logLevel === CONFIG_DEFAULTS.logLevel ? DAEMON_LOG_LEVEL : config.logLevel);
 }
 
-/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function watchCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('watch', flags, dir);
   const worker = flags.worker !== false;
-  await untilSignal(
+  return untilSignal(
     () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
     (d) =>
       print.daemonLine(
@@ -270,13 +282,12 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
         },
       ),
   );
-  return EXIT.ok;
 }
 
-/** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
+/** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('worker', flags, dir);
-  await untilSignal(
+  return untilSignal(
     () => runWorker(config, dir, { log: daemonLogger(config) }),
     (d) =>
       print.daemonLine(`worker for ${path.resolve(dir)}`, [`queue ${d.queue}`, `concurrency ${config.worker.concurrency}`], {
@@ -284,7 +295,6 @@ export async function workerCommand(dir: string, flags: Flags): Promise<number> 
         port: d.metricsPort,
       }),
   );
-  return EXIT.ok;
 }
 
 /** `jobs [DIR] [--retry]`: the queue of the directory's source (or `--source`). */

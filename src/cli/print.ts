@@ -1,9 +1,7 @@
 /**
  * What each command prints: a human summary (results on stdout, errors on stderr, long lists cut
- * at `MAX_FAILURE_LINES`), or with `--json` one JSON document on stdout; and the progress bar.
+ * at `MAX_FAILURE_LINES`), or with `--json` one JSON document on stdout.
  */
-import { createInterface } from 'node:readline/promises';
-import cliProgress from 'cli-progress';
 import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, SourceRemoval, StoreStatus } from '../app/index.js';
 import type { PlanSummary } from '../core/dry-run.js';
 import { fingerprintKey } from '../core/fingerprint.js';
@@ -41,23 +39,6 @@ function listFirst<T>(items: T[], line: (item: T) => string, stream: Stream, mor
   if (more !== undefined && items.length > MAX_FAILURE_LINES) {
     stream.write(`... and ${items.length - MAX_FAILURE_LINES} more${more} (--json lists them all)\n`);
   }
-}
-
-/**
- * A progress bar with an ETA on stderr, or undefined with `--json`, `--no-progress` or no
- * terminal. `label` may use the bar's `{phase}` token.
- */
-export function progressBar(flags: { json?: boolean; progress?: boolean }, label: string): cliProgress.SingleBar | undefined {
-  if (flags.json || !process.stderr.isTTY || flags.progress === false) return undefined;
-  return new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
 }
 
 /** The two lines of a dry run's plan. */
@@ -134,13 +115,20 @@ export const REEMBED_PHASE_LINES: Partial<Record<string, string>> = {
   repair: 'the sources changed during the backfill: one more pass...',
 };
 
-/** `reembed`: the backfill, what blocks the swap, and the swap or why not. */
-export function printReembed(report: ReembedReport, dir: string): void {
-  const { backfill: b, verify: v } = report;
-  say(
+/** The line of one backfill pass, printed when it ends (before the verification). */
+export function backfillLine(b: SyncSummary): string {
+  return (
     `backfill: ${b.docs.changed} documents embedded, ${b.docs.unchanged} already done; ` +
-      `embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${seconds(report.durationMs)}`,
+    `embeddings: ${b.embeddings.computed} computed, ${b.embeddings.reused} reused; ${seconds(b.durationMs)}`
   );
+}
+
+/**
+ * `reembed`: what blocks the swap, and the swap or why not (the backfill line came before, as it
+ * ended). `again` is the options the user gave (`--store DIR`...), repeated in the follow-ups.
+ */
+export function printReembed(report: ReembedReport, dir: string, again: string): void {
+  const { backfill: b, verify: v } = report;
   printHeld(b);
   listFirst(v.skipped, (s) => `skipped: ${s.reason}`, process.stderr);
   listFirst(v.problems, (p) => `not ready: ${p.path}: ${p.problem}`, process.stderr, '');
@@ -153,7 +141,10 @@ export function printReembed(report: ReembedReport, dir: string): void {
   }
   say(`verified ${v.checked} documents (${v.chunks} chunks) against the sources`);
   say(`swapped: search now answers from ${fingerprintKey(report.to)}`);
-  say(`kept ${fingerprintKey(report.from)} for \`ragsync reembed ${dir} --rollback\`; drop it with \`ragsync reembed --drop-old\``);
+  say(
+    `kept ${fingerprintKey(report.from)} for \`ragsync reembed ${dir}${again} --rollback\`; ` +
+      `drop it with \`ragsync reembed${again} --drop-old\``,
+  );
   say(
     'update the embedder in your config (or flags) for the next `index`, `watch` or `worker` start; ' +
       'running daemons follow the store already',
@@ -210,16 +201,6 @@ export function printStatus(s: StoreStatus): void {
     const root = src.root ?? '(root not recorded: indexed by an older version)';
     const synced = src.lastSyncAt ? `last sync ${src.lastSyncAt}` : 'never fully synced';
     say(`  ${src.name}  ${root}  ${plural(src.documents, 'document')}, ${plural(src.chunks, 'chunk')}, ${synced}`);
-  }
-}
-
-/** Asks a yes/no question on the terminal (stderr); true only for y or yes. */
-export async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
   }
 }
 

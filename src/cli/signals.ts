@@ -22,11 +22,42 @@ function exitCodeOf(sig: NodeJS.Signals): number {
   return 128 + (os.constants.signals[sig] ?? 2);
 }
 
+/** A signal received before a command took over its handling (during start-up), if any. */
+let early: NodeJS.Signals | undefined;
+const earlyHandler = (sig: NodeJS.Signals) => {
+  if (early) process.exit(exitCodeOf(sig));
+  early = sig;
+};
+
+/**
+ * Catches SIGINT/SIGTERM from the start (bin/ragsync.js calls it before loading the CLI): a
+ * command that takes over (`onInterrupt`, `untilSignal`) acts on a signal received before, and
+ * the process's exit code is the signal's (`earlyExitCode`) for a command that never does.
+ */
+export function catchEarlySignals(): void {
+  process.on('SIGINT', earlyHandler);
+  process.on('SIGTERM', earlyHandler);
+}
+
+/** The exit code of a signal received during start-up and not taken over, else undefined. */
+export function earlyExitCode(): number | undefined {
+  return early ? exitCodeOf(early) : undefined;
+}
+
+/** Ends the start-up handling; returns the signal it received, if any. */
+function takeEarly(): NodeJS.Signals | undefined {
+  process.off('SIGINT', earlyHandler);
+  process.off('SIGTERM', earlyHandler);
+  const sig = early;
+  early = undefined;
+  return sig;
+}
+
 /**
  * Handles SIGINT/SIGTERM during a one-shot command: the first asks it to stop cleanly (`signal`
  * fires; `what` says what that means), a second runs `beforeExit` and ends the process at once.
  */
-export function onInterrupt(what: string, beforeExit: () => void = () => undefined): Interrupt {
+export function onInterrupt(what: string, beforeExit: () => void = () => undefined, beforeMessage: () => void = beforeExit): Interrupt {
   const controller = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -36,6 +67,8 @@ export function onInterrupt(what: string, beforeExit: () => void = () => undefin
     }
     state.received = sig;
     state.exitCode = exitCodeOf(sig);
+    // The bar is cleared first: the message stands on its own line.
+    beforeMessage();
     process.stderr.write(`ragsync: ${sig}: stopping (${what}); send it again to stop at once\n`);
     controller.abort();
   };
@@ -50,19 +83,43 @@ export function onInterrupt(what: string, beforeExit: () => void = () => undefin
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  const before = takeEarly();
+  if (before) handler(before);
   return state;
 }
 
-/** Starts a daemon, prints its one-line description, and runs it until SIGINT or SIGTERM, then stops it gracefully. */
-export async function untilSignal(start: () => Promise<Daemon>, describe: (d: Daemon) => string): Promise<void> {
-  const daemon = await start();
-  process.stdout.write(`${describe(daemon)}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`ragsync: ${signal}: stopping (active jobs get the drain time to finish)\n`);
-      void daemon.stop().then(resolve);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+/**
+ * Starts a daemon, prints its one-line description, and runs it until SIGINT or SIGTERM, then
+ * stops it gracefully. Returns the exit code of the signal (130, 143). A signal during start-up
+ * stops the daemon as soon as it has started.
+ */
+export async function untilSignal(start: () => Promise<Daemon>, describe: (d: Daemon) => string): Promise<number> {
+  let received: NodeJS.Signals | undefined;
+  let wake: () => void = () => undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    if (received) {
+      process.stderr.write(`ragsync: ${sig} again: stopping now\n`);
+      process.exit(exitCodeOf(sig));
+    }
+    received = sig;
+    process.stderr.write(`ragsync: ${sig}: stopping (active jobs get the drain time to finish)\n`);
+    wake();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  const before = takeEarly();
+  if (before) handler(before);
+  try {
+    const daemon = await start();
+    if (!received) process.stdout.write(`${describe(daemon)}\n`);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (received) resolve();
+    });
+    await daemon.stop();
+    return exitCodeOf(received!);
+  } finally {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  }
 }

@@ -228,7 +228,7 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--rollback', type: 'bool', commands: ['reembed'], help: 'return to the previous collection (catching it up first)' },
   { flag: '--abort', type: 'bool', commands: ['reembed'], help: 'cancel a pending re-embed and drop its collection' },
   { flag: '--drop-old', type: 'bool', commands: ['reembed'], help: 'drop the collections kept for rollback' },
-  { flag: '--yes', type: 'bool', commands: ['remove-source'], help: 'remove without asking (required without a terminal)' },
+  { flag: '--yes', type: 'bool', commands: ['remove-source', 'reembed'], help: 'remove (remove-source) or drop (reembed --drop-old) without asking (required without a terminal)' },
   { flag: '--retry', type: 'bool', commands: ['jobs'], help: 'retry every failed job' },
   { flag: '--mode <mode>', type: 'choice', choices: SEARCH_MODES, default: SEARCH_MODES[0], commands: ['search'],
     help: 'how hits are found (a search by --image alone is dense unless a mode is given)' },

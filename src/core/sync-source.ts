@@ -36,6 +36,8 @@ export interface SyncSourceOptions {
   deleteGuard: DeleteGuard | null;
   /** Called after each document with the counts so far and how many documents were found. */
   onProgress?: (done: number, found: number, last: DocSyncResult | null) => void;
+  /** The scan ended (not stopped): `found` documents in all. */
+  onScanned?: (found: number) => void;
   /** Called for each failed document (for logging). */
   onFailure?: (path: string, err: RagsyncError) => void;
   /** Called for a problem that fails no document (for logging). */
@@ -143,6 +145,7 @@ class Pass {
         this.seen.add(entry.docId);
         yield entry;
       }
+      if (!this.stopped()) this.opts.onScanned?.(this.sum.docs.scanned);
     } catch (err) {
       onError(err);
     }
@@ -198,7 +201,11 @@ function ended(sum: SyncSummary, started: number, interrupted: boolean): SyncSum
 
 /** An `execute` that gave up waiting because the pass was stopped (its work may still be done elsewhere). */
 function isAbort(err: unknown): boolean {
-  return (err as { name?: string } | null)?.name === 'AbortError';
+  // An embedding batch refused after the stop reaches here wrapped (a RagsyncError whose cause is the AbortError).
+  for (let e = err as { name?: string; cause?: unknown } | null, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.name === 'AbortError') return true;
+  }
+  return false;
 }
 
 /**

@@ -30,6 +30,7 @@ class BatchQueue<T> {
   private queue: Array<Item<T>> = [];
   private head = 0;
   private inFlight = 0;
+  private stopped = false;
 
   constructor(
     private readonly embed: (inputs: T[]) => Promise<number[][]>,
@@ -41,11 +42,20 @@ class BatchQueue<T> {
 
   add(inputs: T[]): Promise<number[][]> {
     if (inputs.length === 0) return Promise.resolve([]);
+    if (this.stopped) return Promise.reject(stoppedError());
     return new Promise((resolve, reject) => {
       const req: Request = { out: new Array<number[]>(inputs.length), left: inputs.length, failed: false, resolve, reject };
       inputs.forEach((input, index) => this.queue.push({ req, index, input }));
       this.pump();
     });
+  }
+
+  /** No batch starts any more: the inputs still queued fail with an AbortError; batches running finish. */
+  stop(): void {
+    this.stopped = true;
+    for (const item of this.queue.slice(this.head)) fail(item.req, stoppedError());
+    this.queue = [];
+    this.head = 0;
   }
 
   private pump(): void {
@@ -91,6 +101,12 @@ class BatchQueue<T> {
       }
     }
   }
+}
+
+function stoppedError(): Error {
+  const err = new Error('stopped: no new embedding batch starts');
+  err.name = 'AbortError';
+  return err;
 }
 
 function deliver<T>(items: Array<Item<T>>, vectors: number[][]): void {
@@ -153,5 +169,11 @@ export class BatchingEmbedder implements Embedder {
 
   embedTexts(texts: string[]): Promise<number[][]> {
     return this.texts.add(texts);
+  }
+
+  /** After a stop (the first SIGINT/SIGTERM) no new batch starts: queued and later inputs fail with an AbortError. */
+  stop(): void {
+    this.texts.stop();
+    this.images?.stop();
   }
 }

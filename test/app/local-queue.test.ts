@@ -40,7 +40,7 @@ describe('watch with the local queue', () => {
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout).report.drift).toEqual([]);
     second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.exited).toBe(143);
   }, 240_000);
 
   it('lists a failed file in `jobs` (kept across a restart); a fixed file is taken by the watcher; `jobs --retry` retries the rest', async () => {
@@ -72,7 +72,7 @@ describe('watch with the local queue', () => {
 
       // A restart keeps the failure listed (the state file), and the first reconcile tries again.
       d.child.kill('SIGTERM');
-      expect(await d.exited).toBe(0);
+      expect(await d.exited).toBe(143);
       expect(await jobs()).toMatchObject({ running: false, failed: [{ path: 'report.pdf' }] });
       d = await daemon(args, undefined, key);
       expect((await jobs()).failed.map((f) => f.path)).toEqual(['report.pdf']);
@@ -92,7 +92,7 @@ describe('watch with the local queue', () => {
       await until(async () => (await hits(e, 'quokkas', 'keyword', [])).length === 1);
       expect((await jobs()).failed).toEqual([]);
       d.child.kill('SIGTERM');
-      expect(await d.exited).toBe(0);
+      expect(await d.exited).toBe(143);
     } finally {
       await api.close();
     }

@@ -157,7 +157,7 @@ describe('API keys', () => {
       await until(async () => (await hits(e, 'lodestar')).length === 1, 30_000);
       keep(await cli(['jobs', dir, ...e.queue, '--json']));
       d.child.kill('SIGTERM');
-      expect(await d.exited).toBe(0);
+      expect(await d.exited).toBe(143);
       outputs.push(d.output());
       expect(api.requests.every((r) => r.auth === `Bearer ${API_KEY}` || r.auth === 'Bearer wrong-S3CRET-key')).toBe(true);
       for (const out of outputs) {

