@@ -23,6 +23,7 @@ import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadC
 import { RagsyncError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
+import { printHits, printHitsJson } from './search-output.js';
 import { flagsLayer } from './options.js';
 import * as print from './print.js';
 import { onInterrupt, untilSignal } from './signals.js';
@@ -176,9 +177,11 @@ export async function searchCommand(query: string | undefined, flags: Flags, cmd
   if (!query && !image) throw usage('give a query text, or --image FILE');
   const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
   const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
-  const hits = await search(config, { mode, k: flags.k as number, text: query, image, filter });
-  if (flags.json) print.printJson(hits);
-  else print.printHits(hits);
+  const perDoc = flags.perDoc as number;
+  const hits = await search(config, { mode, k: flags.k as number, perDoc, text: query, image, filter });
+  const out = { query, scores: Boolean(flags.scores) };
+  if (flags.json) printHitsJson(hits, out);
+  else printHits(hits, out);
   return EXIT.ok;
 }
 
