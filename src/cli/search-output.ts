@@ -28,24 +28,15 @@ export function printHits(hits: readonly SearchHit[], opts: HitsOutput = {}): vo
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** `search --json`: one object per hit, best first. */
+/** `search --json`: per hit, best first, its rank, the hit's fields (`lines` and `page` only when known), the front-matter `title`, `metadata` and the snippet. */
 export function printHitsJson(hits: readonly SearchHit[], opts: HitsOutput = {}): void {
   const terms = queryTerms(opts.query);
-  const out = hits.map((h, i) => ({
+  const out = hits.map(({ metadata, ...h }, i) => ({
     rank: i + 1,
-    score: h.score,
-    id: h.id,
-    doc: h.docId,
-    path: h.path,
-    section: h.section,
-    heading: h.heading ?? null,
-    lines: h.lines ? { start: h.lines[0], end: h.lines[1] } : null,
-    page: h.page ?? null,
-    modality: h.modality,
-    title: typeof h.metadata?.title === 'string' ? h.metadata.title : null,
-    metadata: h.metadata ?? {},
+    ...h,
+    ...(typeof metadata?.title === 'string' ? { title: metadata.title } : {}),
+    metadata: metadata ?? {},
     snippet: snippet(h.text, terms),
-    text: h.text,
   }));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
