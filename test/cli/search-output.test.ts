@@ -22,15 +22,15 @@ async function ragsync(args: string[]) {
 }
 
 const filler = 'Each shard keeps its rows in order and the planner reads only what the query names. ';
-const section = (title: string) => `## ${title}\n\n${filler.repeat(2)}A partition partition partition holds rows. ${filler.repeat(2)}\n`;
+const section = (title: string) => `## ${title}\n\n${filler.repeat(2)}A zeppelin zeppelin zeppelin holds rows. ${filler.repeat(2)}\n`;
 
-/** A guide whose four sections all match `partition` better than the other document, and a PDF. */
+/** A guide whose four sections all match `zeppelin` better than the other document, and a PDF. */
 async function corpus(): Promise<string> {
   const dir = await tempDir();
   const guide = ['---', 'title: Partition Guide', '---', '', '# Partitions', ''];
   for (const t of ['Create partitions', 'Drop partitions', 'List partitions', 'Load partitions']) guide.push(section(t));
   await writeFile(path.join(dir, 'guide.md'), guide.join('\n'));
-  await writeFile(path.join(dir, 'other.md'), `# Other\n\n${filler.repeat(3)}It mentions a partition once. ${filler.repeat(3)}\n`);
+  await writeFile(path.join(dir, 'other.md'), `# Other\n\n${filler.repeat(3)}It mentions a zeppelin once. ${filler.repeat(3)}\n`);
   await copyFile(path.join(ROOT, 'examples/corpus/espresso-guide.pdf'), path.join(dir, 'espresso-guide.pdf'));
   return dir;
 }
@@ -50,7 +50,7 @@ async function checks(sink: string[]) {
   const dir = await corpus();
   expect((await ragsync(['index', dir, ...sink, ...model])).code).toBe(0);
   const json = async (...args: string[]): Promise<Hit[]> => {
-    const res = await ragsync(['search', 'partition', '--mode', 'keyword', '-k', '3', '--json', ...args, ...sink, ...model]);
+    const res = await ragsync(['search', 'zeppelin', '--mode', 'keyword', '-k', '3', '--json', ...args, ...sink, ...model]);
     expect(res.code, res.stderr).toBe(0);
     return JSON.parse(res.stdout);
   };
@@ -75,15 +75,15 @@ describe('search output (child process)', () => {
       const inner = h.snippet.replace(/^…/, '').replace(/…$/, '').split(' ');
       expect(h.snippet).toMatch(/^…/);
       expect(h.snippet).toMatch(/…$/);
-      expect(h.snippet.toLowerCase()).toContain('partition');
+      expect(h.snippet.toLowerCase()).toContain('zeppelin');
       expect(words).toContain(inner[0]);
       expect(words).toContain(inner.at(-1));
     }
-    const human = await ragsync(['search', 'partition', '--mode', 'keyword', '-k', '3', '--store', store, ...model]);
+    const human = await ragsync(['search', 'zeppelin', '--mode', 'keyword', '-k', '3', '--store', store, ...model]);
     expect(human.stdout).toMatch(/^1\. \w+ partitions — guide\.md:\d+-\d+\n {3}…\S/);
     expect(human.stdout).toMatch(/^3\. /m);
     expect(human.stdout).not.toMatch(/score|create-partitions/);
-    const scored = await ragsync(['search', 'partition', '--mode', 'keyword', '-k', '3', '--scores', '--store', store, ...model]);
+    const scored = await ragsync(['search', 'zeppelin', '--mode', 'keyword', '-k', '3', '--scores', '--store', store, ...model]);
     expect(scored.stdout).toMatch(/^1\. .* \(score \d/);
     const pdf = await ragsync(['search', 'purge the steam wand', '--mode', 'keyword', '-k', '1', '--store', store, ...model]);
     expect(pdf.stdout).toMatch(/espresso-guide\.pdf p\.2/);
