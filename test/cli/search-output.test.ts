@@ -80,7 +80,7 @@ describe('search output (child process)', () => {
       expect(words).toContain(inner.at(-1));
     }
     const human = await ragsync(['search', 'zeppelin', '--mode', 'keyword', '-k', '3', '--store', store, ...model]);
-    expect(human.stdout).toMatch(/^1\. \w+ partitions — guide\.md:\d+-\d+\n {3}…\S/);
+    expect(human.stdout).toMatch(/^1\. \w+ partitions — guide\.md:\d+(-\d+)?\n {3}…\S/);
     expect(human.stdout).toMatch(/^3\. /m);
     expect(human.stdout).not.toMatch(/score|create-partitions/);
     const scored = await ragsync(['search', 'zeppelin', '--mode', 'keyword', '-k', '3', '--scores', '--store', store, ...model]);
