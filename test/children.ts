@@ -63,7 +63,7 @@ export function children() {
   }
 
   async function hits(e: Env, query: string, mode = 'keyword', model = e.model): Promise<Array<{ path: string; text: string }>> {
-    const res = await cli(['search', query, '--mode', mode, '-k', '50', '--json', ...e.sink, ...model]);
+    const res = await cli(['search', query, '--mode', mode, '-k', '50', '--per-doc', '0', '--json', ...e.sink, ...model]);
     return res.code === 0 ? JSON.parse(res.stdout) : [];
   }
 

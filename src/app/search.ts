@@ -8,6 +8,8 @@ import { openStore } from './runtime.js';
 export interface SearchOptions {
   mode: SearchMode;
   k: number;
+  /** At most this many hits of one document; 0: no limit. */
+  perDoc?: number;
   filter?: SearchFilter;
   text?: string;
   image?: Buffer;
@@ -20,7 +22,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
     if (!live) throw new RagsyncError('USAGE', `${store.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });
     if (opts.mode === 'keyword') {
       if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
-      return await live.search({ mode: 'keyword', k: opts.k, text: opts.text, filter: opts.filter });
+      return await live.search({ mode: 'keyword', k: opts.k, perDoc: opts.perDoc, text: opts.text, filter: opts.filter });
     }
     const embedder = await liveEmbedder(config, live.info, store.location);
     let vector: number[];
@@ -31,7 +33,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
       [vector] = (await embedder.embedTexts([opts.text ?? ''])) as [number[]];
     }
     const mode = opts.mode === 'hybrid' && !opts.text ? 'dense' : opts.mode;
-    return await live.search({ mode, k: opts.k, vector, text: opts.text, filter: opts.filter });
+    return await live.search({ mode, k: opts.k, perDoc: opts.perDoc, vector, text: opts.text, filter: opts.filter });
   } finally {
     await store.close();
   }

@@ -2,7 +2,7 @@
  * Each command: its config from the parsed flags, the app function it runs, what it prints and the
  * exit code it returns. Errors are thrown (`main` maps them to a line and an exit code).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -16,13 +16,11 @@ import {
   removeSource,
   runWatch,
   runWorker,
-  search,
   status,
 } from '../app/index.js';
 import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadConfig } from '../config/index.js';
-import { RagsyncError, errorMessage } from '../core/errors.js';
+import { RagsyncError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import type { SearchFilter, SearchMode } from '../core/types.js';
 import { confirm, givenOptions } from './confirm.js';
 import { flagsLayer } from './options.js';
 import * as print from './print.js';
@@ -35,11 +33,11 @@ export const EXIT = { ok: 0, failures: 1, usage: 2, unavailable: 3 } as const;
 /** A command's parsed flags, as commander gives them. */
 export type Flags = Record<string, unknown>;
 
-function configOf(command: CommandName, flags: Flags): Config {
+export function configOf(command: CommandName, flags: Flags): Config {
   return loadConfig(flagsLayer(command, flags), { configFile: flags.config as string | undefined });
 }
 
-function usage(message: string): RagsyncError {
+export function usage(message: string): RagsyncError {
   return new RagsyncError('USAGE', message, { stage: 'config' });
 }
 
@@ -165,61 +163,6 @@ async function reembedAdmin(config: Config, flags: Flags): Promise<number> {
   const dropped = await dropOld(config);
   if (flags.json) print.printJson({ dropped });
   else print.printDropped(dropped);
-  return EXIT.ok;
-}
-
-const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
-
-/** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
-function parseFilters(items: string[]): SearchFilter | undefined {
-  if (items.length === 0) return undefined;
-  const out: SearchFilter = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
-    if (eq <= 0 || !(key in FILTER_KEYS)) {
-      throw usage(`--filter ${JSON.stringify(item)}: expected KEY=VALUE with KEY one of ${Object.keys(FILTER_KEYS).join(', ')}`);
-    }
-    const value = item.slice(eq + 1);
-    if (key === 'modality' && value !== 'text' && value !== 'image') throw usage(`--filter modality=${value}: expected text or image`);
-    (out as Record<string, string>)[FILTER_KEYS[key]] = value;
-  }
-  return out;
-}
-
-// PNG, JPEG, GIF, WebP (RIFF), BMP: the formats the image decoder reads.
-const IMAGE_MAGIC = [
-  [0x89, 0x50, 0x4e, 0x47],
-  [0xff, 0xd8, 0xff],
-  [0x47, 0x49, 0x46],
-  [0x52, 0x49, 0x46, 0x46],
-  [0x42, 0x4d],
-];
-
-function readImage(file: string): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw usage(`ragsync search: --image: cannot read ${file}: ${errorMessage(err)}`);
-  }
-  if (!IMAGE_MAGIC.some((m) => m.every((b, i) => bytes[i] === b)))
-    throw usage(`ragsync search: --image: ${file} is not an image (PNG, JPEG, GIF, WebP or BMP)`);
-  return bytes;
-}
-
-/** `search [QUERY] [--image FILE]`: a search by an image alone is dense unless `--mode` says otherwise. */
-export async function searchCommand(query: string | undefined, flags: Flags, cmd: Command): Promise<number> {
-  const k = flags.topK as number;
-  if (k < 1) throw usage(`ragsync search: --top-k must be at least 1 (got ${k})`);
-  const config = configOf('search', flags);
-  const image = flags.image ? readImage(String(flags.image)) : undefined;
-  if (!query && !image) throw usage('give a query text, or --image FILE');
-  const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
-  const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
-  const hits = await search(config, { mode, k, text: query, image, filter });
-  if (flags.json) print.printJson(hits);
-  else print.printHits(hits);
   return EXIT.ok;
 }
 

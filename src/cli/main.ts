@@ -18,11 +18,11 @@ import {
   jobsCommand,
   reembedCommand,
   removeSourceCommand,
-  searchCommand,
   statusCommand,
   watchCommand,
   workerCommand,
 } from './commands.js';
+import { searchCommand } from './search-command.js';
 import { addOptions, environmentHelp } from './options.js';
 
 interface CommandSpec {

@@ -6,7 +6,7 @@ import type { AuditResult, JobsReport, ReembedHooks, ReembedReport, SourceRemova
 import type { PlanSummary } from '../core/dry-run.js';
 import { fingerprintKey } from '../core/fingerprint.js';
 import type { SyncSummary } from '../core/sync-source.js';
-import type { Fingerprint, SearchHit } from '../core/types.js';
+import type { Fingerprint } from '../core/types.js';
 
 /** Failed documents listed one per line in the human summary; --json lists every one. */
 const MAX_FAILURE_LINES = 20;
@@ -167,18 +167,6 @@ export function printDropped(dropped: Named[]): void {
       ? dropped.map((c) => `dropped ${c.name} (${fingerprintKey(c.fingerprint)})`).join('\n')
       : 'no old collection to drop',
   );
-}
-
-/** `search`: one numbered hit per two lines, where and a snippet. */
-export function printHits(hits: SearchHit[]): void {
-  if (hits.length === 0) say('no results');
-  hits.forEach((h, i) => {
-    const at = h.lines ? `:${h.lines[0] === h.lines[1] ? h.lines[0] : h.lines.join('-')}` : h.page ? ` p.${h.page}` : '';
-    const heading = h.heading ?? (h.page ? '' : h.section);
-    const where = `${h.path}${at}${heading ? ` § ${heading}` : ''}`;
-    const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
-    say(`${i + 1}. ${where}  (${h.modality}, score ${h.score.toFixed(4)})\n   ${snippet}`);
-  });
 }
 
 /** `status`: the store, its model and counts, a pending re-embed and the collection kept for rollback. */

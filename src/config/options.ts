@@ -233,6 +233,8 @@ export const OPTIONS: readonly OptionRow[] = [
   { flag: '--mode <mode>', type: 'choice', choices: SEARCH_MODES, default: SEARCH_MODES[0], commands: ['search'],
     help: 'how hits are found (a search by --image alone is dense unless a mode is given)' },
   { flag: '-k, --top-k <n>', type: 'int', default: 5, commands: ['search'], help: 'number of results' },
+  { flag: '--per-doc <n>', type: 'int', default: 2, commands: ['search'], help: 'at most this many hits of one document (0: no limit)' },
+  { flag: '--scores', type: 'bool', commands: ['search'], help: 'show each hit\'s score' },
   { flag: '--image <file>', type: 'string', commands: ['search'], help: 'search by an image' },
   { flag: '--filter <key=value>', type: 'list', commands: ['search'],
     help: 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)' },

@@ -18,6 +18,8 @@ export interface SearchQuery {
   vector?: number[];
   /** Query text (keyword and hybrid). */
   text?: string;
+  /** At most this many hits of one document (0 or absent: no limit); the sink fetches enough candidates for `k` after grouping. */
+  perDoc?: number;
 }
 
 export interface SearchHit {
@@ -32,4 +34,53 @@ export interface SearchHit {
   lines?: readonly [number, number];
   page?: number;
   heading?: string;
+  /** The document's metadata (Markdown front matter), when it has any. */
+  metadata?: Record<string, unknown>;
+}
+
+/** The most candidates a grouped search fetches before it settles for fewer than `k` hits. */
+const MAX_CANDIDATES = 4096;
+
+/**
+ * Runs `fetch(limit)` (best first) with a growing limit until `k` hits remain after keeping at most
+ * `perDoc` of each document, or the sink has no more candidates; returns at most `k` hits, best first.
+ */
+export async function fetchGrouped(
+  k: number,
+  perDoc: number | undefined,
+  fetch: (limit: number) => Promise<SearchHit[]>,
+): Promise<SearchHit[]> {
+  if (!perDoc || perDoc <= 0) return (await fetch(k)).slice(0, k);
+  let limit = Math.min(MAX_CANDIDATES, Math.max(k * perDoc * 4, 20));
+  for (;;) {
+    const candidates = await fetch(limit);
+    const grouped = groupHits(candidates, k, perDoc);
+    if (grouped.length >= k || candidates.length < limit || limit >= MAX_CANDIDATES) return grouped;
+    limit = Math.min(MAX_CANDIDATES, limit * 4);
+  }
+}
+
+/** The first `k` hits, in order, keeping at most `perDoc` of each document. */
+export function groupHits(hits: readonly SearchHit[], k: number, perDoc: number): SearchHit[] {
+  const seen = new Map<string, number>();
+  const out: SearchHit[] = [];
+  for (const h of hits) {
+    if (out.length >= k) break;
+    const n = seen.get(h.docId) ?? 0;
+    if (n >= perDoc) continue;
+    seen.set(h.docId, n + 1);
+    out.push(h);
+  }
+  return out;
+}
+
+/** The document metadata stored on a row (JSON text), as an object; undefined when empty or not an object. */
+export function hitMetadata(raw: unknown): Pick<SearchHit, 'metadata'> {
+  if (typeof raw !== 'string' || raw === '') return {};
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 ? { metadata: v as Record<string, unknown> } : {};
+  } catch {
+    return {};
+  }
 }

@@ -6,6 +6,7 @@
 
 export type { CachedVector, ChunkRef } from './refs.js';
 export type { SearchFilter, SearchHit, SearchMode, SearchQuery } from './search-types.js';
+export { fetchGrouped, hitMetadata } from './search-types.js';
 
 /** What kind of content a document or a chunk holds. */
 export type Modality = 'text' | 'image';

@@ -173,7 +173,20 @@ ${'word '.repeat(400)}
       return JSON.parse(res.stdout).docs;
     };
     const indexed = async () => {
-      const res = await ragsync(['search', 'anything', '--store', store, ...model, '--mode', 'dense', '-k', '50', '--json']);
+      const res = await ragsync([
+        'search',
+        'anything',
+        '--store',
+        store,
+        ...model,
+        '--mode',
+        'dense',
+        '-k',
+        '50',
+        '--per-doc',
+        '0',
+        '--json',
+      ]);
       return [...new Set((JSON.parse(res.stdout) as Array<{ path: string }>).map((h) => h.path))].sort();
     };
     expect(await index()).toEqual({ scanned: 2, changed: 2, unchanged: 0, deleted: 0, failed: 0 });
@@ -213,7 +226,7 @@ ${'word '.repeat(400)}
     }
     // The README's command, verbatim but for the store.
     const human = await ragsync(['search', 'how do I shape and proof the loaf', '--store', store, ...model]);
-    expect(human.stdout).toMatch(/^1\. sourdough-bread\.md:23-25 § Proofing and baking /);
+    expect(human.stdout).toMatch(/^1\. Proofing and baking — sourdough-bread\.md:23-25\n   \S/);
     // Where each hit is: lines and heading of Markdown, the page of a PDF.
     const json = async (q: string) =>
       JSON.parse((await ragsync(['search', q, '--store', store, ...model, '--mode', 'keyword', '-k', '1', '--json'])).stdout)[0];

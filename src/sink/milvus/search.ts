@@ -1,19 +1,27 @@
 /** Dense, keyword (the server's BM25) and hybrid (reciprocal rank fusion) search of a chunk alias. */
-import type { SearchFilter, SearchHit, SearchQuery } from '../../core/types.js';
+import { type SearchFilter, type SearchHit, type SearchQuery, fetchGrouped, hitMetadata } from '../../core/types.js';
 import { locationOf } from '../records.js';
 import type { MilvusConnection } from './client.js';
 import { type MilvusFilter, and, filter, render } from './filter.js';
 
 const BASE_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
-const LOCATION_FIELDS = ['heading', 'line_start', 'line_end', 'page'];
+const LOCATION_FIELDS = ['heading', 'line_start', 'line_end', 'page', 'metadata'];
 
-/** Searches a chunk collection; `fields` are the collection's (one an older build made has no location fields). */
+/**
+ * Searches a chunk collection for the `k` best hits, at most `q.perDoc` of one document (grouped here over
+ * a growing over-fetch, the same way in every mode and as the embedded sink does).
+ * `fields` are the collection's (one an older build made has no location fields).
+ */
 export async function searchCollection(
   conn: MilvusConnection,
   collection: string,
   q: SearchQuery,
   fields: ReadonlySet<string>,
 ): Promise<SearchHit[]> {
+  return fetchGrouped(q.k, q.perDoc, (limit) => searchOnce(conn, collection, { ...q, k: limit }, fields));
+}
+
+async function searchOnce(conn: MilvusConnection, collection: string, q: SearchQuery, fields: ReadonlySet<string>): Promise<SearchHit[]> {
   const hitFields = [...BASE_FIELDS, ...LOCATION_FIELDS.filter((f) => fields.has(f))];
   const where = searchFilter(q.filter);
   const rendered = where.template ? render(where, conn.templates) : undefined;
@@ -45,6 +53,7 @@ export async function searchCollection(
     modality: h.modality === 'image' ? 'image' : 'text',
     text: String(h.text),
     ...locationOf(h),
+    ...hitMetadata(h.metadata),
     score: q.mode === 'keyword' ? Math.abs(Number(h.score)) : Number(h.score),
   }));
 }

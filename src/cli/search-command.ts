@@ -1,0 +1,66 @@
+/** `search`: the query, its checks (before the store opens), the filters and the printed hits. */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { search } from '../app/index.js';
+import { errorMessage } from '../core/errors.js';
+import type { SearchFilter, SearchMode } from '../core/types.js';
+import { EXIT, type Flags, configOf, usage } from './commands.js';
+import { printHits, printHitsJson } from './search-output.js';
+
+const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
+
+/** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
+function parseFilters(items: string[]): SearchFilter | undefined {
+  if (items.length === 0) return undefined;
+  const out: SearchFilter = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
+    if (eq <= 0 || !(key in FILTER_KEYS)) {
+      throw usage(`--filter ${JSON.stringify(item)}: expected KEY=VALUE with KEY one of ${Object.keys(FILTER_KEYS).join(', ')}`);
+    }
+    const value = item.slice(eq + 1);
+    if (key === 'modality' && value !== 'text' && value !== 'image') throw usage(`--filter modality=${value}: expected text or image`);
+    (out as Record<string, string>)[FILTER_KEYS[key]] = value;
+  }
+  return out;
+}
+
+// PNG, JPEG, GIF, WebP (RIFF), BMP: the formats the image decoder reads.
+const IMAGE_MAGIC = [
+  [0x89, 0x50, 0x4e, 0x47],
+  [0xff, 0xd8, 0xff],
+  [0x47, 0x49, 0x46],
+  [0x52, 0x49, 0x46, 0x46],
+  [0x42, 0x4d],
+];
+
+function readImage(file: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw usage(`ragsync search: --image: cannot read ${file}: ${errorMessage(err)}`);
+  }
+  if (!IMAGE_MAGIC.some((m) => m.every((b, i) => bytes[i] === b)))
+    throw usage(`ragsync search: --image: ${file} is not an image (PNG, JPEG, GIF, WebP or BMP)`);
+  return bytes;
+}
+
+/** `search [QUERY] [--image FILE]`: a search by an image alone is dense unless `--mode` says otherwise. */
+export async function searchCommand(query: string | undefined, flags: Flags, cmd: Command): Promise<number> {
+  const k = flags.topK as number;
+  if (k < 1) throw usage(`ragsync search: --top-k must be at least 1 (got ${k})`);
+  const config = configOf('search', flags);
+  const image = flags.image ? readImage(String(flags.image)) : undefined;
+  if (!query && !image) throw usage('give a query text, or --image FILE');
+  const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
+  const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
+  const perDoc = flags.perDoc as number;
+  if (perDoc < 0) throw usage(`ragsync search: --per-doc must be 0 (no limit) or more (got ${perDoc})`);
+  const hits = await search(config, { mode, k, perDoc, text: query, image, filter });
+  const out = { query, scores: Boolean(flags.scores) };
+  if (flags.json) printHitsJson(hits, out);
+  else printHits(hits, out);
+  return EXIT.ok;
+}
