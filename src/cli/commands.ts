@@ -44,7 +44,7 @@ function usage(message: string): RagsyncError {
 /** `index DIR`: one pass, with a progress bar; the first signal stops it cleanly. */
 export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('index', flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
   const bar = print.progressBar(flags, 'indexing');
   bar?.start(0, 0, { file: '' });
@@ -84,7 +84,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
 /** `audit DIR [--repair]`: exit 0 only when nothing drifted and everything could be checked. */
 export async function auditCommand(dir: string, flags: Flags): Promise<number> {
   const config = configOf('audit', flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const hooks = { log, noWorker: flags.worker === false };
   const result = await auditDirectory(config, dir, { repair: flags.repair === true, dryRun: flags.dryRun === true, hooks });
   if (flags.json) print.printJson(result);
@@ -97,7 +97,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags): Pro
   const config = configOf('reembed', flags);
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const out = flags.json ? () => undefined : print.say;
   const bar = print.progressBar(flags, '{phase}');
   let report: Awaited<ReturnType<typeof reembed>>;
@@ -219,9 +219,14 @@ function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags): Config
   return config;
 }
 
-/** Daemons log their life events: at the default level they log at `DAEMON_LOG_LEVEL`. */
-function daemonLogger(config: Config) {
-  return createLogger(config.logLevel === CONFIG_DEFAULTS.logLevel ? DAEMON_LOG_LEVEL : config.logLevel);
+/**
+ * Daemons log their life events: with no level given (flag or RAGSYNC_LOG_LEVEL) they log at
+ * `DAEMON_LOG_LEVEL`; a level given, `warn` included, is honoured.
+ */
+function daemonLogger(config: Config, flags: Flags) {
+  const given = flags.logLevel !== undefined || process.env.RAGSYNC_LOG_LEVEL !== undefined;
+  const level = given || config.logLevel !== CONFIG_DEFAULTS.logLevel ? config.logLevel : DAEMON_LOG_LEVEL;
+  return createLogger(level, config.logFormat);
 }
 
 /** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 0. */
@@ -229,7 +234,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('watch', flags);
   const worker = flags.worker !== false;
   await untilSignal(
-    () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
+    () => runWatch(config, dir, { worker, log: daemonLogger(config, flags) }),
     (d) =>
       print.daemonLine(
         `watching ${path.resolve(dir)}`,
@@ -247,7 +252,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('worker', flags);
   await untilSignal(
-    () => runWorker(config, dir, { log: daemonLogger(config) }),
+    () => runWorker(config, dir, { log: daemonLogger(config, flags) }),
     (d) =>
       print.daemonLine(`worker for ${path.resolve(dir)}`, [`queue ${d.queue}`, `concurrency ${config.worker.concurrency}`], {
         host: config.metrics.host,
