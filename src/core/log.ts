@@ -30,7 +30,10 @@ export function prettyLine(rec: Record<string, unknown>): string {
     const del = Number(rec.deleted) > 0 ? `, ${String(rec.deleted)} deleted` : '';
     return `✓ ${rec.doc}  ${String(rec.written)} written, ${String(rec.embedded)} embedded${del}, ${String(rec.ms)} ms`;
   }
-  if (rec.msg === 'sync job failed' && typeof rec.doc === 'string') return `✗ ${rec.doc}: ${String(rec.err)}`;
+  if (rec.msg === 'sync job failed' && typeof rec.doc === 'string') {
+    const err = String(rec.err);
+    return `✗ ${rec.doc}: ${err.startsWith(`${rec.doc}: `) ? err.slice(rec.doc.length + 2) : err}`;
+  }
   const level = LEVELS[Number(rec.level)] ?? String(rec.level);
   const extra = Object.entries(rec)
     .filter(([k, v]) => !HIDDEN.has(k) && v !== undefined)
