@@ -83,8 +83,8 @@ describe('counts add up (CLI, index --json)', () => {
       },
     );
     expect(r.status, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Record<string, any>;
-    const written = s.chunks.upserted as number;
+    const s = JSON.parse(r.stdout) as { chunks: { upserted: number }; embeddings: { computed: number; reused: number } };
+    const written = s.chunks.upserted;
     expect(written).toBeGreaterThan(0);
     expect(s.embeddings.computed + s.embeddings.reused).toBe(written);
     expect(s.embeddings.reused).toBeGreaterThan(0);
