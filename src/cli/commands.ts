@@ -56,7 +56,7 @@ function checkDirectory(command: CommandName, dir: string): void {
 export async function indexCommand(dir: string, flags: Flags): Promise<number> {
   checkDirectory('index', dir);
   const config = configOf('index', flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
   const bar = progress(flags, 'indexing');
   const interrupt = onInterrupt(
@@ -97,7 +97,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
 export async function auditCommand(dir: string, flags: Flags): Promise<number> {
   checkDirectory('audit', dir);
   const config = configOf('audit', flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const hooks = { log, noWorker: flags.worker === false };
   const result = await auditDirectory(config, dir, { repair: flags.repair === true, dryRun: flags.dryRun === true, hooks });
   if (flags.json) print.printJson(result);
@@ -112,7 +112,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
   checkDirectory('reembed', dir);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const out = flags.json ? () => undefined : print.say;
   const bar = progress(flags, 'backfill');
   let report: Awaited<ReturnType<typeof reembed>>;
@@ -204,9 +204,14 @@ function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags, dir?: s
   return config;
 }
 
-/** Daemons log their life events: at the default level they log at `DAEMON_LOG_LEVEL`. */
-function daemonLogger(config: Config) {
-  return createLogger(config.logLevel === CONFIG_DEFAULTS.logLevel ? DAEMON_LOG_LEVEL : config.logLevel);
+/**
+ * Daemons log their life events: with no level given (flag or RAGSYNC_LOG_LEVEL) they log at
+ * `DAEMON_LOG_LEVEL`; a level given, `warn` included, is honoured.
+ */
+function daemonLogger(config: Config, flags: Flags) {
+  const given = flags.logLevel !== undefined || process.env.RAGSYNC_LOG_LEVEL !== undefined;
+  const level = given || config.logLevel !== CONFIG_DEFAULTS.logLevel ? config.logLevel : DAEMON_LOG_LEVEL;
+  return createLogger(level, config.logFormat);
 }
 
 /** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
@@ -214,7 +219,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('watch', flags, dir);
   const worker = flags.worker !== false;
   return untilSignal(
-    () => runWatch(config, dir, { worker, log: daemonLogger(config) }),
+    () => runWatch(config, dir, { worker, log: daemonLogger(config, flags) }),
     (d) =>
       print.daemonLine(
         `watching ${path.resolve(dir)}`,
@@ -231,7 +236,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
   const config = queueConfig('worker', flags, dir);
   return untilSignal(
-    () => runWorker(config, dir, { log: daemonLogger(config) }),
+    () => runWorker(config, dir, { log: daemonLogger(config, flags) }),
     (d) =>
       print.daemonLine(`worker for ${path.resolve(dir)}`, [`queue ${d.queue}`, `concurrency ${config.worker.concurrency}`], {
         host: config.metrics.host,

@@ -240,6 +240,8 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'only hits whose source, modality, doc (doc ID) or path equals the value (repeatable)' },
   { flag: '--log-level <level>', key: 'logLevel', env: 'RAGSYNC_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, commands: ALL,
     on: daemons({ shownDefault: DAEMON_LOG_LEVEL }), help: 'how much to log on stderr' },
+  { flag: '--log-format <format>', key: 'logFormat', env: 'RAGSYNC_LOG_FORMAT', type: 'choice', choices: ['auto', 'pretty', 'json'], commands: ALL,
+    help: 'log lines: readable on a terminal, JSON lines when piped (auto), or always pretty / json' },
   { flag: '--json', type: 'bool', commands: ['index', 'audit', 'reembed', 'jobs', 'search', 'status', 'remove-source'],
     help: 'print machine-readable JSON' },
 ];

@@ -103,6 +103,7 @@ export const LayerSchema = z.strictObject({
   pdfImageMinSide: int(0),
   pdfMaxImages: int(0, 10_000),
   logLevel: LOG_LEVEL.optional(),
+  logFormat: z.enum(['auto', 'pretty', 'json']).optional(),
   allowDelete: z.boolean().optional(),
   rehash: z.boolean().optional(),
   deleteGuard: z.strictObject({ share: z.number().gt(0).max(1).optional(), min: int(0) }).optional(),
@@ -212,6 +213,8 @@ export const ConfigSchema = z.strictObject({
   /** Image chunks of one PDF at most (0: no PDF images). */
   pdfMaxImages: z.number().default(32),
   logLevel: LOG_LEVEL.default('warn'),
+  /** Log lines: readable on a terminal (`auto`, stdout a TTY) or `pretty`; JSON lines (pino) otherwise or with `json`. */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** Lets a scan-driven pass delete what the mass-deletion guard would hold (`--allow-delete`). */
   allowDelete: z.boolean().default(false),
   /** Hash every file, not only those stat shows may have changed (`--rehash`). */

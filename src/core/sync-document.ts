@@ -249,7 +249,6 @@ async function chunk(doc: Document, deps: SyncDeps) {
 async function vectorsFor(chunks: Chunk[], keys: Map<Chunk, string>, doc: Document, deps: SyncDeps, cached: Map<string, number[]>) {
   const needed = new Set(chunks.map((c) => keys.get(c)!));
   const vectors = new Map([...cached].filter(([key, v]) => needed.has(key) && v.length === deps.embedder.dim));
-  const reused = [...needed].filter((k) => vectors.has(k)).length;
   const todo = new Map<string, Chunk>();
   for (const c of chunks) if (!vectors.has(keys.get(c)!)) todo.set(keys.get(c)!, c);
   const texts = [...todo].filter(([, c]) => c.modality === 'text');
@@ -274,7 +273,9 @@ async function vectorsFor(chunks: Chunk[], keys: Map<Chunk, string>, doc: Docume
     }
     throw e;
   }
-  return { vectors, embedded: todo.size, reused };
+  // Every row written has a vector that was either embedded now or reused (a key repeated within
+  // the document is embedded once and reused by its other rows): written = embedded + reused.
+  return { vectors, embedded: todo.size, reused: chunks.length - todo.size };
 }
 
 function docIdOf(ref: DocRef, source: Source): string {
