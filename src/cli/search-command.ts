@@ -53,7 +53,7 @@ export async function searchCommand(query: string | undefined, flags: Flags, cmd
   if (k < 1) throw usage(`ragsync search: --top-k must be at least 1 (got ${k})`);
   const config = configOf('search', flags);
   const image = flags.image ? readImage(String(flags.image)) : undefined;
-  if (!query && !image) throw usage('give a query text, or --image FILE');
+  if (!query && !image) throw usage('ragsync search: give a query text, or --image FILE');
   const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
   const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
   const perDoc = flags.perDoc as number;

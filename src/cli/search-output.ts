@@ -23,7 +23,7 @@ export function printHits(hits: readonly SearchHit[], opts: HitsOutput = {}): vo
     const kind = h.modality === 'image' ? ' [image]' : '';
     const score = opts.scores ? `  (score ${h.score.toPrecision(3)})` : '';
     const head = `${i + 1}. ${heading ? `${heading} — ` : ''}${where(h)}${kind}${score}`;
-    return `${head}\n   ${snippet(h.text, terms)}`;
+    return `${head}\n   ${snippet(body(h), terms)}`;
   });
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -36,9 +36,16 @@ export function printHitsJson(hits: readonly SearchHit[], opts: HitsOutput = {})
     ...h,
     ...(typeof metadata?.title === 'string' ? { title: metadata.title } : {}),
     metadata: metadata ?? {},
-    snippet: snippet(h.text, terms),
+    snippet: snippet(body({ ...h, metadata }), terms),
   }));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+/** The chunk's text without the heading trail it starts with (`Guide > Install`): the heading is shown apart. */
+function body(h: SearchHit): string {
+  const end = h.text.indexOf('\n\n');
+  if (h.heading && end > 0 && h.text.slice(0, end).endsWith(h.heading)) return h.text.slice(end + 2);
+  return h.text;
 }
 
 /** `path:12-30`, `path:12`, `path p.3` or the path alone. */
