@@ -89,6 +89,20 @@ describe('search output (child process)', () => {
     expect(pdf.stdout).toMatch(/espresso-guide\.pdf p\.2/);
   });
 
+  it('a short section: the whole text after its heading, without the heading trail the chunk starts with', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'herons.md'), '# Herons\n\n## Nesting\n\nHerons nest in colonies by the river.\n');
+    const store = path.join(await tempDir(), 'store');
+    expect((await ragsync(['index', dir, '--store', store, ...model])).code).toBe(0);
+    const res = await ragsync(['search', 'colonies', '--mode', 'keyword', '-k', '1', '--store', store, ...model]);
+    expect(res.stdout).toBe('1. Nesting — herons.md:5\n   Herons nest in colonies by the river.\n');
+    const [hit] = JSON.parse(
+      (await ragsync(['search', 'colonies', '--mode', 'keyword', '-k', '1', '--json', '--store', store, ...model])).stdout,
+    ) as Hit[];
+    expect(hit).toMatchObject({ heading: 'Nesting', snippet: 'Herons nest in colonies by the river.' });
+    expect(hit!.text).toMatch(/^Herons > Nesting\n\n/);
+  });
+
   it('Milvus: the same grouping', async () => {
     const collection = `out_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
     const { grouped } = await checks(['--milvus-address', inject('milvusAddress'), '--milvus-collection', collection]);
