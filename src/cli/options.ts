@@ -33,7 +33,14 @@ function onCommand(row: OptionRow, command: CommandName): { key?: ConfigKey; hel
 function toOption(row: FlagRow, command: CommandName): Option {
   const { key, help, shown } = onCommand(row, command);
   const env = key ? OPTIONS.find((r) => r.key === key && r.env)?.env : row.env;
-  const notes = [shown === undefined ? '' : `default: ${shown}`, env ? `env ${env}` : ''].filter(Boolean).join('; ');
+  const value = shown ?? (row.default === undefined || row.type === 'bool' ? undefined : String(row.default));
+  const notes = [
+    row.choices ? `one of: ${row.choices.join(', ')}` : '',
+    value === undefined ? '' : `default: ${value}`,
+    env ? `env ${env}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   const option = new Option(row.flag, notes ? `${help} (${notes})` : help);
   if (row.type === 'int') option.argParser(int(option.long ?? option.short ?? row.flag, option.optional));
   if (row.preset !== undefined) option.preset(row.preset);
@@ -47,7 +54,8 @@ function toOption(row: FlagRow, command: CommandName): Option {
 /** Adds the options the table gives `command`. */
 export function addOptions(cmd: Command, command: CommandName): Command {
   for (const row of flagRows(command)) cmd.addOption(toOption(row, command));
-  return cmd;
+  // Choices and the default are in each description already, in one style: commander adds none of its own.
+  return cmd.configureHelp({ optionDescription: (option) => option.description });
 }
 
 /**

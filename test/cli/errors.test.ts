@@ -110,12 +110,15 @@ describe('help', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/-k, --top-k <n>.*\(default: 5/);
     expect(res.stdout).not.toMatch(/\(default [^:]/);
+    // Choices and defaults in our one style, not commander's `(choices: "a", "b", default: "a")`.
+    expect(res.stdout).not.toMatch(/\(choices:|default: "/);
+    expect(res.stdout.replace(/\s+/g, ' ')).toContain('dense unless a mode is given) (one of: hybrid, keyword, dense; default: hybrid)');
     expect(res.stdout).toMatch(/Examples:\n {2}\$ ragsync search/);
     const index = (await cli(['index', '--help'])).stdout;
     for (const flag of ['--dtype', '--log-level', '--chunk-tokens', '--max-file-bytes']) {
       const line = index.split('\n').find((l) => l.trimStart().startsWith(flag)) ?? '';
       const rest = index.slice(index.indexOf(line)).split(/\n {2}-/)[0];
-      expect(rest, flag).toMatch(/\(default: /);
+      expect(rest, flag).toMatch(/[(;] default: /);
     }
     expect(index).toMatch(/Examples:\n {2}\$ ragsync index/);
   });
