@@ -118,7 +118,7 @@ describe('help', () => {
     for (const flag of ['--dtype', '--log-level', '--chunk-tokens', '--max-file-bytes']) {
       const line = index.split('\n').find((l) => l.trimStart().startsWith(flag)) ?? '';
       const rest = index.slice(index.indexOf(line)).split(/\n {2}-/)[0];
-      expect(rest, flag).toMatch(/[(;] default: /);
+      expect(rest, flag).toMatch(/(\(|; )default: /);
     }
     expect(index).toMatch(/Examples:\n {2}\$ ragsync index/);
   });
