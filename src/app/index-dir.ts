@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { Collection } from '../core/store.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from '../core/sync-source.js';
 import { syncToTargets } from '../core/targets.js';
+import { dropWaitingParses } from './parsing.js';
 import { type Runtime, deleteGuardOf, openReader, openRuntime } from './runtime.js';
 import { recordSource } from './sources.js';
 import { queuePass } from './through-queue.js';
@@ -60,10 +61,16 @@ function assertDirectory(dir: string): void {
   if (!isDir) throw new RagsyncError('USAGE', `${dir}: not a directory`, { stage: 'source' });
 }
 
-/** On the stop signal no new embedding batch starts (documents in flight end at once); returns the remover. */
+/**
+ * On the stop signal no new embedding batch starts and no waiting document is parsed: the
+ * documents in flight that wait for either end at once (synced next run); returns the remover.
+ */
 export function stopBatchesOn(rt: Runtime, signal: AbortSignal | undefined): () => void {
   if (!signal) return () => undefined;
-  const stop = () => (rt.live.embedder as { stop?: () => void }).stop?.();
+  const stop = () => {
+    dropWaitingParses();
+    (rt.live.embedder as { stop?: () => void }).stop?.();
+  };
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop, { once: true });
   return () => signal.removeEventListener('abort', stop);

@@ -31,6 +31,12 @@ export function parsing(config: ParseSettings): Chunking {
   return pool;
 }
 
+/** A pass was stopped: the documents waiting for a parse child fail at once as aborted (the next run syncs them). */
+export function dropWaitingParses(): void {
+  const stopped = () => Object.assign(new Error('stopped: not parsed'), { name: 'AbortError' });
+  for (const pool of pools.values()) pool.dropWaiting(stopped);
+}
+
 /** Stops every parse child of this process; resolves once they have exited. */
 export async function stopParsing(): Promise<void> {
   await Promise.all([...pools.values()].map((p) => p.close()));

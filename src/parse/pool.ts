@@ -91,6 +91,14 @@ export class ParsePool implements Chunking {
     });
   }
 
+  /**
+   * A stop: the documents still waiting for a child fail at once with `err()` (those a child has
+   * in its line finish), so a stopped pass ends without parsing what it will not embed.
+   */
+  dropWaiting(err: () => Error): void {
+    for (const job of this.waiting.splice(0)) job.reject(err());
+  }
+
   /** Stops every child (an idle one now, a busy one after its document); resolves once they are gone. */
   async close(): Promise<void> {
     const all = [...this.children];

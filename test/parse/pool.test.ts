@@ -111,6 +111,20 @@ describe('parse pool', () => {
     expect(await pidOf(p)).toBeGreaterThan(0);
   });
 
+  it('dropWaiting (a stopped pass): documents still waiting fail at once as aborted, those in a child finish', async () => {
+    const p = pool({ size: 1 });
+    const runs = ['a', 'b', 'c', 'd', 'e'].map((n) =>
+      p.chunk(doc(`${n}.txt`), limits).then(
+        () => 'parsed',
+        (e: Error) => e.name,
+      ),
+    );
+    p.dropWaiting(() => Object.assign(new Error('stopped'), { name: 'AbortError' }));
+    // One child: `a` in it, `b` (small) in its line; the other three were waiting.
+    expect(await Promise.all(runs)).toEqual(['parsed', 'parsed', 'AbortError', 'AbortError', 'AbortError']);
+    expect(await pidOf(p)).toBeGreaterThan(0);
+  });
+
   it('refuses limits without a tokenizer description', async () => {
     const err = await pool()
       .chunk(doc('ok.txt'), { maxTokens: 8, countTokens: (t) => t.length })
