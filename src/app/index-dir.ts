@@ -29,7 +29,7 @@ export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'de
  * With `dryRun`, the plan of that pass (`planDirectory`).
  */
 export async function indexDirectory(config: Config, dir: string, hooks: IndexHooks = {}): Promise<SyncSummary | PlanSummary> {
-  assertDirectory(dir);
+  checkDirectory('index', dir);
   if (hooks.dryRun) return planDirectory(config, dir, hooks);
   const rt = await openRuntime(config, dir, hooks.log);
   if (hooks.rehash && !config.rehash) rt.live.rehash = hooks.rehash;
@@ -50,15 +50,16 @@ export async function indexDirectory(config: Config, dir: string, hooks: IndexHo
   }
 }
 
-/** Refuses (a usage error) a `dir` that is not a directory, before the store is opened or created. */
-function assertDirectory(dir: string): void {
-  let isDir = false;
+/** The directory argument of `command`, checked before anything is opened or created: a usage error (exit 2) when it is not one. */
+export function checkDirectory(command: string, dir: string): void {
+  let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
-    // Missing or unreadable: said below.
+    throw new RagsyncError('USAGE', `ragsync ${command}: no such directory: ${dir}`, { stage: 'config' });
   }
-  if (!isDir) throw new RagsyncError('USAGE', `${dir}: not a directory`, { stage: 'source' });
+  if (!isDir)
+    throw new RagsyncError('USAGE', `ragsync ${command}: ${dir} is not a directory (give the folder that holds it)`, { stage: 'config' });
 }
 
 /**

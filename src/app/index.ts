@@ -3,7 +3,7 @@
  * of the tree). Each function opens what it needs and closes it before it returns.
  */
 export { type AuditResult, auditDirectory } from './audit.js';
-export { indexDirectory } from './index-dir.js';
+export { checkDirectory, indexDirectory } from './index-dir.js';
 export { type JobsReport, jobsReport } from './jobs.js';
 export { type ReembedHooks, type ReembedReport, abortReembed, dropOld, reembed } from './reembed.js';
 export { type SourceRemoval, removeSource } from './remove-source.js';

@@ -2,11 +2,11 @@
  * Each command: its config from the parsed flags, the app function it runs, what it prints and the
  * exit code it returns. Errors are thrown (`main` maps them to a line and an exit code).
  */
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
   abortReembed,
+  checkDirectory,
   auditDirectory,
   defaultSourceName,
   dropOld,
@@ -39,17 +39,6 @@ export function configOf(command: CommandName, flags: Flags): Config {
 
 export function usage(message: string): RagsyncError {
   return new RagsyncError('USAGE', message, { stage: 'config' });
-}
-
-/** The directory argument of `command`, checked before anything is opened or created: exit 2 when it is not one. */
-function checkDirectory(command: CommandName, dir: string): void {
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    throw usage(`ragsync ${command}: no such directory: ${dir}`);
-  }
-  if (!isDir) throw usage(`ragsync ${command}: ${dir} is not a directory (give the folder that holds it)`);
 }
 
 /** `index DIR`: one pass, with a progress bar; the first signal stops it cleanly. */
