@@ -101,7 +101,7 @@ export async function planDirectory(
 export function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
   const deleteGuard = deleteGuardOf(config);
   if (!config.redis.url) {
-    const execute: SyncSourceOptions['execute'] = (ref, record) => syncToTargets(ref, rt.targets, { record, of: rt.live });
+    const execute: SyncSourceOptions['execute'] = (ref, known) => syncToTargets(ref, rt.targets, { known, of: rt.live });
     return syncSource(rt.live, { ...hooks, concurrency: config.concurrency, execute, deleteGuard });
   }
   return queuePass(config, rt.live, {

@@ -6,7 +6,7 @@
  */
 import { RagsyncError } from './errors.js';
 import type { Collection } from './store.js';
-import { type DocSyncResult, type SyncDeps, syncDocument } from './sync-document.js';
+import { type DocSyncResult, type Known, type SyncDeps, syncDocument } from './sync-document.js';
 import { type SyncSourceOptions, type SyncSummary, syncSource } from './sync-source.js';
 import type { CachedVector, ChunkRef, CollectionInfo, DocChange, DocRecord, Embedder, SearchHit, SearchQuery } from './types.js';
 
@@ -40,9 +40,9 @@ export async function planSource(
   const plan = { ...deps, embedder, collection };
   await prepare?.(collection);
   const counts = { added: 0, updated: 0 };
-  const execute = async (ref: { source: string; path: string }, record: DocRecord | null): Promise<DocSyncResult> => {
-    const r = await syncDocument(ref, plan, record);
-    if (r.status === 'changed') counts[record || r.updated + r.deleted + r.unchanged > 0 ? 'updated' : 'added']++;
+  const execute = async (ref: { source: string; path: string }, known: Known): Promise<DocSyncResult> => {
+    const r = await syncDocument(ref, plan, known);
+    if (r.status === 'changed') counts[known.record || r.updated + r.deleted + r.unchanged > 0 ? 'updated' : 'added']++;
     return r;
   };
   const summary = await syncSource(plan, { ...opts, execute });

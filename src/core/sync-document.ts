@@ -34,6 +34,22 @@ export interface SyncDeps {
   rehash?: boolean | ReadonlySet<string>;
 }
 
+/**
+ * What a pass read already of one document, so `syncDocument` does not read it again. The hints
+ * only skip reads whose answer the pass had at its start; a concurrent writer's rows are still
+ * found by the commit, which reads the document's rows again under the store's write lock.
+ */
+export interface Known {
+  /** Its record in this collection (null: it has none). */
+  record: DocRecord | null;
+  /** The scan's stat of it, just taken: not taken again. */
+  entry?: SourceEntry;
+  /** The collection held no rows of it when the pass began (no record, no orphan rows). */
+  noRows?: boolean;
+  /** The collection held no rows and no cached vectors at all when the pass began: no vector is looked up (none can be reused). */
+  noVectors?: boolean;
+}
+
 export type DocStatus = 'changed' | 'unchanged' | 'deleted';
 
 export interface DocSyncResult {
@@ -59,12 +75,12 @@ export interface DocSyncResult {
  * I/O failure); on a throw the document's existing rows are unchanged or partly updated in a way
  * the next call completes.
  *
- * `known` is the caller's copy of the document's record (skips one read); omit it to read it.
+ * `known` is what the caller (a pass) already read of the document: each read it answers is skipped.
  */
-export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecord | null): Promise<DocSyncResult> {
+export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: Known): Promise<DocSyncResult> {
   const { source, collection } = deps;
-  const entry = await source.stat(ref);
-  const record = known !== undefined ? known : await collection.getDocRecord(entry?.docId ?? docIdOf(ref, source));
+  const entry = known?.entry ?? (await source.stat(ref));
+  const record = known ? known.record : await collection.getDocRecord(entry?.docId ?? docIdOf(ref, source));
   if (!entry) return deleteDocument(record?.docId ?? docIdOf(ref, source), ref.path, deps);
   const base = { ...result(entry.docId, entry.path, 'unchanged'), seen: { size: entry.size, mtimeMs: entry.mtimeMs } };
   if (record && isCurrent(record, entry, deps)) return { ...base, unchanged: record.chunkCount };
@@ -88,7 +104,7 @@ export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: DocRecor
     await collection.commitDocument({ rows: [], staleIds: [], record: same });
     return { ...base, unchanged: record.chunkCount };
   }
-  return { ...base, ...(await rewrite(doc, record, newRecord, deps)), seen: { size: doc.size, mtimeMs: doc.mtimeMs } };
+  return { ...base, ...(await rewrite(doc, record, newRecord, deps, known)), seen: { size: doc.size, mtimeMs: doc.mtimeMs } };
 }
 
 /** The record of a document as read now (its chunk count and metadata hash filled in later). */
@@ -109,16 +125,17 @@ function recordOf(doc: Document, deps: SyncDeps): DocRecord {
 }
 
 /** Chunks a document whose content changed and commits the chunks whose ID or hash moved. */
-async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRecord, deps: SyncDeps) {
+async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRecord, deps: SyncDeps, known?: Known) {
   const { chunks, metadata, textless } = await chunk(doc, deps);
   const keys = new Map(chunks.map((c) => [c, keyOf(c)]));
   const meta = JSON.stringify(metadata);
   const metaHash = sha256(meta);
   // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
-  // every key it now has (those of unchanged chunks are simply not used).
+  // every key it now has (those of unchanged chunks are simply not used). A read the pass
+  // answered already (a new document of a new source: the bulk path) is not made.
   const [current, cached] = await Promise.all([
-    deps.collection.listDocChunks(doc.docId),
-    deps.collection.findVectors([...new Set(keys.values())]),
+    known?.noRows ? [] : deps.collection.listDocChunks(doc.docId),
+    known?.noVectors ? new Map<string, number[]>() : deps.collection.findVectors([...new Set(keys.values())]),
   ]);
   const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));

@@ -8,7 +8,7 @@ import { checkRows, isUnder } from './compare.js';
 import { type DeleteGuard, type HeldDeletions, heldDeletions } from './delete-guard.js';
 import { errorMessage, RagsyncError } from './errors.js';
 import type { DocRecord, DocRef, SourceEntry } from './types.js';
-import { type DocSyncResult, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync-document.js';
+import { type DocSyncResult, type Known, type SyncDeps, deleteDocument, isCurrent, syncDocument } from './sync-document.js';
 
 export interface SyncSummary {
   docs: { scanned: number; changed: number; unchanged: number; deleted: number; failed: number; textless?: number };
@@ -44,9 +44,10 @@ export interface SyncSourceOptions {
   onWarning?: (message: string) => void;
   /**
    * Runs the sync of one document that may have changed or be gone (default: `syncDocument`
-   * in-process). The queue mode enqueues a job and resolves with its result.
+   * in-process), with what the pass knows of it. The queue mode enqueues a job and resolves with
+   * its result.
    */
-  execute?: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
+  execute?: (ref: DocRef, known: Known) => Promise<DocSyncResult>;
   /**
    * Stops the pass: no document or deletion starts after it fires, those already started finish
    * (a record is written after its rows, so even a hard stop loses nothing), and no deletion runs
@@ -87,14 +88,20 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
 export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
   const started = performance.now();
   const pass = new Pass(deps, opts);
-  const { records, orphans } = await checkedRecords(deps, opts);
+  const { records, orphans, empty } = await checkedRecords(deps, opts);
   // p-map pulls the next entry only when a slot is free: the scan runs at most a pool ahead of
   // the work (a tree of 100 000 files does not become 100 000 queued tasks), and after a stop
   // nothing new starts while the documents in flight finish.
   let scanError: unknown;
   const entries = pass.untilStopped(deps.source.scan(), (err) => (scanError = err));
   const concurrency = Math.max(1, opts.concurrency);
-  await pMap(entries, (entry) => pass.document(entry, records.get(entry.docId) ?? null), { concurrency });
+  // What the pass knows of a document spares it reads: its record, its stat, and, for a document
+  // with no record and no orphan rows, that it has no rows (in a new collection, no vectors either).
+  const knownOf = (entry: SourceEntry): Known => {
+    const record = records.get(entry.docId) ?? null;
+    return record || orphans.has(entry.docId) ? { record, entry } : { record, entry, noRows: true, noVectors: empty };
+  };
+  await pMap(entries, (entry) => pass.document(entry, knownOf(entry)), { concurrency });
   if (scanError !== undefined) throw scanError;
   if (pass.stopped()) return ended(pass.sum, started, true);
 
@@ -123,13 +130,13 @@ class Pass {
   readonly sum = emptySummary();
   readonly seen = new Set<string>();
   private done = 0;
-  private readonly execute: (ref: DocRef, record: DocRecord | null) => Promise<DocSyncResult>;
+  private readonly execute: (ref: DocRef, known: Known) => Promise<DocSyncResult>;
 
   constructor(
     private readonly deps: SyncDeps,
     private readonly opts: SyncSourceOptions,
   ) {
-    this.execute = opts.execute ?? ((ref, record) => syncDocument(ref, deps, record));
+    this.execute = opts.execute ?? ((ref, known) => syncDocument(ref, deps, known));
   }
 
   stopped(): boolean {
@@ -151,13 +158,14 @@ class Pass {
     }
   }
 
-  async document(entry: SourceEntry, record: DocRecord | null): Promise<void> {
+  async document(entry: SourceEntry, known: Known): Promise<void> {
+    const { record } = known;
     if (record && isCurrent(record, entry, this.deps)) {
       return this.finish({ ...noChange(entry.docId, entry.path), unchanged: record.chunkCount });
     }
     // An entry taken from the scan just as the pass was stopped is skipped, uncounted.
     if (this.stopped()) return void this.sum.docs.scanned--;
-    await this.execute(entry, record).then(
+    await this.execute(entry, known).then(
       (r) => this.finish(r),
       (err) => (this.stopped() && isAbort(err) ? void this.sum.docs.scanned-- : this.fail(entry.path, err)),
     );
@@ -165,7 +173,7 @@ class Pass {
 
   async remove(id: string, path: string, record: DocRecord | null): Promise<void> {
     const run = this.opts.execute
-      ? this.opts.execute({ source: this.deps.source.name, path }, record)
+      ? this.opts.execute({ source: this.deps.source.name, path }, { record })
       : deleteDocument(id, path, this.deps);
     await run.then(
       (r) => this.finish(r),
@@ -211,7 +219,8 @@ function isAbort(err: unknown): boolean {
 /**
  * The source's document records, checked against the rows (`checkRows`): a record that
  * disagrees with its rows is dropped (the document is synced again), and documents with rows but
- * no record are returned as orphans (deleted unless the scan finds them).
+ * no record are returned as orphans (deleted unless the scan finds them). `empty`: the collection
+ * held no rows and no cached vectors at all (asked only for a source with no records and no rows).
  */
 async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
   const { collection, source } = deps;
@@ -220,5 +229,7 @@ async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
   for (const id of disagree) records.delete(id);
   if (disagree.length > 0)
     opts.onWarning?.(`${disagree.length} document records disagree with the rows in the store: those documents are synced again`);
-  return { records, orphans: new Set([...orphans, ...disagree]) };
+  const empty =
+    records.size === 0 && orphans.length === 0 && (await collection.stats()).chunks === 0 && (await collection.countCachedVectors()) === 0;
+  return { records, orphans: new Set([...orphans, ...disagree]), empty };
 }

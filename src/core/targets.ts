@@ -9,8 +9,8 @@ import { errorMessage } from './errors.js';
 import { fingerprintKey } from './fingerprint.js';
 import type { Logger } from './log.js';
 import type { Store } from './store.js';
-import { type DocSyncResult, type SyncDeps, syncDocument } from './sync-document.js';
-import type { CollectionInfo, DocRecord, DocRef } from './types.js';
+import { type DocSyncResult, type Known, type SyncDeps, syncDocument } from './sync-document.js';
+import type { CollectionInfo, DocRef } from './types.js';
 
 /** How stale a writer's view of the store's layout may be. A re-embed waits this long before it backfills. */
 export const LAYOUT_REFRESH_MS = 1000;
@@ -30,16 +30,12 @@ export type TargetsResult = DocSyncResult & { next?: DocSyncResult };
 
 /**
  * Syncs one document into every target: live first (a failure of the pending side fails the
- * call, and on the retry live is a no-op), then the pending collection. `known` is the caller's
- * copy of the document's record in the collection `of` (used while that is still live).
+ * call, and on the retry live is a no-op), then the pending collection. `known` is what the caller
+ * read of the document in the collection `of` (used while that is still live).
  */
-export async function syncToTargets(
-  ref: DocRef,
-  targets: TargetProvider,
-  known?: { record: DocRecord | null; of: SyncDeps },
-): Promise<TargetsResult> {
+export async function syncToTargets(ref: DocRef, targets: TargetProvider, known?: { known: Known; of: SyncDeps }): Promise<TargetsResult> {
   const { live, pending } = await targets.current();
-  const result: TargetsResult = await syncDocument(ref, live, known?.of === live ? known.record : undefined);
+  const result: TargetsResult = await syncDocument(ref, live, known?.of === live ? known.known : undefined);
   if (pending) result.next = await syncDocument(ref, pending);
   return result;
 }

@@ -14,6 +14,9 @@ import { docId, normalizeRelPath } from '../ids/index.js';
 import { contentMismatch, typeFromName } from './detect.js';
 import { PathFilter } from './gitignore.js';
 
+/** Stats of a directory's files in flight ahead of the scan. */
+const STAT_AHEAD = 32;
+
 export interface FilesystemOptions {
   name: string;
   root: string;
@@ -197,24 +200,35 @@ export class FilesystemSource implements Source {
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const ent of entries) {
+    // The files of this directory, in order, each stat started up to STAT_AHEAD files ahead of
+    // the one yielded: a tree of small files is not one stat round trip after another.
+    const files: Array<{ at: number; rel: string; norm: string; walked: boolean }> = [];
+    entries.forEach((ent, at) => {
+      if (!(ent.isFile() || ent.isSymbolicLink())) return;
       const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
-      if (ent.isDirectory()) {
-        if (this.dirExcluded(rel)) continue;
-        yield* this.walk(rel, root);
-        continue;
-      }
-      if (!(ent.isFile() || ent.isSymbolicLink())) continue;
       const norm = normalizeRelPath(rel);
-      if (!this.included(norm)) continue;
-      let st;
-      try {
-        st = await this.fileStat(path.join(this.root, rel), root, ent.isFile());
-      } catch (err) {
-        this.failed.push({ path: norm, error: `cannot read: ${errorMessage(err)}` });
+      if (this.included(norm)) files.push({ at, rel, norm, walked: ent.isFile() });
+    });
+    const stats: Array<Promise<Awaited<ReturnType<FilesystemSource['fileStat']>> | Error>> = [];
+    const statUpTo = (n: number) => {
+      for (let k = stats.length; k < Math.min(n, files.length); k++) {
+        const f = files[k]!;
+        stats.push(this.fileStat(path.join(this.root, f.rel), root, f.walked).catch((err: unknown) => new Error(errorMessage(err))));
+      }
+    };
+    let next = 0;
+    for (const [at, ent] of entries.entries()) {
+      if (ent.isDirectory()) {
+        const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
+        if (!this.dirExcluded(rel)) yield* this.walk(rel, root);
         continue;
       }
-      if (st) yield this.entry(norm, st);
+      if (files[next]?.at !== at) continue;
+      const f = files[next]!;
+      statUpTo(++next + STAT_AHEAD);
+      const st = await stats[next - 1]!;
+      if (st instanceof Error) this.failed.push({ path: f.norm, error: `cannot read: ${st.message}` });
+      else if (st) yield this.entry(f.norm, st);
     }
   }
 

@@ -3,7 +3,7 @@
  * chain, read in batches.
  */
 import * as lancedb from '@lancedb/lancedb';
-import type { Schema } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
 import type { CachedVector, ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
@@ -115,7 +115,12 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   }
 
   async listDocRecords(source: string): Promise<DocRecords> {
-    return recordsOf(await guard('read document records', () => this.docs.query().where(sqlEq('source', source)).toArray()));
+    // Read by column, a batch at a time: an Arrow row proxy per record costs more than the query (10 000 records: 150 ms).
+    const rows: Array<Record<string, unknown>> = [];
+    await guard('read document records', async () => {
+      for await (const batch of this.docs.query().where(sqlEq('source', source))) rows.push(...columnRows(batch));
+    });
+    return recordsOf(rows);
   }
 
   search(q: SearchQuery): Promise<SearchHit[]> {
@@ -175,12 +180,35 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     const retired = [...retiring].map(([key, vector]) => ({ key, vector }));
     // Rows and the vector cache are two tables: written at once (no compaction between), both
     // before any deletion and the records.
-    await settled([rows.length > 0 ? this.mergeRows(rows) : Promise.resolve(), this.cache.put(retired, Date.now())]);
+    await settled([rows.length > 0 ? this.writeRows(rows, held) : Promise.resolve(), this.cache.put(retired, Date.now())]);
     if (rows.length > 0) await this.committed();
     await this.deleteRows(staleIds(changes, held));
     const twice = docIds.filter((id) => (heldRecords.get(id) ?? 0) > 1);
     if (twice.length > 0) await this.commit('delete duplicate records', () => this.docs.delete(sqlIn('doc_id', twice)));
-    await this.mergeRecords(changes.map((c) => c.record));
+    await this.writeRecords(
+      changes.map((c) => c.record),
+      heldRecords,
+    );
+  }
+
+  /**
+   * The bulk path: rows of documents the store holds no row of (read under the lock, so no other
+   * writer can have added one since) are appended, without the join on `id` a merge-insert makes
+   * against the whole table; the rest are merge-inserted. A chunk ID belongs to its document, so
+   * an appended ID cannot already be held. Both go out at once.
+   */
+  private async writeRows(rows: ChunkRow[], held: Map<string, ChunkRefs>): Promise<void> {
+    checkDims(rows, this.info.fingerprint.dim);
+    const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
+    const fresh = latest.filter((r) => !held.has(r.docId));
+    const known = latest.filter((r) => held.has(r.docId));
+    const schema = await this.schemaOf(this.chunks);
+    await settled([
+      fresh.length > 0
+        ? guard('add rows', () => this.chunks.add(lancedb.makeArrowTable(fresh.map(toArrowRow), { schema }))).then(() => undefined)
+        : Promise.resolve(),
+      known.length > 0 ? this.mergeRows(known, schema) : Promise.resolve(),
+    ]);
   }
 
   /** How many records the store holds of each of these documents. */
@@ -202,19 +230,23 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     }
   }
 
-  private async mergeRows(rows: ChunkRow[]): Promise<void> {
-    checkDims(rows, this.info.fingerprint.dim);
-    const latest = new Map(rows.map((r) => [r.id, r]));
-    const data = lancedb.makeArrowTable([...latest.values()].map(toArrowRow), { schema: await this.schemaOf(this.chunks) });
+  private async mergeRows(rows: ChunkRow[], schema: Schema): Promise<void> {
+    const data = lancedb.makeArrowTable(rows.map(toArrowRow), { schema });
     await guard('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
-  private async mergeRecords(records: DocRecord[]): Promise<void> {
-    const latest = new Map(records.map((r) => [r.docId, r]));
-    const data = lancedb.makeArrowTable([...latest.values()].map(recordToRow), { schema: await this.schemaOf(this.docs) });
-    await this.commit('write document records', () =>
-      this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
-    );
+  /** Records last: appended for documents the store holds no record of (read under the lock), merge-inserted for the rest. */
+  private async writeRecords(records: DocRecord[], held: Map<string, number>): Promise<void> {
+    const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
+    const schema = await this.schemaOf(this.docs);
+    const table = (rs: DocRecord[]) => lancedb.makeArrowTable(rs.map(recordToRow), { schema });
+    const fresh = latest.filter((r) => !held.has(r.docId));
+    const known = latest.filter((r) => held.has(r.docId));
+    if (fresh.length > 0) await this.commit('write document records', () => this.docs.add(table(fresh)));
+    if (known.length > 0)
+      await this.commit('write document records', () =>
+        this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(table(known)),
+      );
   }
 
   /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
@@ -290,6 +322,18 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     }
     return out;
   }
+}
+
+/** The rows of an Arrow record batch as plain objects, read column by column. */
+function columnRows(batch: RecordBatch): Array<Record<string, unknown>> {
+  const columns = batch.schema.fields.map((f) => [f.name, batch.getChild(f.name)!.toArray() as ArrayLike<unknown>] as const);
+  const out: Array<Record<string, unknown>> = new Array(batch.numRows);
+  for (let i = 0; i < batch.numRows; i++) {
+    const row: Record<string, unknown> = {};
+    for (const [name, values] of columns) row[name] = values[i];
+    out[i] = row;
+  }
+  return out;
 }
 
 /** Waits for every write (none may still run once the lock is released), then throws the first failure. */
