@@ -35,18 +35,15 @@ export interface SyncDeps {
 }
 
 /**
- * What a pass read already of one document, so `syncDocument` does not read it again. The hints
- * only skip reads whose answer the pass had at its start; a concurrent writer's rows are still
- * found by the commit, which reads the document's rows again under the store's write lock.
+ * What a pass read already of one document: its record (null: none), the scan's stat of it, and
+ * whether the collection held no rows of it (`noRows`) or no rows and cached vectors at all
+ * (`noVectors`) when the pass began. Only reads answered at the pass's start are skipped: the
+ * commit reads the document's rows again under the store's write lock (a concurrent writer's).
  */
 export interface Known {
-  /** Its record in this collection (null: it has none). */
   record: DocRecord | null;
-  /** The scan's stat of it, just taken: not taken again. */
   entry?: SourceEntry;
-  /** The collection held no rows of it when the pass began (no record, no orphan rows). */
   noRows?: boolean;
-  /** The collection held no rows and no cached vectors at all when the pass began: no vector is looked up (none can be reused). */
   noVectors?: boolean;
 }
 
@@ -169,9 +166,8 @@ function keyOf(c: Chunk): string {
 }
 
 /**
- * The vectors of a document's rows whose key its new version no longer has (deleted, or rewritten
- * with other content), for the vector cache: a revert, a restore or a move embeds nothing. Rows
- * written before keys were stored have none and are not kept.
+ * The vectors of a document's rows whose key its new version no longer has, for the vector cache:
+ * a revert, a restore or a move embeds nothing. Rows written before keys were stored have none.
  */
 async function retiredVectors(rows: ChunkRef[], keep: ReadonlySet<string>, deps: SyncDeps): Promise<CachedVector[]> {
   const gone = goneKeys(rows, keep);

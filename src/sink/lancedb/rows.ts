@@ -3,12 +3,13 @@
  * chain, read in batches.
  */
 import * as lancedb from '@lancedb/lancedb';
-import type { RecordBatch, Schema } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import { checkDims } from '../../core/fingerprint.js';
 import type { Collection } from '../../core/store.js';
 import type { CachedVector, ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
-import { addChunksByDoc, recordToRow, recordsOf, rowToRecord } from '../records.js';
+import { recordToRow, recordsOf } from '../records.js';
+import { docChunks, readRows, recordCounts, recordsById, rowVectors } from './reads.js';
 import type { WriteLock } from './lock.js';
 import { searchTable } from './search.js';
 import { sqlEq, sqlIn } from './sql.js';
@@ -115,12 +116,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   }
 
   async listDocRecords(source: string): Promise<DocRecords> {
-    // Read by column, a batch at a time: an Arrow row proxy per record costs more than the query (10 000 records: 150 ms).
-    const rows: Array<Record<string, unknown>> = [];
-    await guard('read document records', async () => {
-      for await (const batch of this.docs.query().where(sqlEq('source', source))) rows.push(...columnRows(batch));
-    });
-    return recordsOf(rows);
+    return recordsOf(await guard('read document records', () => readRows(this.docs.query().where(sqlEq('source', source)))));
   }
 
   search(q: SearchQuery): Promise<SearchHit[]> {
@@ -170,8 +166,8 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     // The three reads at once; the vectors of retired keys are read from the rows before they are overwritten.
     const [held, heldRecords, retiring] = await Promise.all([
       this.fetchDocChunks(docIds),
-      this.recordCounts(docIds),
-      this.rowVectors(retiredKeys),
+      recordCounts(this.docs, docIds),
+      rowVectors(this.chunks, retiredKeys),
     ]);
     const rows = changes.flatMap((c) => c.rows);
     const writing = new Set(rows.map((r) => r.id));
@@ -192,61 +188,28 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   }
 
   /**
-   * The bulk path: rows of documents the store holds no row of (read under the lock, so no other
-   * writer can have added one since) are appended, without the join on `id` a merge-insert makes
-   * against the whole table; the rest are merge-inserted. A chunk ID belongs to its document, so
-   * an appended ID cannot already be held. Both go out at once.
+   * The bulk path: when the store holds no row of any document of the batch (read under the lock,
+   * so no other writer can have added one since), its rows are appended, without the join on `id`
+   * that a merge-insert makes against the whole table (a chunk ID belongs to its document, so none
+   * can be held already); otherwise they are merge-inserted. One commit either way.
    */
   private async writeRows(rows: ChunkRow[], held: Map<string, ChunkRefs>): Promise<void> {
     checkDims(rows, this.info.fingerprint.dim);
     const latest = [...new Map(rows.map((r) => [r.id, r])).values()];
-    const fresh = latest.filter((r) => !held.has(r.docId));
-    const known = latest.filter((r) => held.has(r.docId));
-    const schema = await this.schemaOf(this.chunks);
-    await settled([
-      fresh.length > 0
-        ? guard('add rows', () => this.chunks.add(lancedb.makeArrowTable(fresh.map(toArrowRow), { schema }))).then(() => undefined)
-        : Promise.resolve(),
-      known.length > 0 ? this.mergeRows(known, schema) : Promise.resolve(),
-    ]);
+    const data = lancedb.makeArrowTable(latest.map(toArrowRow), { schema: await this.schemaOf(this.chunks) });
+    if (held.size === 0) await guard('add rows', () => this.chunks.add(data));
+    else await guard('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
-  /** How many records the store holds of each of these documents. */
-  private async recordCounts(docIds: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < docIds.length; i += IN_BATCH) {
-      const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
-      const rows = await guard('read document records', () => this.docs.query().where(where).select(['doc_id']).toArray());
-      for (const r of rows) out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
-    }
-    return out;
-  }
-
-  /** Deletes rows by ID, `IN_BATCH` a commit; runs inside the write chain. */
-  private async deleteRows(ids: string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += IN_BATCH) {
-      const batch = ids.slice(i, i + IN_BATCH);
-      await this.commit('delete rows', () => this.chunks.delete(sqlIn('id', batch)));
-    }
-  }
-
-  private async mergeRows(rows: ChunkRow[], schema: Schema): Promise<void> {
-    const data = lancedb.makeArrowTable(rows.map(toArrowRow), { schema });
-    await guard('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
-  }
-
-  /** Records last: appended for documents the store holds no record of (read under the lock), merge-inserted for the rest. */
+  /** Records last: appended when the store holds none of the batch's documents (read under the lock), else merge-inserted. */
   private async writeRecords(records: DocRecord[], held: Map<string, number>): Promise<void> {
     const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
-    const schema = await this.schemaOf(this.docs);
-    const table = (rs: DocRecord[]) => lancedb.makeArrowTable(rs.map(recordToRow), { schema });
-    const fresh = latest.filter((r) => !held.has(r.docId));
-    const known = latest.filter((r) => held.has(r.docId));
-    if (fresh.length > 0) await this.commit('write document records', () => this.docs.add(table(fresh)));
-    if (known.length > 0)
-      await this.commit('write document records', () =>
-        this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(table(known)),
-      );
+    const data = lancedb.makeArrowTable(latest.map(recordToRow), { schema: await this.schemaOf(this.docs) });
+    await this.commit('write document records', () =>
+      held.size === 0
+        ? this.docs.add(data)
+        : this.docs.mergeInsert('doc_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
+    );
   }
 
   /** Runs one write (already inside the write chain) and compacts every `COMPACT_EVERY` commits. */
@@ -283,57 +246,20 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     return schema;
   }
 
-  protected async fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
-    const out = new Map<string, ChunkRefs>();
-    for (let i = 0; i < docIds.length; i += IN_BATCH) {
-      const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
-      addChunksByDoc(
-        out,
-        await guard('list chunks', () => this.chunks.query().where(where).select(['id', 'hash', 'doc_id', 'key']).toArray()),
-      );
-    }
-    return out;
+  protected fetchDocChunks(docIds: string[]): Promise<Map<string, ChunkRefs>> {
+    return docChunks(this.chunks, docIds);
   }
 
   /** Vectors by key: from the rows, else from the vector cache (both read at once). */
   protected async fetchVectors(keys: string[]): Promise<Map<string, number[]>> {
-    const [found, cached] = await Promise.all([this.rowVectors(keys), this.cache.find(keys)]);
+    const [found, cached] = await Promise.all([rowVectors(this.chunks, keys), this.cache.find(keys)]);
     for (const [k, v] of cached) if (!found.has(k)) found.set(k, v);
     return found;
   }
 
-  /** A vector for each of these keys that some row holds. */
-  private async rowVectors(keys: string[]): Promise<Map<string, number[]>> {
-    const found = new Map<string, number[]>();
-    for (let i = 0; i < keys.length; i += IN_BATCH) {
-      const where = sqlIn('key', keys.slice(i, i + IN_BATCH));
-      const rows = await guard('find vectors', () => this.chunks.query().where(where).select(['key', 'vector']).toArray());
-      for (const r of rows) if (!found.has(String(r.key))) found.set(String(r.key), Array.from(r.vector as Float32Array));
-    }
-    return found;
+  protected fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
+    return recordsById(this.docs, docIds);
   }
-
-  protected async fetchRecords(docIds: string[]): Promise<Map<string, DocRecord>> {
-    const out = new Map<string, DocRecord>();
-    for (let i = 0; i < docIds.length; i += IN_BATCH) {
-      const where = sqlIn('doc_id', docIds.slice(i, i + IN_BATCH));
-      const rows = await guard('read document records', () => this.docs.query().where(where).toArray());
-      for (const r of rows) out.set(String(r.doc_id), rowToRecord(r));
-    }
-    return out;
-  }
-}
-
-/** The rows of an Arrow record batch as plain objects, read column by column. */
-function columnRows(batch: RecordBatch): Array<Record<string, unknown>> {
-  const columns = batch.schema.fields.map((f) => [f.name, batch.getChild(f.name)!.toArray() as ArrayLike<unknown>] as const);
-  const out: Array<Record<string, unknown>> = new Array(batch.numRows);
-  for (let i = 0; i < batch.numRows; i++) {
-    const row: Record<string, unknown> = {};
-    for (const [name, values] of columns) row[name] = values[i];
-    out[i] = row;
-  }
-  return out;
 }
 
 /** Waits for every write (none may still run once the lock is released), then throws the first failure. */
