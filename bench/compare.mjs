@@ -1,7 +1,8 @@
-// ragsync side by side with the tool a user would otherwise pick: LangChain.js's indexing API
+// ragsync side by side with the tools a user would otherwise pick: LangChain.js's indexing API
 // (`index()` + SQLite record manager + LangChain's Milvus store, see bench/peer/), on the same
-// Milvus server, the same generated corpus and the same fixed-cost embedder (hash-derived vectors,
-// a known sleep per batch of 16), so the figures measure the pipelines, not a model.
+// Milvus server, and CocoIndex (Python: its incremental `update` into SQLite with sqlite-vec, see
+// bench/cocoindex/), on the same generated corpus and the same fixed-cost embedder (hash-derived
+// vectors, a known sleep per batch of 16), so the figures measure the pipelines, not a model.
 //   npm run bench                      # short: 1 000 files
 //   npm run bench -- --full            # 10 000 files, and 100 000 small files for memory
 //   node bench/compare.mjs [--files N] [--delay-ms 10] [--concurrency N (default: ragsync's own)]
@@ -23,6 +24,7 @@ if (!existsSync(path.join(peerDir, 'node_modules', '@langchain', 'core'))) {
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: peerDir, stdio: 'inherit' });
 }
 const { openLangChain, FixedCostEmbeddings } = await import('./peer/langchain.mjs');
+const { openCocoIndex } = await import('./cocoindex/cocoindex.mjs');
 const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
 const { milvusStore } = await import(path.join(root, 'dist/sink/index.js'));
@@ -44,6 +46,7 @@ const server = await startMilvusLite({ dataDir: path.join(work, 'milvus') });
 const client = new MilvusClient({ address: server.address, logLevel: 'error' });
 const secs = (ms) => (ms / 1000).toFixed(2);
 const rows = [];
+let cocoVersion;
 try {
   // ragsync
   const milvus = { kind: 'milvus', address: server.address };
@@ -53,6 +56,13 @@ try {
   const rsFull = await indexDirectory(config, corpus);
   const rsRate = rsFull.chunks.upserted / (rsFull.durationMs / 1000);
   const rsNoop = await indexDirectory(config, corpus);
+
+  // The same no-op on the embedded store: a full index into LanceDB, then the timed second pass.
+  const lance = resolveConfig({
+    flags: { sink: { path: path.join(work, 'noop-store') }, embedder: { kind: 'fixed', dim: 64, delayMs }, concurrency },
+  });
+  await indexDirectory(lance, corpus);
+  const lanceNoop = await indexDirectory(lance, corpus);
 
   // The sink's limit: the same corpus with a free embedder (0 ms), then a raw batched upsert of
   // the very rows it wrote, into a twin collection of the same sink.
@@ -82,6 +92,17 @@ try {
   if (rsNoop.embeddings.computed !== 0 || rsNoop.chunks.upserted !== 0)
     throw new Error(`ragsync's no-op pass wrote something: ${JSON.stringify(rsNoop)}`);
 
+  // CocoIndex, its splitter sized like LangChain's (the corpus is ASCII: its bytes are characters).
+  const coco = openCocoIndex({
+    corpus,
+    state: path.join(work, 'cocoindex-state'),
+    db: path.join(work, 'cocoindex.db'),
+    delayMs,
+    chunkBytes: chunkChars,
+  });
+  const ccFull = coco.update();
+  const ccNoop = coco.update();
+
   // Edit churn: the same scripted edits, then one pass of each tool.
   const before = await hashes('rs_chunks');
   const edits = await churn(markdown);
@@ -91,31 +112,46 @@ try {
   const lcComputed = embeddings.computed;
   const lcChurn = await lc.indexFolder(corpus);
   const lcChurnEmbedded = embeddings.computed - lcComputed;
+  const ccChurn = coco.update();
+  const timesRagsync = (ms) => `**${(ms / rsNoop.durationMs).toFixed(1)}x**`;
 
+  if (lanceNoop.embeddings.computed !== 0 || lanceNoop.chunks.upserted !== 0)
+    throw new Error(`ragsync's LanceDB no-op pass wrote something: ${JSON.stringify(lanceNoop)}`);
+  if (ccNoop.embedded !== 0 || ccNoop.rowsWritten !== 0)
+    throw new Error(`CocoIndex's no-op pass wrote something: ${JSON.stringify(ccNoop)}`);
+  cocoVersion = ccFull.version;
   rows.push(
     [
       'corpus',
-      `${files} files: ${markdown.length} Markdown, ${paths.length - markdown.length} PDFs and PNGs (ragsync only: LangChain's index() here takes the Markdown); ` +
-        `ragsync ${rsFull.chunks.upserted} chunks (heading sections, ${config.concurrency} documents in flight), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, ${chunkChars} characters)`,
+      `${files} files: ${markdown.length} Markdown, ${paths.length - markdown.length} PDFs and PNGs (ragsync only: LangChain's index() and CocoIndex's flow here take the Markdown); ` +
+        `ragsync ${rsFull.chunks.upserted} chunks (heading sections, ${config.concurrency} documents in flight), LangChain ${lcFull.numAdded} (MarkdownTextSplitter, ${chunkChars} characters), ` +
+        `CocoIndex ${ccFull.rows} (RecursiveSplitter, markdown, ${chunkChars} bytes; ${(ccFull.embedded / ccFull.batches).toFixed(1)} texts per embedding batch)`,
     ],
     [
       'Milvus: full index with a free embedder, chunks/s: ragsync / raw batched upsert of the same rows',
       `${Math.round(freeRate)} / ${Math.round(raw)} = **${(freeRate / raw).toFixed(2)}**`,
     ],
-    ['full index, s: ragsync / LangChain', `${secs(rsFull.durationMs)} / ${secs(lcFullMs)}`],
-    ['full index, chunks/s: ragsync / LangChain', `${Math.round(rsRate)} / ${Math.round(lcFull.numAdded / (lcFullMs / 1000))}`],
+    ['full index, s: ragsync / LangChain / CocoIndex', `${secs(rsFull.durationMs)} / ${secs(lcFullMs)} / ${secs(ccFull.ms)}`],
     [
-      `no-op re-index of ${files} files, s: ragsync / LangChain`,
-      `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} = **${(lcNoopMs / rsNoop.durationMs).toFixed(1)}x** faster`,
+      'full index, chunks/s: ragsync / LangChain / CocoIndex',
+      `${Math.round(rsRate)} / ${Math.round(lcFull.numAdded / (lcFullMs / 1000))} / ${Math.round(ccFull.rows / (ccFull.ms / 1000))}`,
     ],
     [
-      'no-op re-index: chunks embedded + rows written, ragsync / LangChain',
-      `0 + 0 / ${lcNoop.numAdded} + ${lcNoop.numAdded + lcNoop.numDeleted}`,
+      `no-op re-index of ${files} files, s: ragsync / LangChain / CocoIndex`,
+      `${secs(rsNoop.durationMs)} / ${secs(lcNoopMs)} / ${secs(ccNoop.ms)} (LangChain ${timesRagsync(lcNoopMs)}, CocoIndex ${timesRagsync(ccNoop.ms)} ragsync's time)`,
     ],
-    [`edit churn (${edits}): embeddings computed, ragsync / LangChain`, `${rsChurn.embeddings.computed} / ${lcChurnEmbedded}`],
+    [`no-op re-index of ${files} files into LanceDB, s (ragsync)`, secs(lanceNoop.durationMs)],
     [
-      'edit churn: rows written (upserted + deleted), ragsync / LangChain',
-      `${rsChurn.chunks.upserted + rsChurn.chunks.deleted} / ${lcChurn.numAdded + lcChurn.numDeleted}`,
+      'no-op re-index: chunks embedded + rows written, ragsync / LangChain / CocoIndex',
+      `0 + 0 / ${lcNoop.numAdded} + ${lcNoop.numAdded + lcNoop.numDeleted} / ${ccNoop.embedded} + ${ccNoop.rowsWritten}`,
+    ],
+    [
+      `edit churn (${edits}): embeddings computed, ragsync / LangChain / CocoIndex`,
+      `${rsChurn.embeddings.computed} / ${lcChurnEmbedded} / ${ccChurn.embedded}`,
+    ],
+    [
+      'edit churn: rows written (upserted + deleted), ragsync / LangChain / CocoIndex',
+      `${rsChurn.chunks.upserted + rsChurn.chunks.deleted} / ${lcChurn.numAdded + lcChurn.numDeleted} / ${ccChurn.rowsWritten}`,
     ],
     [
       'edit churn: ragsync embeddings computed / chunks with new content',
@@ -163,39 +199,31 @@ if (full) {
 }
 const fresh = freshness();
 rows.push(['daemon freshness at 10 edits/s, save -> searchable (LanceDB, settle 50 ms): p50 / p99 ms', `${fresh.p50} / ${fresh.p99}`]);
+const startup = startupTimes();
+if (startup) rows.push(['start-up ms / RSS MB (bench/startup.mjs)', startup]);
 
 await report(
   root,
   'ragsync vs LangChain.js',
   `Command: \`node bench/compare.mjs --files ${files}${full ? ' --full' : ''} --delay-ms ${delayMs}${concurrency ? ` --concurrency ${concurrency}` : ''}\`. ` +
-    `Store: Milvus Lite (both tools); embedder: fixed cost, ${delayMs} ms per batch of 16, 64-d; LangChain.js: @langchain/core 1.4 \`index()\`, ` +
-    'cleanup "incremental", SQLiteRecordManager, @langchain/community Milvus store.',
+    `Store: Milvus Lite (ragsync and LangChain.js); CocoIndex writes SQLite, not Milvus (the store differs: an SQLite table with a sqlite-vec float[64] column). ` +
+    `Embedder: fixed cost, ${delayMs} ms per batch of 16, 64-d; LangChain.js: @langchain/core 1.4 \`index()\`, ` +
+    'cleanup "incremental", SQLiteRecordManager, @langchain/community Milvus store; ' +
+    `CocoIndex ${cocoVersion} (Python): one \`app.update()\` per pass in a fresh process (its time: the update, without Python's start-up), ` +
+    'its state in LMDB, memoized per-file components and per-chunk embeddings (as its SentenceTransformerEmbedder), batching by CocoIndex (up to 16).',
   rows,
 );
 await rm(work, { recursive: true, force: true });
 
 /** Reads back every row ragsync wrote with the free embedder and upserts it raw, in batches of 1 000, into a twin collection: rows/s. */
 async function rawUpsert(expected) {
-  const fields = [
-    'id',
-    'doc_id',
-    'source',
-    'path',
-    'section',
-    'chunk_index',
-    'modality',
-    'hash',
-    'text',
-    'metadata',
-    'updated_at',
-    'bucket',
-    'vector',
-  ];
+  // Every stored field of the schema (the BM25 function computes `sparse` from the text).
+  const desc = await client.describeCollection({ collection_name: 'rs0_chunks' });
+  const fields = desc.schema.fields.filter((f) => !f.is_function_output).map((f) => f.name);
   const data = await queryAll('rs0_chunks', fields);
   if (data.length !== expected) throw new Error(`read back ${data.length} rows, indexed ${expected}`);
   const text = data.filter((r) => r.modality === 'text');
   const meanChars = text.reduce((n, r) => n + r.text.length, 0) / text.length;
-  const desc = await client.describeCollection({ collection_name: 'rs0_chunks' });
   const fingerprint = JSON.parse(desc.properties.find((p) => p.key === 'ragsync.fingerprint').value);
   const twin = milvusStore({ address: server.address, collection: 'raw', partitionKey: false, timeoutMs: 60_000 });
   await twin.openLive(fingerprint);
@@ -300,6 +328,16 @@ async function memoryRun(n) {
   child.stdout.on('data', (d) => (out += d));
   await new Promise((resolve) => child.on('exit', resolve));
   return JSON.parse(out);
+}
+
+/** Start-up of the CLI's commands from bench/startup.mjs, when that bench exists: `--version 80/45, status 120/60, ...` (ms/MB). */
+function startupTimes() {
+  const script = path.join(root, 'bench', 'startup.mjs');
+  if (!existsSync(script)) return undefined;
+  const out = execFileSync(process.execPath, [script, '--json'], { encoding: 'utf8' });
+  return JSON.parse(out)
+    .map((r) => `${r.command} ${Math.round(r.ms)}/${Math.round(r.rssMb)}`)
+    .join(', ');
 }
 
 /** The daemon's freshness at 10 edits/s (bench/freshness.mjs, 10 s), read from its table. */
