@@ -17,9 +17,10 @@ type IndexSpec = { field_name: string; index_type: string; metric_type?: string 
 
 /**
  * A scalar index on a field the per-document reads filter on (INVERTED: the kind Milvus
- * recommends for VARCHAR, and the one kind Milvus Lite builds). Without it every such read
- * scans the whole collection; the primary keys (`id`, the records' `doc_id`, the cache's `key`)
- * are indexed by the server already.
+ * recommends for VARCHAR, and the one kind Milvus Lite builds). Without it Milvus scans the
+ * whole collection for every such read (Milvus Lite gathers every row per query either way: see
+ * docs/milvus.md); the primary keys (`id`, the records' `doc_id`, the cache's `key`) are indexed
+ * by the server already.
  */
 const scalar = (field: string): IndexSpec => ({ field_name: field, index_type: 'INVERTED' });
 /** `doc_id`: a document's rows; `source`: counts, listings and removal of a source; `key`: vectors to reuse. */
@@ -130,7 +131,7 @@ export async function describeCollection(conn: MilvusConnection, physicalName: s
  * Adds the scalar indexes a collection pair an older build made lacks (only on fields it has: an
  * older chunk collection has no `key`). Safe on a loaded collection: Milvus builds the index in
  * the background and its query nodes load it once built (filters scan until then); Milvus Lite
- * indexes its flushed segments at once.
+ * builds it for its flushed segments within the call.
  */
 export async function ensureScalarIndexes(conn: MilvusConnection, name: string, chunkFields: ReadonlySet<string>): Promise<void> {
   const prefix = conn.opts.collection;
