@@ -4,6 +4,7 @@ import { physicalName } from '../../src/core/fingerprint.js';
 import { sha256 } from '../../src/ids/index.js';
 import { and, filter, milvusLiteral, render } from '../../src/sink/milvus/filter.js';
 import { milvusStore } from '../../src/sink/milvus/index.js';
+import { checkServerVersion, isLite } from '../../src/sink/milvus/version.js';
 import { milvusOptions, milvusTestStore } from '../helpers.js';
 import { FP, put, row, storeContract } from './contract.js';
 
@@ -34,7 +35,42 @@ describe('Milvus filters', () => {
   });
 });
 
+/** The fields of a collection with an INVERTED (scalar) index, as the server describes them. */
+async function scalarIndexes(client: MilvusClient, collection: string): Promise<string[]> {
+  const res = await client.describeIndex({ collection_name: collection });
+  const inverted = res.index_descriptions.filter((d) => d.params.find((p) => p.key === 'index_type')?.value === 'INVERTED');
+  return inverted.map((d) => d.field_name).sort();
+}
+
 describe('Milvus store', () => {
+  it('indexes the fields the per-document reads filter on (INVERTED), with and without a partition key, and reads through them', async () => {
+    const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+    for (const partitionKey of [false, true]) {
+      const name = `idx${partitionKey ? 'p' : ''}_${Date.now().toString(36)}`;
+      const store = milvusStore({ address: inject('milvusAddress'), collection: name, partitionKey, timeoutMs: 15_000 });
+      const sink = await store.openLive(FP);
+      const r = row('docs:a.md', 0, 'indexed row', { key: 'k-indexed' });
+      await put(sink, [r, row('other:b.md', 0, 'another source')]);
+      expect(await scalarIndexes(client, `${name}_chunks_${physicalName(FP)}`)).toEqual(['doc_id', 'key', 'source']);
+      expect(await scalarIndexes(client, `${name}_docs_${physicalName(FP)}`)).toEqual(['source']);
+      // Milvus Lite answers filters on flushed segments from these indexes.
+      await sink.optimize();
+      expect(await sink.listDocChunks('docs:a.md')).toEqual([{ id: r.id, hash: r.hash, key: 'k-indexed' }]);
+      expect(await sink.countDocs('docs')).toBe(1);
+      expect([...(await sink.findVectors(['k-indexed'])).keys()]).toEqual(['k-indexed']);
+      await store.close();
+    }
+    await client.closeConnection();
+  });
+
+  it('accepts the Milvus Lite it runs against by the version the server reports', async () => {
+    const client = new MilvusClient({ address: inject('milvusAddress'), logLevel: 'error' });
+    const { version } = await client.getVersion();
+    await client.closeConnection();
+    expect(isLite(version)).toBe(true);
+    expect(() => checkServerVersion(version, inject('milvusAddress'))).not.toThrow();
+  });
+
   it('stores the fingerprint in the collection properties and serves reads through the alias', async () => {
     const name = `alias_${Date.now().toString(36)}`;
     const a = milvusTestStore(name);
@@ -80,7 +116,7 @@ describe('Milvus store', () => {
     await client.closeConnection();
   });
 
-  it('keeps serving a chunk collection an older build made (no key or location fields; Milvus cannot add fields): rows, search, vector cache', async () => {
+  it('keeps serving a collection pair an older build made (no key or location fields, no scalar indexes; Milvus cannot add fields): indexes, rows, search, vector cache', async () => {
     const name = `old_${Date.now().toString(36)}`;
     const first = milvusTestStore(name);
     await first.openLive(FP);
@@ -92,6 +128,9 @@ describe('Milvus store', () => {
     const str = (n: string, max: number, extra = {}) => ({ name: n, data_type: DataType.VarChar, max_length: max, ...extra });
     await client.dropCollection({ collection_name: chunks });
     await client.dropCollection({ collection_name: `${name}_vectors_${physicalName(FP)}` });
+    const docs = `${name}_docs_${physicalName(FP)}`;
+    await client.releaseCollection({ collection_name: docs });
+    await client.dropIndex({ collection_name: docs, field_name: 'source' });
     await client.createCollection({
       collection_name: chunks,
       fields: [
@@ -114,6 +153,9 @@ describe('Milvus store', () => {
     const store = milvusTestStore(name);
     try {
       const sink = await store.openLive(FP);
+      // The scalar indexes it lacked are added on open (none on `key`, which it has not).
+      expect(await scalarIndexes(client, chunks)).toEqual(['doc_id', 'source']);
+      expect(await scalarIndexes(client, docs)).toEqual(['source']);
       const r = { ...row('docs:a.md', 0, 'an older row'), lines: [3, 5] as const, heading: 'Older' };
       await put(sink, [r]);
       expect(await sink.listDocChunks('docs:a.md')).toEqual([{ id: r.id, hash: r.hash, key: '' }]);

@@ -7,6 +7,7 @@ import type { ConsistencyLevelEnum, MilvusClient } from '@zilliz/milvus2-sdk-nod
 import { RagsyncError, errorMessage } from '../../core/errors.js';
 import { sha256 } from '../../ids/index.js';
 import { type MilvusFilter, and, filter, render } from './filter.js';
+import { checkServerVersion, isLite } from './version.js';
 
 export interface MilvusOptions {
   address: string;
@@ -149,8 +150,14 @@ export class MilvusConnection {
       }
     };
     await checked('connect', () => client.checkHealth());
-    const version = await checked('read the server version', () => client.getVersion());
-    this.lite = String(version.version).startsWith('milvus_lite');
+    const { version } = await checked('read the server version', () => client.getVersion());
+    try {
+      checkServerVersion(String(version), o.address);
+    } catch (err) {
+      await client.closeConnection().catch(() => undefined);
+      throw err;
+    }
+    this.lite = isLite(String(version));
     return client;
   }
 }

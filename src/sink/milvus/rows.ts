@@ -12,7 +12,7 @@ import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.
 import { addChunksByDoc, locationColumns, recordToRow, recordsOf, rowToRecord } from '../records.js';
 import { type MilvusConnection, QUERY_LIMIT, STRONG, bucketOf } from './client.js';
 import { filter, render } from './filter.js';
-import { SECTION_MAX, TEXT_MAX, chunkFields, ensureVectorCache, physical } from './schema.js';
+import { SECTION_MAX, TEXT_MAX, chunkFields, ensureScalarIndexes, ensureVectorCache, physical } from './schema.js';
 import { searchCollection } from './search.js';
 import { MilvusVectorCache } from './vectors.js';
 
@@ -56,12 +56,15 @@ export class MilvusCollection extends BatchedReads implements Collection {
     this.cache = new MilvusVectorCache(conn, physical(conn.opts.collection, 'vectors', info.name));
   }
 
-  /** Loads the collection pair and its vector cache (made now for a pair an older build made), and learns whether the server takes filter templates. */
+  /**
+   * Loads the collection pair and its vector cache, and learns whether the server takes filter
+   * templates. A pair an older build made gets what it lacks: the vector cache, the scalar indexes.
+   */
   async load(): Promise<this> {
     await ensureVectorCache(this.conn, this.info.name, this.info.fingerprint.dim);
     await this.conn.load(this.chunks, this.docs);
-    await this.cache.load();
     this.fields = await chunkFields(this.conn, this.chunks);
+    await Promise.all([this.cache.load(), ensureScalarIndexes(this.conn, this.info.name, this.fields)]);
     return this;
   }
 

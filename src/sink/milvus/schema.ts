@@ -13,12 +13,25 @@ const EMBEDDER_PROPERTY = 'ragsync.embedder';
 export const TEXT_MAX = 65_535;
 export const SECTION_MAX = 1024;
 const PATH_MAX = 4096;
-const CHUNK_INDEXES = [
+type IndexSpec = { field_name: string; index_type: string; metric_type?: string };
+
+/**
+ * A scalar index on a field the per-document reads filter on (INVERTED: the kind Milvus
+ * recommends for VARCHAR, and the one kind Milvus Lite builds). Without it Milvus scans the
+ * whole collection for every such read (Milvus Lite gathers every row per query either way: see
+ * docs/milvus.md); the primary keys (`id`, the records' `doc_id`, the cache's `key`) are indexed
+ * by the server already.
+ */
+const scalar = (field: string): IndexSpec => ({ field_name: field, index_type: 'INVERTED' });
+/** `doc_id`: a document's rows; `source`: counts, listings and removal of a source; `key`: vectors to reuse. */
+const CHUNK_INDEXES: IndexSpec[] = [
   { field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' },
   { field_name: 'sparse', index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' },
-] as const;
-const DOC_INDEXES = [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }] as const;
-const VECTOR_INDEXES = [{ field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' }] as const;
+  ...['doc_id', 'source', 'key'].map(scalar),
+];
+/** `source`: a source's records (the no-op pass reads them all) and their count. */
+const DOC_INDEXES: IndexSpec[] = [{ field_name: 'unused_vector', index_type: 'AUTOINDEX', metric_type: 'L2' }, scalar('source')];
+const VECTOR_INDEXES: IndexSpec[] = [{ field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'COSINE' }];
 
 /** Physical collection names of a store prefix. */
 export function physical(prefix: string, kind: 'chunks' | 'docs' | 'vectors', name: string): string {
@@ -40,13 +53,13 @@ export async function createPair(
   const chunks = physical(prefix, 'chunks', name);
   const docs = physical(prefix, 'docs', name);
   if (!(await created(conn, chunks, () => createChunks(conn, chunks, fp, embedder)))) {
-    await ensureIndexes(conn, chunks, [...CHUNK_INDEXES]);
+    await ensureIndexes(conn, chunks, CHUNK_INDEXES, await chunkFields(conn, chunks));
     if (embedder) {
       const properties = { [EMBEDDER_PROPERTY]: JSON.stringify(embedder) };
       await conn.call('record the embedder', (c) => c.alterCollectionProperties({ collection_name: chunks, properties }));
     }
   }
-  if (!(await created(conn, docs, () => createDocs(conn, docs)))) await ensureIndexes(conn, docs, [...DOC_INDEXES]);
+  if (!(await created(conn, docs, () => createDocs(conn, docs)))) await ensureIndexes(conn, docs, DOC_INDEXES);
   await ensureVectorCache(conn, name, fp.dim);
 }
 
@@ -67,11 +80,11 @@ export async function ensureVectorCache(conn: MilvusConnection, name: string, di
             { name: 'bucket', data_type: sdk.DataType.Int64 },
             { name: 'vector', data_type: sdk.DataType.FloatVector, dim },
           ],
-          index_params: [...VECTOR_INDEXES],
+          index_params: copies(VECTOR_INDEXES),
         }),
       )
       .then(() => undefined);
-  if (!(await created(conn, collection, create))) await ensureIndexes(conn, collection, [...VECTOR_INDEXES]);
+  if (!(await created(conn, collection, create))) await ensureIndexes(conn, collection, VECTOR_INDEXES);
 }
 
 /** The fields of a chunk collection (one an older build made lacks the location and key fields). */
@@ -114,14 +127,35 @@ export async function describeCollection(conn: MilvusConnection, physicalName: s
   };
 }
 
-type IndexSpec = { field_name: string; index_type: string; metric_type: string };
+/**
+ * Adds the scalar indexes a collection pair an older build made lacks (only on fields it has: an
+ * older chunk collection has no `key`). Safe on a loaded collection: Milvus builds the index in
+ * the background and its query nodes load it once built (filters scan until then); Milvus Lite
+ * builds it for its flushed segments within the call.
+ */
+export async function ensureScalarIndexes(conn: MilvusConnection, name: string, chunkFields: ReadonlySet<string>): Promise<void> {
+  const prefix = conn.opts.collection;
+  await Promise.all([
+    ensureIndexes(conn, physical(prefix, 'chunks', name), CHUNK_INDEXES, chunkFields),
+    ensureIndexes(conn, physical(prefix, 'docs', name), DOC_INDEXES),
+  ]);
+}
 
-async function ensureIndexes(conn: MilvusConnection, collection: string, indexes: IndexSpec[]): Promise<void> {
+/** Fresh index specs for `createCollection`, which writes the collection's name into each one it is given. */
+const copies = (indexes: IndexSpec[]): IndexSpec[] => indexes.map((i) => ({ ...i }));
+
+/** Creates the indexes of `indexes` a collection lacks (on fields in `fields`, when given). */
+async function ensureIndexes(
+  conn: MilvusConnection,
+  collection: string,
+  indexes: IndexSpec[],
+  fields?: ReadonlySet<string>,
+): Promise<void> {
   const client = await conn.connect();
   const res = await client.describeIndex({ collection_name: collection });
   const have = new Set(isSuccess(res.status) ? res.index_descriptions.map((d) => d.field_name) : []);
   for (const index of indexes) {
-    if (have.has(index.field_name)) continue;
+    if (have.has(index.field_name) || (fields && !fields.has(index.field_name))) continue;
     // Another writer creating the same collection at the same moment may make it first: it serves.
     await conn
       .call('create an index', (c) => c.createIndex({ collection_name: collection, ...index }))
@@ -172,7 +206,7 @@ async function createChunks(
         { name: 'sparse', data_type: sdk.DataType.SparseFloatVector },
       ],
       functions: [bm25],
-      index_params: [...CHUNK_INDEXES],
+      index_params: copies(CHUNK_INDEXES),
       ...(partitionKey ? { num_partitions: 16 } : {}),
       properties,
     }),
@@ -200,7 +234,7 @@ async function createDocs(conn: MilvusConnection, name: string): Promise<void> {
         // Milvus needs a vector field in every collection; records are never searched by it.
         { name: 'unused_vector', data_type: sdk.DataType.FloatVector, dim: 2 },
       ],
-      index_params: [...DOC_INDEXES],
+      index_params: copies(DOC_INDEXES),
     }),
   );
 }
