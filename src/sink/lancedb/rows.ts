@@ -201,6 +201,14 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     else await guard('upsert rows', () => this.chunks.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
   }
 
+  /** Deletes rows by ID, `IN_BATCH` a commit; runs inside the write chain. */
+  private async deleteRows(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += IN_BATCH) {
+      const batch = ids.slice(i, i + IN_BATCH);
+      await this.commit('delete rows', () => this.chunks.delete(sqlIn('id', batch)));
+    }
+  }
+
   /** Records last: appended when the store holds none of the batch's documents (read under the lock), else merge-inserted. */
   private async writeRecords(records: DocRecord[], held: Map<string, number>): Promise<void> {
     const latest = [...new Map(records.map((r) => [r.docId, r])).values()];
