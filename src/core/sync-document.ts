@@ -77,8 +77,8 @@ export interface DocSyncResult {
 export async function syncDocument(ref: DocRef, deps: SyncDeps, known?: Known): Promise<DocSyncResult> {
   const { source, collection } = deps;
   const entry = known?.entry ?? (await source.stat(ref));
-  const record = known ? known.record : await collection.getDocRecord(entry?.docId ?? docIdOf(ref, source));
-  if (!entry) return deleteDocument(record?.docId ?? docIdOf(ref, source), ref.path, deps);
+  const record = known ? known.record : await collection.getDocRecord(entry?.docId ?? docId(source.name, ref.path));
+  if (!entry) return deleteDocument(record?.docId ?? docId(source.name, ref.path), ref.path, deps);
   const base = { ...result(entry.docId, entry.path, 'unchanged'), seen: { size: entry.size, mtimeMs: entry.mtimeMs } };
   if (record && isCurrent(record, entry, deps)) return { ...base, unchanged: record.chunkCount };
 
@@ -146,7 +146,8 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   // The replaced rows' vectors are read by the collection as it commits: no read of its own here.
   const retiredKeys = goneKeys(current, new Set(keys.values()));
   const written = { ...newRecord, metaHash, chunkCount: chunks.length };
-  await deps.collection.commitDocument({ rows, staleIds: stale, record: written, ids: [...wanted], retiredKeys });
+  const change = { rows, staleIds: stale, record: written, ids: [...wanted], retiredKeys };
+  await deps.collection.commitDocument(known?.noRows ? { ...change, fresh: true } : change);
   const updated = changed.filter((c) => existing.has(c.id)).length;
   const unchanged = chunks.length - changed.length;
   const result = {
@@ -289,10 +290,6 @@ async function vectorsFor(chunks: Chunk[], keys: Map<Chunk, string>, doc: Docume
   // Every row written has a vector that was either embedded now or reused (a key repeated within
   // the document is embedded once and reused by its other rows): written = embedded + reused.
   return { vectors, embedded: todo.size, reused: chunks.length - todo.size };
-}
-
-function docIdOf(ref: DocRef, source: Source): string {
-  return docId(source.name, ref.path);
 }
 
 function result(docId: string, path: string, status: DocStatus): DocSyncResult {

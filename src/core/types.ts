@@ -142,6 +142,12 @@ export interface DocChange {
    * and keeps in the vector cache. A key no row holds any more is skipped.
    */
   retiredKeys?: string[];
+  /**
+   * The writer's pass found no row and no record of this document when it began (`Known.noRows`).
+   * A backend that can tell no other process wrote since (LanceDB: its table versions) need not
+   * read what it holds of the document before it writes.
+   */
+  fresh?: true;
 }
 
 /** One stored chunk row. */

@@ -7,7 +7,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { DocRecord } from '../../core/types.js';
 import type { ChunkRefs } from '../batch.js';
 import { addChunksByDoc, rowToRecord } from '../records.js';
-import { sqlIn } from './sql.js';
+import { sqlEq, sqlIn } from './sql.js';
 import { guard } from './tables.js';
 
 const IN_BATCH = 500;
@@ -52,6 +52,27 @@ export async function recordCounts(docs: lancedb.Table, docIds: string[]): Promi
     for (const r of await guard('read document records', () => readRows(docs.query().where(where).select(['doc_id']))))
       out.set(String(r.doc_id), (out.get(String(r.doc_id)) ?? 0) + 1);
   }
+  return out;
+}
+
+/** The sources of a record table, one query per source found (`NOT IN` the ones found so far). */
+export async function sourcesOf(docs: lancedb.Table): Promise<string[]> {
+  const found: string[] = [];
+  for (;;) {
+    const where = `NOT (${sqlIn('source', found)})`;
+    const rows = await guard('list sources', () => docs.query().where(where).select(['source']).limit(1).toArray());
+    if (rows.length === 0) return found;
+    found.push(String(rows[0].source));
+  }
+}
+
+/** How many rows each document of a source has, by doc ID. */
+export async function rowsByDoc(chunks: lancedb.Table, source: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const query = chunks.query().where(sqlEq('source', source)).select(['doc_id']);
+  await guard('list documents', async () => {
+    for await (const batch of query) for (const v of batch.getChild('doc_id')!) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
+  });
   return out;
 }
 

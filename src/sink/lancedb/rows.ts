@@ -9,7 +9,7 @@ import type { Collection } from '../../core/store.js';
 import type { CachedVector, ChunkRow, CollectionInfo, DocChange, DocRecord, DocRecords, SearchHit, SearchQuery } from '../../core/types.js';
 import { BatchedReads, type ChunkRefs, Coalescer, SerialWriter } from '../batch.js';
 import { recordToRow, recordsOf } from '../records.js';
-import { docChunks, readRows, recordCounts, recordsById, rowVectors } from './reads.js';
+import { docChunks, readRows, recordCounts, recordsById, rowVectors, rowsByDoc, sourcesOf } from './reads.js';
 import type { WriteLock } from './lock.js';
 import { searchTable } from './search.js';
 import { sqlEq, sqlIn } from './sql.js';
@@ -30,9 +30,13 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   // Whole documents (rows, stale IDs, record) queued while a write runs go out together: one
   // commit of rows, one delete, one commit of records for all of them, so a document waits for
   // one write cycle and the commits (the store's bottleneck) carry many documents each.
-  private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.lock.run(() => this.writeDocuments(changes)));
+  private readonly docWrites = new Coalescer<DocChange>(this.writer, (changes) => this.locked(() => this.writeDocuments(changes)));
   private readonly schemas = new Map<lancedb.Table, Promise<Schema>>();
   private commits = 0;
+  /** The table versions as this process opened them or left them after its last write (null: unknown). */
+  private left: string | null = null;
+  /** No other process has written the collection's tables since this one opened them. */
+  private solo = true;
 
   private constructor(
     readonly info: CollectionInfo,
@@ -64,7 +68,9 @@ export class LanceDbCollection extends BatchedReads implements Collection {
       throw err;
     }
     const [chunks, docs, vectors] = opened as [lancedb.Table, lancedb.Table, lancedb.Table];
-    return new LanceDbCollection(info, chunks, docs, new VectorCache(vectors), lock);
+    const collection = new LanceDbCollection(info, chunks, docs, new VectorCache(vectors), lock);
+    collection.left = await collection.versions().catch(() => null);
+    return collection;
   }
 
   commitDocument(change: DocChange): Promise<void> {
@@ -87,14 +93,8 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     return guard('count document records', () => this.docs.countRows(sqlEq('source', source)));
   }
 
-  async listSources(): Promise<string[]> {
-    const found: string[] = [];
-    for (;;) {
-      const where = `NOT (${sqlIn('source', found)})`;
-      const rows = await guard('list sources', () => this.docs.query().where(where).select(['source']).limit(1).toArray());
-      if (rows.length === 0) return found;
-      found.push(String(rows[0].source));
-    }
+  listSources(): Promise<string[]> {
+    return sourcesOf(this.docs);
   }
 
   async deleteSource(source: string): Promise<void> {
@@ -104,15 +104,8 @@ export class LanceDbCollection extends BatchedReads implements Collection {
     });
   }
 
-  async countRowsByDoc(source: string): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const query = this.chunks.query().where(sqlEq('source', source)).select(['doc_id']);
-    await guard('list documents', async () => {
-      for await (const batch of query) {
-        for (const v of batch.getChild('doc_id')!) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
-      }
-    });
-    return out;
+  countRowsByDoc(source: string): Promise<Map<string, number>> {
+    return rowsByDoc(this.chunks, source);
   }
 
   async listDocRecords(source: string): Promise<DocRecords> {
@@ -142,7 +135,27 @@ export class LanceDbCollection extends BatchedReads implements Collection {
 
   /** Runs a write after this collection's earlier ones, inside the store's write lock. */
   private write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.writer.run(() => this.lock.run(fn));
+    return this.writer.run(() => this.locked(fn));
+  }
+
+  /**
+   * Runs `fn` inside the write lock, and tells whether this process is still the store's only
+   * writer since the collection was opened (`solo`): the table versions found on taking the lock
+   * are those it left after its own last write.
+   */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      if ((await this.versions()) !== this.left) this.solo = false;
+      try {
+        return await fn();
+      } finally {
+        this.left = await this.versions().catch(() => null);
+      }
+    });
+  }
+
+  private async versions(): Promise<string> {
+    return `${await this.chunks.version()}/${await this.docs.version()}`;
   }
 
   /** Waits for the writes queued, then closes both tables. */
@@ -163,10 +176,13 @@ export class LanceDbCollection extends BatchedReads implements Collection {
   private async writeDocuments(changes: DocChange[]): Promise<void> {
     const docIds = [...new Set(changes.map((c) => c.record.docId))];
     const retiredKeys = [...new Set(changes.flatMap((c) => c.retiredKeys ?? []))];
-    // The three reads at once; the vectors of retired keys are read from the rows before they are overwritten.
+    // The three reads at once; the vectors of retired keys are read from the rows before they are
+    // overwritten. Documents their pass found new, while no other process has written since this
+    // one opened the collection, hold nothing: not read (the bulk path).
+    const unread = this.solo && changes.every((c) => c.fresh);
     const [held, heldRecords, retiring] = await Promise.all([
-      this.fetchDocChunks(docIds),
-      recordCounts(this.docs, docIds),
+      unread ? new Map<string, ChunkRefs>() : this.fetchDocChunks(docIds),
+      unread ? new Map<string, number>() : recordCounts(this.docs, docIds),
       rowVectors(this.chunks, retiredKeys),
     ]);
     const rows = changes.flatMap((c) => c.rows);
