@@ -95,13 +95,24 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   let scanError: unknown;
   const entries = pass.untilStopped(deps.source.scan(), (err) => (scanError = err));
   const concurrency = Math.max(1, opts.concurrency);
+  // A new source (the bulk path) keeps more documents in flight, so that each write cycle carries
+  // many (fewer, larger commits: faster, and less native memory per document in LanceDB), within
+  // a budget of file bytes in flight.
+  const bulk = records.size === 0 && orphans.size === 0;
+  const budget = bulk ? new ByteBudget(BULK_BYTES) : null;
   // What the pass knows of a document spares it reads: its record, its stat, and, for a document
   // with no record and no orphan rows, that it has no rows (in a new collection, no vectors either).
   const knownOf = (entry: SourceEntry): Known => {
     const record = records.get(entry.docId) ?? null;
     return record || orphans.has(entry.docId) ? { record, entry } : { record, entry, noRows: true, noVectors: empty };
   };
-  await pMap(entries, (entry) => pass.document(entry, knownOf(entry)), { concurrency });
+  await pMap(
+    entries,
+    (entry) => (budget ? budget.run(entry.size, () => pass.document(entry, knownOf(entry))) : pass.document(entry, knownOf(entry))),
+    {
+      concurrency: bulk ? concurrency * BULK_FACTOR : concurrency,
+    },
+  );
   if (scanError !== undefined) throw scanError;
   if (pass.stopped()) return ended(pass.sum, started, true);
 
@@ -123,6 +134,29 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
     { concurrency },
   );
   return ended(pass.sum, started, pass.stopped());
+}
+
+/** On the bulk path: documents in flight, as a multiple of `concurrency`, and their file bytes at most. */
+const BULK_FACTOR = 8;
+const BULK_BYTES = 64 << 20;
+
+/** A budget of bytes: `run` waits until its cost fits with what runs (one task over the budget runs alone). */
+class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(cost: number, fn: () => Promise<T>): Promise<T> {
+    while (this.used > 0 && this.used + cost > this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.used += cost;
+    try {
+      return await fn();
+    } finally {
+      this.used -= cost;
+      for (const wake of this.waiting.splice(0)) wake();
+    }
+  }
 }
 
 /** The running state of one pass: its counts, what the scan saw, and how a document is run. */
