@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The ragsync command: runs the compiled CLI (npm ci builds it; `npm run build` rebuilds it).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+// `ragsync --version` alone is answered before any module loads (scripts and prompts call it often).
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.exit(0);
+}
 
 // LanceDB's native core logs deprecation notices at warn level; keep its errors only unless asked.
 process.env.LANCEDB_LOG ??= 'error';

@@ -1,7 +1,7 @@
 /**
  * Which queue a daemon works with: the BullMQ queue when a Redis URL is configured (many workers,
  * many machines), else the local queue in the daemon's own process, whose state file (failed
- * jobs, counts) lives beside the store.
+ * jobs, counts) lives beside the store. BullMQ and ioredis are imported only for a Redis queue.
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -10,7 +10,6 @@ import type { Config } from '../config/index.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { Logger } from '../core/log.js';
 import { LocalQueue } from '../queue/local.js';
-import { openRedisQueue } from './through-queue.js';
 
 /**
  * The local queue's state file of a source: in a LanceDB store's directory (`queue/<source>.json`),
@@ -30,7 +29,7 @@ export function localQueueFile(config: Config, source: string): string {
 
 /** Opens the source's queue for a daemon (Redis must answer within seconds: see `openQueue`). */
 export async function openJobQueue(config: Config, source: string, log: Logger): Promise<JobQueue> {
-  if (config.redis.url) return openRedisQueue(config, source, log, 'ragsync');
+  if (config.redis.url) return (await import('./through-queue.js')).openRedisQueue(config, source, log, 'ragsync');
   const onError = (message: string) => log.warn({ stage: 'queue' }, message);
   return LocalQueue.open({ source, file: localQueueFile(config, source), attempts: config.worker.attempts, onError });
 }

@@ -22,13 +22,11 @@ import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadC
 import { RagsyncError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { confirm, givenOptions } from './confirm.js';
+import { EXIT } from './exit.js';
 import { flagsLayer } from './options.js';
 import * as print from './print.js';
 import { progress } from './progress.js';
 import { onInterrupt, untilSignal } from './signals.js';
-
-/** The exit codes of `ragsync`. */
-export const EXIT = { ok: 0, failures: 1, usage: 2, unavailable: 3 } as const;
 
 /** A command's parsed flags, as commander gives them. */
 export type Flags = Record<string, unknown>;
@@ -43,7 +41,7 @@ export function usage(message: string): RagsyncError {
 
 /** `index DIR`: one pass, with a progress bar; the first signal stops it cleanly. */
 export async function indexCommand(dir: string, flags: Flags): Promise<number> {
-  checkDirectory('index', dir);
+  await checkDirectory('index', dir);
   const config = configOf('index', flags);
   const log = createLogger(config.logLevel, config.logFormat);
   const queued = Boolean(config.redis.url) && flags.dryRun !== true;
@@ -84,7 +82,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
 
 /** `audit DIR [--repair]`: exit 0 only when nothing drifted and everything could be checked. */
 export async function auditCommand(dir: string, flags: Flags): Promise<number> {
-  checkDirectory('audit', dir);
+  await checkDirectory('audit', dir);
   const config = configOf('audit', flags);
   const log = createLogger(config.logLevel, config.logFormat);
   const hooks = { log, noWorker: flags.worker === false };
@@ -100,7 +98,7 @@ export async function reembedCommand(dir: string | undefined, flags: Flags, cmd?
   const again = cmd ? givenOptions(cmd) : '';
   if (flags.abort || flags.dropOld) return reembedAdmin(config, flags);
   if (!dir) throw usage('ragsync reembed: give the directory to re-embed (or --abort / --drop-old)');
-  checkDirectory('reembed', dir);
+  await checkDirectory('reembed', dir);
   const log = createLogger(config.logLevel, config.logFormat);
   const out = flags.json ? () => undefined : print.say;
   const bar = progress(flags, 'backfill');
@@ -184,8 +182,8 @@ export async function removeSourceCommand(name: string, flags: Flags): Promise<n
  * The config of a daemon or `jobs`. `watch` and `jobs` work with the local queue when no Redis is
  * configured; `worker`, and `watch --no-worker`, exist for a shared queue and need one.
  */
-function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags, dir?: string): Config {
-  if (dir !== undefined && command !== 'jobs') checkDirectory(command, dir);
+async function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags, dir?: string): Promise<Config> {
+  if (dir !== undefined && command !== 'jobs') await checkDirectory(command, dir);
   const config = configOf(command, flags);
   const shared = command === 'worker' ? 'ragsync worker' : command === 'watch' && flags.worker === false ? 'ragsync watch --no-worker' : '';
   if (shared && !config.redis.url)
@@ -205,7 +203,7 @@ function daemonLogger(config: Config, flags: Flags) {
 
 /** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function watchCommand(dir: string, flags: Flags): Promise<number> {
-  const config = queueConfig('watch', flags, dir);
+  const config = await queueConfig('watch', flags, dir);
   const worker = flags.worker !== false;
   return untilSignal(
     () => runWatch(config, dir, { worker, log: daemonLogger(config, flags) }),
@@ -223,7 +221,7 @@ export async function watchCommand(dir: string, flags: Flags): Promise<number> {
 
 /** `worker DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
 export async function workerCommand(dir: string, flags: Flags): Promise<number> {
-  const config = queueConfig('worker', flags, dir);
+  const config = await queueConfig('worker', flags, dir);
   return untilSignal(
     () => runWorker(config, dir, { log: daemonLogger(config, flags) }),
     (d) =>
@@ -236,8 +234,8 @@ export async function workerCommand(dir: string, flags: Flags): Promise<number> 
 
 /** `jobs [DIR] [--retry]`: the queue of the directory's source (or `--source`). */
 export async function jobsCommand(dir: string | undefined, flags: Flags): Promise<number> {
-  const config = queueConfig('jobs', flags);
-  const source = config.source ?? (dir ? defaultSourceName(dir) : undefined);
+  const config = await queueConfig('jobs', flags);
+  const source = config.source ?? (dir ? await defaultSourceName(dir) : undefined);
   if (!source) throw usage('ragsync jobs: give the directory or --source NAME');
   const report = await jobsReport(config, source, { retry: Boolean(flags.retry) });
   if (flags.json) print.printJson(report);

@@ -5,24 +5,17 @@
  * listed, drift, held deletions; 2 usage or configuration error (one line and where the help is),
  * or a store of another model; 3 could not run (model, store or service unavailable); 130/143
  * stopped by SIGINT/SIGTERM.
+ *
+ * Help, the version and usage errors need only commander, the option table and the defaults: the
+ * commands (and through them the config schema, the app and its packages) are imported when one
+ * runs (test/cli/startup.test.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { COMMANDS, type CommandName } from '../config/index.js';
+import { Command, Help } from 'commander';
+import { COMMANDS, type CommandName } from '../config/options.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
-import {
-  EXIT,
-  type Flags,
-  auditCommand,
-  indexCommand,
-  jobsCommand,
-  reembedCommand,
-  removeSourceCommand,
-  statusCommand,
-  watchCommand,
-  workerCommand,
-} from './commands.js';
-import { searchCommand } from './search-command.js';
+import type { Flags } from './commands.js';
+import { EXIT } from './exit.js';
 import { addOptions, environmentHelp } from './options.js';
 
 interface CommandSpec {
@@ -33,42 +26,45 @@ interface CommandSpec {
   run: (arg: string | undefined, flags: Flags, cmd: Command) => Promise<number>;
 }
 
+/** The command functions, imported when a command runs. */
+const commands = () => import('./commands.js');
+
 const SPECS: Record<CommandName, CommandSpec> = {
   index: {
     usage: 'index <dir>',
     examples: ['ragsync index ./docs', 'ragsync index ./docs --dry-run', 'ragsync index ./docs --store /data/ragsync --include "*.md"'],
     description: 'index a directory once: add, update and delete what changed',
-    run: (dir, f) => indexCommand(dir!, f),
+    run: async (dir, f) => (await commands()).indexCommand(dir!, f),
   },
   audit: {
     usage: 'audit <dir>',
     examples: ['ragsync audit ./docs', 'ragsync audit ./docs --repair', 'ragsync audit ./docs --json'],
     description: 'compare a directory with its index: missing, orphaned, stale documents, wrong model, bad rows (exit 0: no drift)',
-    run: (dir, f) => auditCommand(dir!, f),
+    run: async (dir, f) => (await commands()).auditCommand(dir!, f),
   },
   watch: {
     usage: 'watch <dir>',
     examples: ['ragsync watch ./docs', 'ragsync watch ./docs --redis redis://127.0.0.1:6379', 'ragsync watch ./docs --log-level info'],
     description: 'keep the index in sync with a directory: watch, reconcile, work (no server needed; --redis to share the work)',
-    run: (dir, f) => watchCommand(dir!, f),
+    run: async (dir, f) => (await commands()).watchCommand(dir!, f),
   },
   worker: {
     usage: 'worker <dir>',
     examples: ['ragsync worker ./docs --redis redis://127.0.0.1:6379', 'ragsync worker ./docs --redis redis://queue:6379 --concurrency 8'],
     description: "process sync jobs of the directory's source from the Redis queue",
-    run: (dir, f) => workerCommand(dir!, f),
+    run: async (dir, f) => (await commands()).workerCommand(dir!, f),
   },
   jobs: {
     usage: 'jobs [dir]',
     examples: ['ragsync jobs ./docs', 'ragsync jobs ./docs --retry', 'ragsync jobs --source docs --redis redis://127.0.0.1:6379 --json'],
     description: "queue state of a source's watch (or Redis queue): counts, failed jobs, --retry",
-    run: jobsCommand,
+    run: async (dir, f) => (await commands()).jobsCommand(dir, f),
   },
   reembed: {
     usage: 'reembed [dir]',
     examples: ['ragsync reembed ./docs --embedder jina-api', 'ragsync reembed --abort', 'ragsync reembed --drop-old'],
     description: 'move the store to another embedder with no downtime: backfill a new collection, verify, swap',
-    run: reembedCommand,
+    run: async (dir, f, cmd) => (await commands()).reembedCommand(dir, f, cmd),
   },
   search: {
     usage: 'search [query]',
@@ -78,19 +74,19 @@ const SPECS: Record<CommandName, CommandSpec> = {
       'ragsync search "partitions" --top-k 10 --mode keyword',
       'ragsync search --image diagram.png --json',
     ],
-    run: searchCommand,
+    run: async (query, f, cmd) => (await import('./search-command.js')).searchCommand(query, f, cmd),
   },
   status: {
     usage: 'status',
     description: 'show what the store holds, and its sources',
     examples: ['ragsync status', 'ragsync status --store /data/ragsync --json'],
-    run: (_arg, f) => statusCommand(f),
+    run: async (_arg, f) => (await commands()).statusCommand(f),
   },
   'remove-source': {
     usage: 'remove-source <name>',
     examples: ['ragsync remove-source docs', 'ragsync remove-source docs --yes --store /data/ragsync'],
     description: "delete one source's documents from the store (every collection) and forget its root",
-    run: (name, f) => removeSourceCommand(name!, f),
+    run: async (name, f) => (await commands()).removeSourceCommand(name!, f),
   },
 };
 
@@ -99,14 +95,29 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-function buildProgram(run: (p: Promise<number>) => void): Command {
+/** A command as the command list shows it, `index [options] <dir>`, its options added or not. */
+function subcommandTerm(cmd: Command): string {
+  const spec = SPECS[cmd.name() as CommandName] as CommandSpec | undefined;
+  if (!spec) return new Help().subcommandTerm(cmd);
+  const [name, ...args] = spec.usage.split(' ');
+  return [name, '[options]', ...args].join(' ');
+}
+
+/**
+ * The program; only the commands `argv` names get their options (the only ones that can parse or
+ * show help: building all of them is a fifth of `--help`'s time). Each takes options, `--config` at
+ * least, which the command list says.
+ */
+function buildProgram(argv: string[], run: (p: Promise<number>) => void): Command {
   const program = new Command('ragsync')
     .description('Keep a vector index in sync with a folder of Markdown, text, PDFs and images.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: usageLine('') })
-    .addHelpText('after', environmentHelp());
+    .configureHelp({ subcommandTerm })
+    .addHelpText('after', () => environmentHelp());
+  const named = new Set(argv.slice(2));
   for (const name of COMMANDS) {
     const spec = SPECS[name];
     const cmd = program
@@ -114,7 +125,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
       .description(spec.description)
       .configureOutput({ outputError: usageLine(name) });
     cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}\n`);
-    addOptions(cmd, name).action((...args: unknown[]) => {
+    if (named.has(name)) addOptions(cmd, name);
+    cmd.action((...args: unknown[]) => {
       const cmd = args[args.length - 1] as Command;
       run(spec.run(cmd.processedArgs[0] as string | undefined, cmd.opts(), cmd));
     });
@@ -160,7 +172,7 @@ function wantsStack(argv: string[]): boolean {
  */
 export async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | undefined;
-  const program = buildProgram((p) => {
+  const program = buildProgram(argv, (p) => {
     pending = p;
   });
   try {

@@ -3,7 +3,10 @@
  * name it, with the default and variable in the help; parsed flags become a config layer.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type CommandName, type ConfigKey, type ConfigLayer, OPTIONS, type OptionRow, describeDefault, setKey } from '../config/index.js';
+import type { ConfigLayer } from '../config/index.js';
+// The option table and the defaults without the schema (zod): help is built from these alone.
+import { describeDefault } from '../config/defaults.js';
+import { type CommandName, type ConfigKey, OPTIONS, type OptionRow, setKey } from '../config/options.js';
 import { RagsyncError } from '../core/errors.js';
 
 type FlagRow = OptionRow & { flag: string };

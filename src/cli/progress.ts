@@ -1,5 +1,9 @@
 /** The progress of a pass on a terminal: what is scanned, then a bar with an ETA. */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+
+/** cli-progress is loaded with the first bar: a command without one (`--json`, no terminal) never loads it. */
+const require = createRequire(import.meta.url);
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -34,7 +38,8 @@ export class Progress {
   scanned(total: number): void {
     this.stream.write('\r\x1b[K');
     if (total === 0) return;
-    this.bar = new cliProgress.SingleBar(
+    const bars = require('cli-progress') as typeof cliProgress;
+    this.bar = new bars.SingleBar(
       {
         format: `${this.label} [{bar}] {value}/{total} docs | {eta_formatted} left | {file}`,
         stream: this.stream,
@@ -42,7 +47,7 @@ export class Progress {
         clearOnComplete: true,
         etaBuffer: Math.max(20, Math.min(200, Math.ceil(total / 5))),
       },
-      cliProgress.Presets.shades_classic,
+      bars.Presets.shades_classic,
     );
     this.bar.start(total, Math.min(this.done, total), { file: '' });
   }

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { search } from '../app/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
-import { EXIT, type Flags, configOf, usage } from './commands.js';
+import { type Flags, configOf, usage } from './commands.js';
+import { EXIT } from './exit.js';
 import { printHits, printHitsJson } from './search-output.js';
 
 const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;

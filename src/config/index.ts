@@ -1,14 +1,8 @@
-/** The configuration: its schema and defaults, the option table, and resolving file < env < flags. */
-export { API_DEFAULTS, type Config, type ConfigLayer, type EmbedderConfig } from './schema.js';
-export { CONFIG_DEFAULTS, describeDefault } from './defaults.js';
+/**
+ * The configuration: its schema and defaults, the option table, and resolving file < env < flags.
+ * Help reads `options.ts` and `defaults.ts` directly: this entry loads the schema (zod).
+ */
+export type { Config, ConfigLayer, EmbedderConfig } from './schema.js';
+export { API_DEFAULTS, CONFIG_DEFAULTS } from './defaults.js';
 export { embedderChosen, embedderKeysSet, loadConfig, resolveConfig } from './load.js';
-export {
-  COMMANDS,
-  type CommandName,
-  type ConfigKey,
-  DAEMON_LOG_LEVEL,
-  DEFAULT_POLL_MS,
-  OPTIONS,
-  type OptionRow,
-  setKey,
-} from './options.js';
+export { type CommandName, DAEMON_LOG_LEVEL, DEFAULT_POLL_MS } from './options.js';

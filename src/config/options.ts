@@ -7,8 +7,8 @@
  */
 import { RagsyncError } from '../core/errors.js';
 import { DTYPES, type SearchMode } from '../core/types.js';
-import { type ConfigLayer, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_KINDS } from './schema.js';
-import { EMBEDDER_DEFAULTS } from './defaults.js';
+import { EMBEDDER_DEFAULTS, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_KINDS } from './defaults.js';
+import type { ConfigLayer } from './schema.js';
 
 /** The commands of `ragsync`. */
 export const COMMANDS = ['index', 'audit', 'watch', 'worker', 'jobs', 'reembed', 'search', 'status', 'remove-source'] as const;

@@ -1,38 +1,19 @@
 /**
  * The configuration's zod schemas: a layer (file, env or flags: every key optional, bounds
  * checked, unknown keys refused) and the resolved config (every default applied, sinks and
- * embedders as tagged unions). The defaults are written here and nowhere else.
+ * embedders as tagged unions). The defaults it applies are written in `defaults.ts` (plain data,
+ * for help without zod).
  */
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import { DTYPES } from '../core/types.js';
 import { isValidSourceName } from '../ids/index.js';
-
-/** Log levels, most severe first. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** Sink kinds; the first is the default. */
-export const SINK_KINDS = ['lancedb', 'milvus'] as const;
-/** Embedder kinds; the first is the default. */
-export const EMBEDDER_KINDS = ['jina-clip', 'jina-api', 'openai', 'fixed'] as const;
-/** A sink kind: `lancedb` or `milvus`. */
-export type SinkKind = (typeof SINK_KINDS)[number];
-/** An embedder kind: `jina-clip`, `jina-api`, `openai` or `fixed`. */
-export type EmbedderKind = (typeof EMBEDDER_KINDS)[number];
-
-/** Where each API embedder kind sends requests by default, and where its key is read from. */
-export const API_DEFAULTS = {
-  'jina-api': { url: 'https://api.jina.ai/v1/embeddings', apiKeyEnv: 'JINA_API_KEY' },
-  openai: { url: 'https://api.openai.com/v1/embeddings', apiKeyEnv: 'OPENAI_API_KEY' },
-} as const;
+import { CONFIG_DEFAULTS as D, EMBEDDER_DEFAULTS, EMBEDDER_KINDS, LOG_LEVELS, SINK_DEFAULTS, SINK_KINDS } from './defaults.js';
 
 /** The Jina API's documented limit of inputs per request. */
 export const JINA_MAX_BATCH = 2048;
 
 const DTYPE = z.enum(DTYPES);
 const LOG_LEVEL = z.enum(LOG_LEVELS);
-/** Every supported extension at any depth (`.gitignore` syntax: a pattern without a slash matches in every folder). */
-const DEFAULT_INCLUDE = ['*.md', '*.markdown', '*.mdx', '*.txt', '*.text', '*.pdf', '*.png', '*.jpg', '*.jpeg', '*.webp'];
 /** A `.gitignore` pattern: braces (`*.{md,txt}`) are not that syntax (they would match nothing); `\{` is a literal one. */
 const pattern = z
   .string()
@@ -129,119 +110,124 @@ export const LayerSchema = z.strictObject({
 /** One configuration layer, as written in a config file or built from env and flags. */
 export type ConfigLayer = z.infer<typeof LayerSchema>;
 
+const milvus = SINK_DEFAULTS.milvus;
 const SinkSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('lancedb'), path: z.string().default('.ragsync') }),
+  z.strictObject({ kind: z.literal('lancedb'), path: z.string().default(SINK_DEFAULTS.lancedb.path) }),
   z.strictObject({
     kind: z.literal('milvus'),
-    address: z.string().default('127.0.0.1:19530'),
+    address: z.string().default(milvus.address),
     token: z.string().optional(),
     username: z.string().optional(),
     password: z.string().optional(),
     database: z.string().optional(),
-    ssl: z.boolean().default(false),
+    ssl: z.boolean().default(milvus.ssl),
     caPath: z.string().optional(),
-    collection: z.string().default('ragsync'),
-    partitionKey: z.boolean().default(false),
-    timeoutMs: z.number().default(15_000),
+    collection: z.string().default(milvus.collection),
+    partitionKey: z.boolean().default(milvus.partitionKey),
+    timeoutMs: z.number().default(milvus.timeoutMs),
   }),
 ]);
 
+const clip = EMBEDDER_DEFAULTS['jina-clip'];
+const jina = EMBEDDER_DEFAULTS['jina-api'];
+const openai = EMBEDDER_DEFAULTS.openai;
+const fixed = EMBEDDER_DEFAULTS.fixed;
 const EmbedderSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('jina-clip'),
-    model: z.string().default('jinaai/jina-clip-v1'),
+    model: z.string().default(clip.model),
     modelDir: z.string().optional(),
-    dtype: DTYPE.default('fp32'),
-    cacheDir: z.string().default(path.join(os.homedir(), '.cache', 'ragsync', 'models')),
-    offline: z.boolean().default(false),
-    batchSize: z.number().default(16),
+    dtype: DTYPE.default(clip.dtype),
+    cacheDir: z.string().default(clip.cacheDir),
+    offline: z.boolean().default(clip.offline),
+    batchSize: z.number().default(clip.batchSize),
   }),
   // Jina's hosted embeddings API (text and images); the key from apiKey or $apiKeyEnv.
   z.strictObject({
     kind: z.literal('jina-api'),
-    model: z.string().default('jina-clip-v2'),
-    url: z.string().default(API_DEFAULTS['jina-api'].url),
-    dimensions: z.number().min(64).max(1024).default(1024),
+    model: z.string().default(jina.model),
+    url: z.string().default(jina.url),
+    dimensions: z.number().min(64).max(1024).default(jina.dimensions),
     apiKey: z.string().optional(),
-    apiKeyEnv: z.string().default(API_DEFAULTS['jina-api'].apiKeyEnv),
-    batchSize: z.number().max(JINA_MAX_BATCH).default(64),
-    maxTokens: z.number().default(8192),
-    timeoutMs: z.number().default(60_000),
-    maxRetries: z.number().default(6),
+    apiKeyEnv: z.string().default(jina.apiKeyEnv),
+    batchSize: z.number().max(JINA_MAX_BATCH).default(jina.batchSize),
+    maxTokens: z.number().default(jina.maxTokens),
+    timeoutMs: z.number().default(jina.timeoutMs),
+    maxRetries: z.number().default(jina.maxRetries),
   }),
   // Any OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, vLLM): text only.
   z.strictObject({
     kind: z.literal('openai'),
-    model: z.string().default('text-embedding-3-small'),
-    url: z.string().default(API_DEFAULTS.openai.url),
+    model: z.string().default(openai.model),
+    url: z.string().default(openai.url),
     dimensions: z.number().optional(),
     apiKey: z.string().optional(),
-    apiKeyEnv: z.string().default(API_DEFAULTS.openai.apiKeyEnv),
-    batchSize: z.number().default(64),
-    maxTokens: z.number().default(2048),
-    timeoutMs: z.number().default(60_000),
-    maxRetries: z.number().default(6),
+    apiKeyEnv: z.string().default(openai.apiKeyEnv),
+    batchSize: z.number().default(openai.batchSize),
+    maxTokens: z.number().default(openai.maxTokens),
+    timeoutMs: z.number().default(openai.timeoutMs),
+    maxRetries: z.number().default(openai.maxRetries),
   }),
   // Benchmarks only: hash-derived vectors and a fixed sleep per batch (see embed/fixed.ts).
   z.strictObject({
     kind: z.literal('fixed'),
-    dim: z.number().default(64),
-    delayMs: z.number().default(10),
-    batchSize: z.number().default(16),
+    dim: z.number().default(fixed.dim),
+    delayMs: z.number().default(fixed.delayMs),
+    batchSize: z.number().default(fixed.batchSize),
   }),
 ]);
 
 /** The resolved configuration: every default applied. */
 export const ConfigSchema = z.strictObject({
   source: z.string().optional(),
-  include: z.array(z.string()).default(DEFAULT_INCLUDE),
-  exclude: z.array(z.string()).default([]),
-  gitignore: z.boolean().default(true),
-  maxFileBytes: z.number().default(50 * 1024 * 1024),
-  chunkTokens: z.number().default(512),
-  concurrency: z.number().default(128),
+  include: z.array(z.string()).default(D.include),
+  exclude: z.array(z.string()).default(D.exclude),
+  gitignore: z.boolean().default(D.gitignore),
+  maxFileBytes: z.number().default(D.maxFileBytes),
+  chunkTokens: z.number().default(D.chunkTokens),
+  concurrency: z.number().default(D.concurrency),
   /** A document's parsing and chunking (in a parse child process) is stopped after this long. */
-  parseTimeoutMs: z.number().default(60_000),
+  parseTimeoutMs: z.number().default(D.parseTimeoutMs),
   /** A parse child is stopped at this much memory (heap limit and resident set). */
-  parseMemoryMb: z.number().default(512),
+  parseMemoryMb: z.number().default(D.parseMemoryMb),
   /** Parse child processes (default: one per core but one, at least one: a core is left to embedding). */
   parseWorkers: z.number().optional(),
   /** Larger images are refused before decoding: 100 MP holds any camera photo and an A1 scan at 300 dpi. */
-  maxImagePixels: z.number().default(100_000_000),
+  maxImagePixels: z.number().default(D.maxImagePixels),
   /** PDF images with a side of at most this many pixels are skipped (icons, rules, logos). */
-  pdfImageMinSide: z.number().default(128),
+  pdfImageMinSide: z.number().default(D.pdfImageMinSide),
   /** Image chunks of one PDF at most (0: no PDF images). */
-  pdfMaxImages: z.number().default(32),
-  logLevel: LOG_LEVEL.default('warn'),
+  pdfMaxImages: z.number().default(D.pdfMaxImages),
+  logLevel: LOG_LEVEL.default(D.logLevel),
   /** Log lines: readable on a terminal (`auto`, stdout a TTY) or `pretty`; JSON lines (pino) otherwise or with `json`. */
-  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  logFormat: z.enum(['auto', 'pretty', 'json']).default(D.logFormat),
   /** Lets a scan-driven pass delete what the mass-deletion guard would hold (`--allow-delete`). */
-  allowDelete: z.boolean().default(false),
+  allowDelete: z.boolean().default(D.allowDelete),
   /** Hash every file, not only those stat shows may have changed (`--rehash`). */
-  rehash: z.boolean().default(false),
+  rehash: z.boolean().default(D.rehash),
   /** A pass may delete at most `share` of a source's documents, unless at most `min` (see core/delete-guard.ts). */
-  deleteGuard: z.strictObject({ share: z.number().default(0.5), min: z.number().default(10) }).prefault({}),
+  deleteGuard: z.strictObject({ share: z.number().default(D.deleteGuard.share), min: z.number().default(D.deleteGuard.min) }).prefault({}),
   /** Vectors of deleted or rewritten rows kept by key (the collection's vector cache): how long, and how much. */
-  vectorCache: z.strictObject({ days: z.number().default(30), mb: z.number().default(256) }).prefault({}),
+  vectorCache: z.strictObject({ days: z.number().default(D.vectorCache.days), mb: z.number().default(D.vectorCache.mb) }).prefault({}),
   sink: SinkSchema,
-  redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default('ragsync') }).prefault({}),
+  redis: z.strictObject({ url: z.string().optional(), prefix: z.string().default(D.redis.prefix) }).prefault({}),
   watch: z
     .strictObject({
-      reconcileSeconds: z.number().default(300),
-      settleMs: z.number().default(100),
+      reconcileSeconds: z.number().default(D.watch.reconcileSeconds),
+      settleMs: z.number().default(D.watch.settleMs),
       /** Watch by polling every so many ms (0: by events); unset: poll where events are unreliable (`sources/fs-type.ts`). */
       pollMs: z.number().optional(),
     })
     .prefault({}),
   worker: z
     .strictObject({
-      concurrency: z.number().default(128),
-      lockMs: z.number().default(30_000),
-      drainSeconds: z.number().default(30),
-      attempts: z.number().default(12),
+      concurrency: z.number().default(D.worker.concurrency),
+      lockMs: z.number().default(D.worker.lockMs),
+      drainSeconds: z.number().default(D.worker.drainSeconds),
+      attempts: z.number().default(D.worker.attempts),
     })
     .prefault({}),
-  metrics: z.strictObject({ port: z.number().optional(), host: z.string().default('127.0.0.1') }).prefault({}),
+  metrics: z.strictObject({ port: z.number().optional(), host: z.string().default(D.metrics.host) }).prefault({}),
   embedder: EmbedderSchema,
 });
 /** The resolved configuration the commands run with. */

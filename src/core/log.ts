@@ -3,8 +3,12 @@
  * On a terminal (format `auto` with a TTY stdout, or `pretty`) each record is one readable line,
  * written by a small formatter on the main thread (no worker-thread transport: a daemon's last
  * lines must not be lost on exit, and pino-pretty is one more dependency); otherwise JSON lines.
+ * pino itself is loaded by the first `createLogger`: `status` or `search` never make one.
  */
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pino from 'pino';
+
+const require = createRequire(import.meta.url);
 
 export type Logger = pino.Logger;
 export type LogFormat = 'auto' | 'pretty' | 'json';
@@ -56,5 +60,6 @@ const prettyStderr = {
 export function createLogger(level: string, format: LogFormat = 'auto'): Logger {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const options = { level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } };
-  return pino(options, pretty ? prettyStderr : pino.destination(2));
+  const make = require('pino') as typeof pino;
+  return make(options, pretty ? prettyStderr : make.destination(2));
 }
