@@ -27,8 +27,8 @@ const { openLangChain, FixedCostEmbeddings } = await import('./peer/langchain.mj
 const { openCocoIndex } = await import('./cocoindex/cocoindex.mjs');
 const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
-const { milvusStore } = await import(path.join(root, 'dist/sink/index.js'));
-const { lanceDbStore } = await import(path.join(root, 'dist/sink/index.js'));
+const { milvusStore } = await import(path.join(root, 'dist/sink/milvus/index.js'));
+const { lanceDbStore } = await import(path.join(root, 'dist/sink/lancedb/index.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const full = process.argv.includes('--full');

@@ -18,7 +18,7 @@ import { startRedis } from '../scripts/redis-server.mjs';
 
 process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { lanceDbStore } = await import(path.join(root, 'dist/sink/index.js'));
+const { lanceDbStore } = await import(path.join(root, 'dist/sink/lancedb/index.js'));
 const seconds = arg('seconds', 10);
 const settleMs = arg('settle-ms', 50);
 const delayMs = arg('delay-ms', 10);

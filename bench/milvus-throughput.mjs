@@ -16,7 +16,7 @@ process.env.LANCEDB_LOG ??= 'error';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { indexDirectory } = await import(path.join(root, 'dist/app/index.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config/index.js'));
-const { milvusStore } = await import(path.join(root, 'dist/sink/index.js'));
+const { milvusStore } = await import(path.join(root, 'dist/sink/milvus/index.js'));
 const { MilvusClient } = await import('@zilliz/milvus2-sdk-node');
 
 const files = arg('files', 1000);

@@ -10,7 +10,6 @@ import { syncToTargets } from '../core/targets.js';
 import { dropWaitingParses } from './parsing.js';
 import { type Runtime, deleteGuardOf, openReader, openRuntime } from './runtime.js';
 import { recordSource } from './sources.js';
-import { queuePass } from './through-queue.js';
 
 export type IndexHooks = Omit<SyncSourceOptions, 'concurrency' | 'execute' | 'deleteGuard'> & {
   /** With Redis: only enqueue and wait; other workers do the work. */
@@ -98,12 +97,14 @@ export async function planDirectory(
 }
 
 /** The pass of a writer runtime: in-process, or through the queue when Redis is configured. */
-export function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
+export async function syncPass(config: Config, rt: Runtime, hooks: IndexHooks): Promise<SyncSummary> {
   const deleteGuard = deleteGuardOf(config);
   if (!config.redis.url) {
     const execute: SyncSourceOptions['execute'] = (ref, known) => syncToTargets(ref, rt.targets, { known, of: rt.live });
     return syncSource(rt.live, { ...hooks, concurrency: config.concurrency, execute, deleteGuard });
   }
+  // BullMQ and ioredis load only for a pass through Redis.
+  const { queuePass } = await import('./through-queue.js');
   return queuePass(config, rt.live, {
     ...hooks,
     deleteGuard,

@@ -8,7 +8,6 @@ import type { FailedJob, JobCounts } from '../core/job-queue.js';
 import { createLogger } from '../core/log.js';
 import { readLocalQueue, requestRetry } from '../queue/local-state.js';
 import { localQueueFile } from './queues.js';
-import { openRedisQueue } from './through-queue.js';
 
 export interface JobsReport {
   source: string;
@@ -32,6 +31,7 @@ export interface JobsReport {
 export async function jobsReport(config: Config, source: string, opts: { retry: boolean; limit?: number }): Promise<JobsReport> {
   const limit = opts.limit ?? 100;
   if (!config.redis.url) return localJobs(config, source, opts.retry, limit);
+  const { openRedisQueue } = await import('./through-queue.js');
   const q = await openRedisQueue(config, source, createLogger('silent'), 'ragsync-jobs');
   try {
     const failed = await q.failed(limit);

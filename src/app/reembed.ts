@@ -20,7 +20,8 @@ import { LAYOUT_REFRESH_MS } from '../core/targets.js';
 import type { CollectionInfo, Embedder, Fingerprint, Lease } from '../core/types.js';
 import { embedderDescriptor, embedderFor, loadEmbedder } from './embedders.js';
 import { stopParsing } from './parsing.js';
-import { deleteGuardOf, openSource, openStore, syncDeps, writerRuntime } from './runtime.js';
+import { deleteGuardOf, openSource, syncDeps, writerRuntime } from './runtime.js';
+import { openStore } from './store.js';
 import { queuePass } from './through-queue.js';
 import { checkSource, recordSource } from './sources.js';
 import { type VerifyReport, verifyCollection } from './verify.js';
@@ -70,7 +71,7 @@ interface Move {
 export async function reembed(config: Config, dir: string, hooks: ReembedHooks = {}): Promise<ReembedReport> {
   const started = performance.now();
   const log = hooks.log ?? createLogger('silent');
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   let lease: Lease | undefined;
   try {
     const live = await store.live();
@@ -226,7 +227,7 @@ export async function dropOld(config: Config): Promise<CollectionInfo[]> {
 }
 
 async function withLease<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   let lease: Lease | undefined;
   try {
     lease = await store.acquireLease();

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
-import { openStore } from './runtime.js';
+import { openStore } from './store.js';
 import { sourcesOf } from './status.js';
 
 /** What a removal takes away: counts of the live collection. */
@@ -29,7 +29,7 @@ export interface SourceRemoval extends SourcePlan {
  * the store's sources. Idempotent: stopped half-way, the same command finishes the removal.
  */
 export async function removeSource(config: Config, name: string, confirm: (plan: SourcePlan) => Promise<boolean>): Promise<SourceRemoval> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   try {
     const live = await store.live();
     const all = await sourcesOf(store, live);

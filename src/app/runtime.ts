@@ -14,21 +14,11 @@ import type { Collection, Store } from '../core/store.js';
 import type { SyncDeps } from '../core/sync-document.js';
 import { SyncTargets } from '../core/targets.js';
 import type { Embedder, Source } from '../core/types.js';
-import { lanceDbStore, milvusStore } from '../sink/index.js';
 import { FilesystemSource } from '../sources/filesystem.js';
 import { chunkLimits, embedderDescriptor, embedderFor, liveEmbedder } from './embedders.js';
 import { parsing, stopParsing } from './parsing.js';
 import { type SourceIdentity, checkSource, recordSource } from './sources.js';
-
-/** Builds (without connecting) the store the configuration names. */
-export function openStore(config: Config['sink'], cwd = process.cwd()): Store {
-  switch (config.kind) {
-    case 'lancedb':
-      return lanceDbStore(path.resolve(cwd, config.path));
-    case 'milvus':
-      return milvusStore({ ...config, caPath: config.caPath ? path.resolve(cwd, config.caPath) : undefined });
-  }
-}
+import { openStore } from './store.js';
 
 /** The default source name for a directory: its base name, made a valid source name. */
 export function defaultSourceName(dir: string): string {
@@ -71,7 +61,7 @@ export interface Runtime {
  * the store's; then records the source.
  */
 export async function openRuntime(config: Config, dir: string, log?: Logger): Promise<Runtime & { identity: SourceIdentity }> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
     // Checked and recorded before the model loads: two runs of two folders under one name started
@@ -122,7 +112,7 @@ export interface Reader {
  * empty). Refuses a chosen model that is not the store's, as a writer does.
  */
 export async function openReader(config: Config, dir: string, log?: Logger): Promise<Reader> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   try {
     const source = openSource(config, dir, store);
     await checkSource(store, source, log);

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
 import type { SearchFilter, SearchHit, SearchMode } from '../core/types.js';
 import { liveEmbedder } from './embedders.js';
-import { openStore } from './runtime.js';
+import { openStore } from './store.js';
 
 export interface SearchOptions {
   mode: SearchMode;
@@ -16,7 +16,7 @@ export interface SearchOptions {
 }
 
 export async function search(config: Config, opts: SearchOptions): Promise<SearchHit[]> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   try {
     const live = await store.live();
     if (!live) throw new RagsyncError('USAGE', `${store.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });

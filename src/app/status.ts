@@ -2,7 +2,7 @@
 import type { Config } from '../config/index.js';
 import type { Collection, Store } from '../core/store.js';
 import type { CollectionInfo, Fingerprint } from '../core/types.js';
-import { openStore } from './runtime.js';
+import { openStore } from './store.js';
 
 export interface CollectionStatus {
   name: string;
@@ -41,7 +41,7 @@ export interface StoreStatus {
 }
 
 export async function status(config: Config): Promise<StoreStatus> {
-  const store = openStore(config.sink);
+  const store = await openStore(config.sink);
   try {
     const live = await store.live();
     const counts = live ? await live.stats() : { docs: 0, chunks: 0 };
