@@ -36,15 +36,15 @@ export interface SyncDeps {
 
 /**
  * What a pass read already of one document: its record (null: none), the scan's stat of it, and
- * whether the collection held no rows of it (`noRows`) or no rows and cached vectors at all
- * (`noVectors`) when the pass began. Only reads answered at the pass's start are skipped: the
- * commit reads the document's rows again under the store's write lock (a concurrent writer's).
+ * whether the collection held no rows of it when the pass began (`noRows`). The commit is told
+ * (`DocChange.fresh`): LanceDB reads the document's rows again under its write lock unless no
+ * other process has written since; on Milvus, rows another writer added meanwhile are found by
+ * the next pass's record check.
  */
 export interface Known {
   record: DocRecord | null;
   entry?: SourceEntry;
   noRows?: boolean;
-  noVectors?: boolean;
 }
 
 export type DocStatus = 'changed' | 'unchanged' | 'deleted';
@@ -128,11 +128,11 @@ async function rewrite(doc: Document, record: DocRecord | null, newRecord: DocRe
   const meta = JSON.stringify(metadata);
   const metaHash = sha256(meta);
   // Both reads at once (one round trip of latency): the document's rows, and stored vectors for
-  // every key it now has (those of unchanged chunks are simply not used). A read the pass
-  // answered already (a new document of a new source: the bulk path) is not made.
+  // every key it now has (those of unchanged chunks are simply not used). The rows of a document
+  // the pass found new are not read (the bulk path).
   const [current, cached] = await Promise.all([
     known?.noRows ? [] : deps.collection.listDocChunks(doc.docId),
-    known?.noVectors ? new Map<string, number[]>() : deps.collection.findVectors([...new Set(keys.values())]),
+    deps.collection.findVectors([...new Set(keys.values())]),
   ]);
   const existing = new Map(current.map((r) => [r.id, r.hash]));
   const wanted = new Set(chunks.map((c) => c.id));

@@ -88,7 +88,7 @@ export function addResult(sum: SyncSummary, r: DocSyncResult): void {
 export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promise<SyncSummary> {
   const started = performance.now();
   const pass = new Pass(deps, opts);
-  const { records, orphans, empty } = await checkedRecords(deps, opts);
+  const { records, orphans } = await checkedRecords(deps, opts);
   // p-map pulls the next entry only when a slot is free: the scan runs at most a pool ahead of
   // the work (a tree of 100 000 files does not become 100 000 queued tasks), and after a stop
   // nothing new starts while the documents in flight finish.
@@ -101,18 +101,18 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
   const bulk = records.size === 0 && orphans.size === 0;
   const budget = bulk ? new ByteBudget(BULK_BYTES) : null;
   // What the pass knows of a document spares it reads: its record, its stat, and, for a document
-  // with no record and no orphan rows, that it has no rows (in a new collection, no vectors either).
+  // with no record and no orphan rows, that it has no rows. (Vectors are still looked up: a text
+  // repeated across documents, a copied file, is embedded once.)
   const knownOf = (entry: SourceEntry): Known => {
     const record = records.get(entry.docId) ?? null;
-    return record || orphans.has(entry.docId) ? { record, entry } : { record, entry, noRows: true, noVectors: empty };
+    return record || orphans.has(entry.docId) ? { record, entry } : { record, entry, noRows: true };
   };
-  await pMap(
-    entries,
-    (entry) => (budget ? budget.run(entry.size, () => pass.document(entry, knownOf(entry))) : pass.document(entry, knownOf(entry))),
-    {
-      concurrency: bulk ? concurrency * BULK_FACTOR : concurrency,
-    },
-  );
+  // A file over the size limit is refused before it is read: it costs nothing.
+  const cost = (entry: SourceEntry) => (entry.size > (deps.source.maxFileBytes ?? Infinity) ? 0 : entry.size);
+  const run = (entry: SourceEntry) => pass.document(entry, knownOf(entry));
+  await pMap(entries, (entry) => (budget ? budget.run(cost(entry), () => run(entry)) : run(entry)), {
+    concurrency: bulk ? concurrency * BULK_FACTOR : concurrency,
+  });
   if (scanError !== undefined) throw scanError;
   if (pass.stopped()) return ended(pass.sum, started, true);
 
@@ -140,22 +140,33 @@ export async function syncSource(deps: SyncDeps, opts: SyncSourceOptions): Promi
 const BULK_FACTOR = 8;
 const BULK_BYTES = 64 << 20;
 
-/** A budget of bytes: `run` waits until its cost fits with what runs (one task over the budget runs alone). */
+/**
+ * A budget of bytes, first come first served: `run` waits until its cost fits beside what runs
+ * (a task over the whole budget runs alone), and no task overtakes one that waits.
+ */
 class ByteBudget {
   private used = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ cost: number; start: () => void }> = [];
 
   constructor(private readonly limit: number) {}
 
   async run<T>(cost: number, fn: () => Promise<T>): Promise<T> {
-    while (this.used > 0 && this.used + cost > this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.used += cost;
+    if (this.waiting.length > 0 || !this.fits(cost)) await new Promise<void>((start) => this.waiting.push({ cost, start }));
+    else this.used += cost;
     try {
       return await fn();
     } finally {
       this.used -= cost;
-      for (const wake of this.waiting.splice(0)) wake();
+      while (this.waiting.length > 0 && this.fits(this.waiting[0]!.cost)) {
+        const next = this.waiting.shift()!;
+        this.used += next.cost;
+        next.start();
+      }
     }
+  }
+
+  private fits(cost: number): boolean {
+    return this.used === 0 || this.used + cost <= this.limit;
   }
 }
 
@@ -253,8 +264,7 @@ function isAbort(err: unknown): boolean {
 /**
  * The source's document records, checked against the rows (`checkRows`): a record that
  * disagrees with its rows is dropped (the document is synced again), and documents with rows but
- * no record are returned as orphans (deleted unless the scan finds them). `empty`: the collection
- * held no rows and no cached vectors at all (asked only for a source with no records and no rows).
+ * no record are returned as orphans (deleted unless the scan finds them).
  */
 async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
   const { collection, source } = deps;
@@ -263,7 +273,5 @@ async function checkedRecords(deps: SyncDeps, opts: SyncSourceOptions) {
   for (const id of disagree) records.delete(id);
   if (disagree.length > 0)
     opts.onWarning?.(`${disagree.length} document records disagree with the rows in the store: those documents are synced again`);
-  const empty =
-    records.size === 0 && orphans.length === 0 && (await collection.stats()).chunks === 0 && (await collection.countCachedVectors()) === 0;
-  return { records, orphans: new Set([...orphans, ...disagree]), empty };
+  return { records, orphans: new Set([...orphans, ...disagree]) };
 }

@@ -201,17 +201,22 @@ export class FilesystemSource implements Source {
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // The files of this directory, in order, each stat started up to STAT_AHEAD files ahead of
-    // the one yielded: a tree of small files is not one stat round trip after another.
-    const files: Array<{ at: number; rel: string; norm: string; walked: boolean }> = [];
+    // the one yielded (a tree of small files is not one stat round trip after another), never past
+    // a subdirectory: a stat is not taken long before its file is synced.
+    const files: Array<{ at: number; rel: string; norm: string; walked: boolean; dirsBefore: number }> = [];
+    let dirsBefore = 0;
     entries.forEach((ent, at) => {
+      if (ent.isDirectory()) dirsBefore++;
       if (!(ent.isFile() || ent.isSymbolicLink())) return;
       const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
       const norm = normalizeRelPath(rel);
-      if (this.included(norm)) files.push({ at, rel, norm, walked: ent.isFile() });
+      if (this.included(norm)) files.push({ at, rel, norm, walked: ent.isFile(), dirsBefore });
     });
     const stats: Array<Promise<Awaited<ReturnType<FilesystemSource['fileStat']>> | Error>> = [];
-    const statUpTo = (n: number) => {
-      for (let k = stats.length; k < Math.min(n, files.length); k++) {
+    /** Starts the stats of file `cur` and of those after it, up to STAT_AHEAD, before the next subdirectory. */
+    const statFrom = (cur: number) => {
+      const run = files[cur]!.dirsBefore;
+      for (let k = stats.length; k <= Math.min(cur + STAT_AHEAD, files.length - 1) && files[k]!.dirsBefore === run; k++) {
         const f = files[k]!;
         stats.push(this.fileStat(path.join(this.root, f.rel), root, f.walked).catch((err: unknown) => new Error(errorMessage(err))));
       }
@@ -225,8 +230,8 @@ export class FilesystemSource implements Source {
       }
       if (files[next]?.at !== at) continue;
       const f = files[next]!;
-      statUpTo(++next + STAT_AHEAD);
-      const st = await stats[next - 1]!;
+      statFrom(next);
+      const st = await stats[next++]!;
       if (st instanceof Error) this.failed.push({ path: f.norm, error: `cannot read: ${st.message}` });
       else if (st) yield this.entry(f.norm, st);
     }

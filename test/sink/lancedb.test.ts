@@ -50,6 +50,41 @@ describe('LanceDB sink', () => {
     }
   });
 
+  it('the bulk path: fresh documents are appended; a batch whose record write fails is retried without duplicating its rows', async () => {
+    const store = lanceDbStore(await tempDir());
+    const sink = await store.openLive(FP);
+    // The records' commit fails once, after the batch's rows were appended.
+    const docs = (sink as unknown as { docs: lancedb.Table }).docs;
+    const add = docs.add.bind(docs);
+    let failures = 1;
+    docs.add = (...args: Parameters<typeof add>) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : add(...args));
+    const fresh = (docId: string, n: number) => ({
+      rows: Array.from({ length: n }, (_, i) => row(docId, i, `${docId} part ${i}`)),
+      staleIds: [],
+      record: record(docId, n),
+      fresh: true as const,
+    });
+    // Three documents committed together (one batch): its record write fails, each is retried alone.
+    await Promise.all([
+      sink.commitDocument(fresh('docs:a.md', 2)),
+      sink.commitDocument(fresh('docs:b.md', 3)),
+      sink.commitDocument(fresh('docs:c.md', 1)),
+    ]);
+    // The batch's record write failed, then each document's own: four calls.
+    expect(failures).toBe(-3);
+    for (const [id, n] of [
+      ['docs:a.md', 2],
+      ['docs:b.md', 3],
+      ['docs:c.md', 1],
+    ] as const) {
+      const ids = (await sink.listDocChunks(id)).map((r) => r.id);
+      expect(ids.length).toBe(n);
+      expect(new Set(ids).size).toBe(n);
+      expect((await sink.getDocRecord(id))?.chunkCount).toBe(n);
+    }
+    await store.close();
+  });
+
   it('writes documents committed together in one batch; a row dropped by one change and written again by a later one stays', async () => {
     const dir = await tempDir();
     const store = lanceDbStore(dir);

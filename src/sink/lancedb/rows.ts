@@ -148,6 +148,12 @@ export class LanceDbCollection extends BatchedReads implements Collection {
       if ((await this.versions()) !== this.left) this.solo = false;
       try {
         return await fn();
+      } catch (err) {
+        // A write that failed half-way may have committed some of its tables: what this process
+        // wrote is no longer known, so every later write reads what the store holds (a retried
+        // batch then merges what the failed one appended).
+        this.solo = false;
+        throw err;
       } finally {
         this.left = await this.versions().catch(() => null);
       }
