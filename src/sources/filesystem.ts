@@ -5,7 +5,7 @@
  * not read. Symbolic links are followed only when they point at a file inside the root; directory links
  * are never followed (no cycles, no escape from the root).
  */
-import { constants } from 'node:fs';
+import { type Dirent, constants } from 'node:fs';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RagsyncError, errorMessage } from '../core/errors.js';
@@ -200,18 +200,9 @@ export class FilesystemSource implements Source {
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // The files of this directory, in order, each stat started up to STAT_AHEAD files ahead of
-    // the one yielded (a tree of small files is not one stat round trip after another), never past
-    // a subdirectory: a stat is not taken long before its file is synced.
-    const files: Array<{ at: number; rel: string; norm: string; walked: boolean; dirsBefore: number }> = [];
-    let dirsBefore = 0;
-    entries.forEach((ent, at) => {
-      if (ent.isDirectory()) dirsBefore++;
-      if (!(ent.isFile() || ent.isSymbolicLink())) return;
-      const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
-      const norm = normalizeRelPath(rel);
-      if (this.included(norm)) files.push({ at, rel, norm, walked: ent.isFile(), dirsBefore });
-    });
+    // Each file's stat started up to STAT_AHEAD files ahead (small files are not one stat round
+    // trip after another), never past a subdirectory (a stat not taken long before its sync).
+    const files = this.documentsOf(relDir, entries);
     const stats: Array<Promise<Awaited<ReturnType<FilesystemSource['fileStat']>> | Error>> = [];
     /** Starts the stats of file `cur` and of those after it, up to STAT_AHEAD, before the next subdirectory. */
     const statFrom = (cur: number) => {
@@ -235,6 +226,20 @@ export class FilesystemSource implements Source {
       if (st instanceof Error) this.failed.push({ path: f.norm, error: `cannot read: ${st.message}` });
       else if (st) yield this.entry(f.norm, st);
     }
+  }
+
+  /** A directory's entries that are documents of this source: place, paths, and directories before them. */
+  private documentsOf(relDir: string, entries: Dirent[]) {
+    const files: Array<{ at: number; rel: string; norm: string; walked: boolean; dirsBefore: number }> = [];
+    let dirsBefore = 0;
+    entries.forEach((ent, at) => {
+      if (ent.isDirectory()) dirsBefore++;
+      if (!(ent.isFile() || ent.isSymbolicLink())) return;
+      const rel = relDir === '' ? ent.name : `${relDir}/${ent.name}`;
+      const norm = normalizeRelPath(rel);
+      if (this.included(norm)) files.push({ at, rel, norm, walked: ent.isFile(), dirsBefore });
+    });
+    return files;
   }
 
   private entry(rel: string, st: { size: number; mtimeMs: number; ctimeMs: number }): SourceEntry {
