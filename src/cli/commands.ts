@@ -57,6 +57,7 @@ export async function indexCommand(dir: string, flags: Flags): Promise<number> {
       signal: interrupt.signal,
       noWorker: flags.worker === false,
       dryRun: flags.dryRun === true,
+      onFound: (found) => bar?.found(found),
       onScanned: (found) => bar?.scanned(found),
       onProgress: (done, found, last) => {
         if (interrupt.signal.aborted) return;

@@ -34,6 +34,11 @@ export class Progress {
     this.stream.write(`\r\x1b[K${this.label}: scanning… ${plural(found, 'file')} (${done} done)`);
   }
 
+  /** The scan found `found` documents so far (none of them may be done yet). */
+  found(found: number): void {
+    if (!this.bar) this.update(this.done, found);
+  }
+
   /** The scan ended with `total` documents: from here a bar over that total. */
   scanned(total: number): void {
     this.stream.write('\r\x1b[K');

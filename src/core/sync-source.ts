@@ -36,6 +36,8 @@ export interface SyncSourceOptions {
   deleteGuard: DeleteGuard | null;
   /** Called after each document with the counts so far and how many documents were found. */
   onProgress?: (done: number, found: number, last: DocSyncResult | null) => void;
+  /** The scan found another document: `found` so far (before any of them may be done). */
+  onFound?: (found: number) => void;
   /** The scan ended (not stopped): `found` documents in all. */
   onScanned?: (found: number) => void;
   /** Called for each failed document (for logging). */
@@ -193,7 +195,7 @@ class Pass {
     try {
       for await (const entry of scan) {
         if (this.stopped()) return;
-        this.sum.docs.scanned++;
+        this.opts.onFound?.(++this.sum.docs.scanned);
         this.seen.add(entry.docId);
         yield entry;
       }
