@@ -195,7 +195,8 @@ class Pass {
     try {
       for await (const entry of scan) {
         if (this.stopped()) return;
-        this.opts.onFound?.(++this.sum.docs.scanned);
+        this.sum.docs.scanned++;
+        this.opts.onFound?.(this.sum.docs.scanned);
         this.seen.add(entry.docId);
         yield entry;
       }
