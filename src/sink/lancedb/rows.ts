@@ -145,7 +145,8 @@ export class LanceDbCollection extends BatchedReads implements Collection {
    */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
-      if ((await this.versions()) !== this.left) this.solo = false;
+      // (Once not solo, never again: the versions are not read any more.)
+      if (this.solo && (await this.versions()) !== this.left) this.solo = false;
       try {
         return await fn();
       } catch (err) {
@@ -155,7 +156,7 @@ export class LanceDbCollection extends BatchedReads implements Collection {
         this.solo = false;
         throw err;
       } finally {
-        this.left = await this.versions().catch(() => null);
+        if (this.solo) this.left = await this.versions().catch(() => null);
       }
     });
   }
