@@ -92,7 +92,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync serve on %s', (kind
 
 describe('ragsync serve: parameters', () => {
   it('refuses a bad parameter with a 400 naming it, an upload over the limit with a 413', async () => {
-    const { url } = await served('LanceDB', [], { RAGSYNC_MAX_UPLOAD_BYTES: '100000', RAGSYNC_MAX_IMAGE_PIXELS: '1000000' });
+    const { url, d } = await served('LanceDB', [], { RAGSYNC_MAX_UPLOAD_BYTES: '100000', RAGSYNC_MAX_IMAGE_PIXELS: '1000000' });
     const cases: Array<[string, string]> = [
       ['q=x&k=0', 'k'],
       ['q=x&k=many', 'k'],
@@ -138,5 +138,11 @@ describe('ragsync serve: parameters', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await get(`${url}/api/search?q=ledger&mode=keyword`)).status).toBe(200);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/ragsync_search_seconds_count 1\n/);
+
+    // An open event stream does not keep a stopping server up.
+    const stream = await fetch(`${url}/api/events`);
+    expect(stream.headers.get('content-type')).toBe('text/event-stream');
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(143);
   }, 120_000);
 });
