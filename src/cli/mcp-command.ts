@@ -1,14 +1,13 @@
 /** `mcp`: the MCP server on stdio, until its input ends or a signal comes (exit 0 either way). */
 import { runMcp } from '../mcp/index.js';
-import { createLogger } from '../core/log.js';
-import { type Flags, configOf } from './commands.js';
+import { type Flags, configOf, daemonLogger } from './commands.js';
 import { EXIT } from './exit.js';
 import { onInterrupt } from './signals.js';
 
-/** `mcp`: serves the tools `search` and `status` over stdin/stdout; logs go to stderr. */
+/** `mcp`: serves the tools `search` and `status` over stdin/stdout; logs go to stderr (life events at info, as a daemon's). */
 export async function mcpCommand(flags: Flags): Promise<number> {
   const config = configOf('mcp', flags);
-  const log = createLogger(config.logLevel, config.logFormat);
+  const log = daemonLogger(config, flags);
   const interrupt = onInterrupt('the MCP server closes the store');
   try {
     await runMcp(config, { log, signal: interrupt.signal });

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { type Service, openService } from '../app/index.js';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { type Backend, openBackend } from './backend.js';
 import { registerTools } from './tools.js';
 
 export interface McpOptions {
@@ -33,11 +33,11 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-/** The backend, opened once on first use; a failed opening is tried again by the next call. */
-function lazyBackend(config: Config, log: Logger) {
-  let opening: Promise<Backend> | undefined;
-  const get = (): Promise<Backend> => {
-    opening ??= openBackend(config, log).catch((err: unknown) => {
+/** The service, opened once on first use; a failed opening is tried again by the next call. */
+function lazyService(config: Config, log: Logger) {
+  let opening: Promise<Service> | undefined;
+  const get = (): Promise<Service> => {
+    opening ??= openService(config, { log, version: packageVersion() }).catch((err: unknown) => {
       opening = undefined;
       throw err;
     });
@@ -48,8 +48,8 @@ function lazyBackend(config: Config, log: Logger) {
     /** Starts opening it now, so that the first call finds the model loaded. */
     warm: () => void get().catch((err: unknown) => log.warn({ stage: 'mcp', err: errorMessage(err) }, 'store not opened yet')),
     close: async () => {
-      const backend = await opening?.catch(() => undefined);
-      await backend?.close();
+      const service = await opening?.catch(() => undefined);
+      await service?.close();
     },
   };
 }
@@ -76,20 +76,20 @@ export async function runMcp(config: Config, opts: McpOptions): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const restoreConsole = stdout === process.stdout ? consoleToStderr() : () => undefined;
-  const backend = lazyBackend(config, log);
+  const service = lazyService(config, log);
   const server = new McpServer({ name: 'ragsync', version: packageVersion() }, { instructions: INSTRUCTIONS });
   server.server.onerror = (err) => log.warn({ stage: 'mcp', err: err.message }, 'protocol error');
-  registerTools(server, backend.get, log);
+  registerTools(server, service.get, log);
   const done = ended(stdin, opts.signal);
   try {
     await server.connect(new StdioServerTransport(stdin, stdout));
     log.info({ stage: 'mcp' }, 'MCP server on stdio');
-    backend.warm();
+    service.warm();
     const why = await done;
     log.info({ stage: 'mcp', why }, 'MCP server stopping');
   } finally {
     await server.close();
-    await backend.close();
+    await service.close();
     restoreConsole();
   }
 }

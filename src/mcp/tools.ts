@@ -1,15 +1,16 @@
 /** The tools, `search` and `status`: arguments checked by their schemas, results as text and as structured content. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Service, ServiceStatus } from '../app/index.js';
 import { errorMessage } from '../core/errors.js';
+import type { HitJson } from '../core/hits.js';
 import type { Logger } from '../core/log.js';
 import type { SearchFilter } from '../core/types.js';
-import type { Backend, BackendHit, BackendStatus } from './backend.js';
 import { type McpHit, type SearchInput, type SearchOutput, type StatusOutput, searchInput, searchOutput, statusOutput } from './schemas.js';
 import { searchText, statusText } from './text.js';
 
-/** The backend, opened on first use (and again after a failed opening). */
-type BackendOf = () => Promise<Backend>;
+/** The service, opened on first use (and again after a failed opening). */
+type ServiceOf = () => Promise<Service>;
 
 function filterOf(f: SearchInput['filter']): SearchFilter | undefined {
   if (!f) return undefined;
@@ -22,9 +23,9 @@ function filterOf(f: SearchInput['filter']): SearchFilter | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function hitOf(h: BackendHit, i: number): McpHit {
+function hitOf(h: HitJson): McpHit {
   return {
-    rank: i + 1,
+    rank: h.rank,
     path: h.path,
     docId: h.docId,
     id: h.id,
@@ -39,7 +40,7 @@ function hitOf(h: BackendHit, i: number): McpHit {
   };
 }
 
-function statusOf(s: BackendStatus): StatusOutput {
+function statusOf(s: ServiceStatus): StatusOutput {
   return {
     store: s.store,
     sink: s.sink,
@@ -72,7 +73,7 @@ async function guarded(log: Logger, tool: string, run: () => Promise<CallToolRes
 }
 
 /** Registers `search` and `status` on `server`. */
-export function registerTools(server: McpServer, backend: BackendOf, log: Logger): void {
+export function registerTools(server: McpServer, service: ServiceOf, log: Logger): void {
   server.registerTool(
     'search',
     {
@@ -86,15 +87,8 @@ export function registerTools(server: McpServer, backend: BackendOf, log: Logger
     },
     (args) =>
       guarded(log, 'search', async () => {
-        const res = await (
-          await backend()
-        ).search({
-          text: args.query,
-          mode: args.mode,
-          k: args.k,
-          perDoc: args.perDoc,
-          filter: filterOf(args.filter),
-        });
+        const { query, mode, k, perDoc } = args;
+        const res = await (await service()).search({ text: query, mode, k, perDoc, filter: filterOf(args.filter) });
         const out: SearchOutput = { query: args.query, mode: res.mode, hits: res.hits.map(hitOf) };
         return { content: [{ type: 'text', text: searchText(out) }], structuredContent: out };
       }),
@@ -109,7 +103,7 @@ export function registerTools(server: McpServer, backend: BackendOf, log: Logger
     },
     () =>
       guarded(log, 'status', async () => {
-        const out = statusOf(await (await backend()).status());
+        const out = statusOf(await (await service()).status());
         return { content: [{ type: 'text', text: statusText(out) }], structuredContent: out };
       }),
   );
