@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { cp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, type SinkKind, children } from '../children.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, TINY_MODEL, tempDir } from '../helpers.js';
 
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
 const clients: Array<{ client: Client; stderr: () => string }> = [];
@@ -165,7 +167,7 @@ describe('ragsync mcp', () => {
 
   it('a store with no index yet: search is an error result saying so, status says so; indexing later makes search work', async () => {
     const store = await tempDir();
-    const client = await connect(['--store', store, '--model-dir', `${ROOT}/test/fixtures/tiny-clip`]);
+    const client = await connect(['--store', store, '--model-dir', TINY_MODEL]);
     const res = await call(client, 'search', { query: 'bread' });
     expect(res.isError).toBe(true);
     expect(textOf(res)).toMatch(/holds no index yet: run `ragsync index DIR` first/);
@@ -173,8 +175,21 @@ describe('ragsync mcp', () => {
     expect(status.isError).toBeFalsy();
     expect(status.structuredContent).toMatchObject({ indexed: false, documents: 0, chunks: 0, model: null, sources: [] });
     expect(textOf(status)).toMatch(/holds no index yet/);
-    expect((await cli(['index', 'examples/corpus', '--store', store, '--model-dir', `${ROOT}/test/fixtures/tiny-clip`])).code).toBe(0);
+    expect((await cli(['index', 'examples/corpus', '--store', store, '--model-dir', TINY_MODEL])).code).toBe(0);
     expect((await hits(client, { query: 'how do I shape and proof the loaf' }))[0]!.path).toBe('sourdough-bread.md');
+  });
+
+  it('keeps the model loaded across calls: searches go on after its directory is removed', async () => {
+    const store = await tempDir();
+    const model = path.join(await tempDir(), 'model');
+    await cp(TINY_MODEL, model, { recursive: true });
+    expect((await cli(['index', 'examples/corpus', '--store', store, '--model-dir', model])).code).toBe(0);
+    const client = await connect(['--store', store, '--model-dir', model]);
+    const query = 'how do I shape and proof the loaf';
+    expect((await hits(client, { query, mode: 'dense' }))[0]!.path).toBe('sourdough-bread.md');
+    await rm(model, { recursive: true });
+    expect((await hits(client, { query, mode: 'dense' }))[0]!.path).toBe('sourdough-bread.md');
+    expect((await cli(['search', query, '--store', store, '--model-dir', model])).code).not.toBe(0);
   });
 
   it('writes only protocol messages to stdout, logs to stderr, and exits 0 when stdin closes or on SIGTERM', async () => {
