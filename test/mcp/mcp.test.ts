@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, rm } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -177,6 +177,27 @@ describe('ragsync mcp', () => {
     expect(textOf(status)).toMatch(/holds no index yet/);
     expect((await cli(['index', 'examples/corpus', '--store', store, '--model-dir', TINY_MODEL])).code).toBe(0);
     expect((await hits(client, { query: 'how do I shape and proof the loaf' }))[0]!.path).toBe('sourdough-bread.md');
+  });
+
+  it('finds what another process indexes after the server started (a new file, an edit, a deletion)', async () => {
+    const dir = await tempDir();
+    const store = await tempDir();
+    await cp(path.join(ROOT, 'examples/corpus'), dir, { recursive: true });
+    const index = async () => expect((await cli(['index', dir, '--store', store, '--model-dir', TINY_MODEL])).code).toBe(0);
+    await index();
+    const client = await connect(['--store', store, '--model-dir', TINY_MODEL]);
+    const paths = async (query: string) => (await hits(client, { query, mode: 'keyword' })).map((h) => h.path);
+    expect(await paths('zebrafish')).toEqual([]);
+    await writeFile(path.join(dir, 'new.md'), '# Aquarium\n\nThe zebrafish tank needs a heater.\n');
+    await index();
+    expect(await paths('zebrafish')).toEqual(['new.md']);
+    await writeFile(path.join(dir, 'new.md'), '# Aquarium\n\nThe guppy tank needs a heater.\n');
+    await index();
+    expect(await paths('zebrafish')).toEqual([]);
+    expect(await paths('guppy')).toEqual(['new.md']);
+    await rm(path.join(dir, 'new.md'));
+    await index();
+    expect(await paths('guppy')).toEqual([]);
   });
 
   it('keeps the model loaded across calls: searches go on after its directory is removed', async () => {
