@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
 import type { SearchFilter, SearchHit, SearchMode } from '../core/types.js';
 import { liveEmbedder } from './embedders.js';
+import type { FreshResult } from './fresh.js';
 import { openStore } from './store.js';
 
 export interface SearchOptions {
@@ -13,11 +14,24 @@ export interface SearchOptions {
   filter?: SearchFilter;
   text?: string;
   image?: Buffer;
+  /** Wait first until this file's current version is indexed (read-your-writes, `fresh.ts`), up to `freshTimeoutMs`. */
+  fresh?: string;
+  /** The bound of the `fresh` wait (ms; default `FRESH_TIMEOUT_MS`). */
+  freshTimeoutMs?: number;
+  /** Told how the `fresh` wait ended, before the search runs. */
+  onFresh?: (result: FreshResult) => void;
 }
+
+/** How long `fresh` waits when no bound is given (ms). */
+const FRESH_TIMEOUT_MS = 10_000;
 
 export async function search(config: Config, opts: SearchOptions): Promise<SearchHit[]> {
   const store = await openStore(config.sink);
   try {
+    if (opts.fresh !== undefined) {
+      const { waitFresh } = await import('./fresh.js');
+      opts.onFresh?.(await waitFresh(store, opts.fresh, { timeoutMs: opts.freshTimeoutMs ?? FRESH_TIMEOUT_MS }));
+    }
     const live = await store.live();
     if (!live) throw new RagsyncError('USAGE', `${store.location} holds no index yet: run \`ragsync index DIR\` first`, { stage: 'sink' });
     if (opts.mode === 'keyword') {
