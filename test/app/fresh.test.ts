@@ -53,6 +53,9 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('waitFresh on %s', (kind) =>
       const waiting = waitFresh(store, file, { timeoutMs: 60_000 });
       await index();
       expect(await waiting).toEqual(fresh({ waited: true, state: 'indexed' }));
+      // Once fresh, a search sees the new version.
+      const found = await (await store.live())!.search({ mode: 'keyword', k: 5, text: 'falcons' });
+      expect(found[0]).toMatchObject({ path: 'notes.md' });
 
       // The mtime moved, the content did not: fresh by the file's hash, no wait.
       const later = new Date(Date.now() + 60_000);
