@@ -42,6 +42,9 @@ export interface FreshOptions {
   nudge?: (ref: DocRef) => void | Promise<void>;
 }
 
+/** How long a `fresh` wait lasts when no bound is given (ms): `search --fresh-timeout-ms`'s default, the API's. */
+export const FRESH_TIMEOUT_MS = 10_000;
+
 /** The first pause between two looks, the factor it grows by, and its bound (ms). */
 const FIRST_POLL_MS = 25;
 const POLL_GROWTH = 1.5;

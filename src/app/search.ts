@@ -17,20 +17,17 @@ export interface SearchOptions {
   image?: Buffer;
   /** Wait first until this file's current version is indexed (read-your-writes, `fresh.ts`), up to `freshTimeoutMs`. */
   fresh?: string;
-  /** The bound of the `fresh` wait (ms; default `FRESH_TIMEOUT_MS`). */
+  /** The bound of the `fresh` wait (ms; default `FRESH_TIMEOUT_MS` of `fresh.ts`). */
   freshTimeoutMs?: number;
   /** Told how the `fresh` wait ended, before the search runs. */
   onFresh?: (result: FreshResult) => void;
 }
 
-/** How long `fresh` waits when no bound is given (ms). */
-const FRESH_TIMEOUT_MS = 10_000;
-
 export async function search(config: Config, opts: SearchOptions): Promise<SearchHit[]> {
   const store = await openStore(config.sink);
   try {
     if (opts.fresh !== undefined) {
-      const { waitFresh } = await import('./fresh.js');
+      const { FRESH_TIMEOUT_MS, waitFresh } = await import('./fresh.js');
       opts.onFresh?.(await waitFresh(store, opts.fresh, { timeoutMs: opts.freshTimeoutMs ?? FRESH_TIMEOUT_MS }));
     }
     const live = await store.live();
