@@ -3,9 +3,13 @@ import type { Config } from '../config/index.js';
 import type { Collection } from '../core/store.js';
 import { RagsyncError } from '../core/errors.js';
 import type { Embedder, SearchFilter, SearchHit, SearchMode } from '../core/types.js';
-import { liveEmbedder } from './embedders.js';
+import { smallImage } from '../chunking/image.js';
+import { type ImageSettings, chunkLimits, liveEmbedder } from './embedders.js';
 import type { FreshResult } from './fresh.js';
 import { openStore } from './store.js';
+
+/** Chunk limits only size the query image here: any token budget will do. */
+const DEFAULT_CHUNK_TOKENS = 512;
 
 export interface SearchOptions {
   mode: SearchMode;
@@ -32,7 +36,7 @@ export async function search(config: Config, opts: SearchOptions): Promise<Searc
     }
     const live = await store.live();
     if (!live) throw noIndex(store.location);
-    return await searchLive(live, () => liveEmbedder(config, live.info, store.location), opts);
+    return await searchLive(live, () => liveEmbedder(config, live.info, store.location), opts, config);
   } finally {
     await store.close();
   }
@@ -45,9 +49,16 @@ export function noIndex(location: string): RagsyncError {
 
 /**
  * One search of the live collection; `embedder` is asked for only by a query that needs a vector
- * (dense, hybrid, an image): a keyword search loads no model.
+ * (dense, hybrid, an image): a keyword search loads no model. An image query is bounded as an
+ * indexed image is (`images.maxImagePixels`, read from its header before it is decoded) and
+ * shrunk to the model's input size first.
  */
-export async function searchLive(live: Collection, embedder: () => Promise<Embedder>, opts: SearchOptions): Promise<SearchHit[]> {
+export async function searchLive(
+  live: Collection,
+  embedder: () => Promise<Embedder>,
+  opts: SearchOptions,
+  images: ImageSettings,
+): Promise<SearchHit[]> {
   if (opts.mode === 'keyword') {
     if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
     return live.search({ mode: 'keyword', k: opts.k, perDoc: opts.perDoc, text: opts.text, filter: opts.filter });
@@ -56,7 +67,8 @@ export async function searchLive(live: Collection, embedder: () => Promise<Embed
   let vector: number[];
   if (opts.image) {
     if (!model.embedImages) throw new RagsyncError('USAGE', 'this embedder cannot embed images', { stage: 'embed' });
-    [vector] = (await model.embedImages([opts.image])) as [number[]];
+    const image = await smallImage(opts.image, chunkLimits(model, DEFAULT_CHUNK_TOKENS, images), 'the query image');
+    [vector] = (await model.embedImages([image])) as [number[]];
   } else {
     [vector] = (await model.embedTexts([opts.text ?? ''])) as [number[]];
   }

@@ -45,6 +45,8 @@ export async function buildServer(service: Service, opts: ServerOptions): Promis
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 8192 },
   });
+  // The one body this server reads is an image: any other content type is a 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: messageOf(err), field: fieldOf(err) });
