@@ -5,6 +5,7 @@ import { RagsyncError } from '../core/errors.js';
 import type { Embedder, SearchFilter, SearchHit, SearchMode } from '../core/types.js';
 import { smallImage } from '../chunking/image.js';
 import { type ImageSettings, chunkLimits, liveEmbedder } from './embedders.js';
+import type { FreshResult } from './fresh.js';
 import { openStore } from './store.js';
 
 /** Chunk limits only size the query image here: any token budget will do. */
@@ -18,11 +19,21 @@ export interface SearchOptions {
   filter?: SearchFilter;
   text?: string;
   image?: Buffer;
+  /** Wait first until this file's current version is indexed (read-your-writes, `fresh.ts`), up to `freshTimeoutMs`. */
+  fresh?: string;
+  /** The bound of the `fresh` wait (ms; default `FRESH_TIMEOUT_MS` of `fresh.ts`). */
+  freshTimeoutMs?: number;
+  /** Told how the `fresh` wait ended, before the search runs. */
+  onFresh?: (result: FreshResult) => void;
 }
 
 export async function search(config: Config, opts: SearchOptions): Promise<SearchHit[]> {
   const store = await openStore(config.sink);
   try {
+    if (opts.fresh !== undefined) {
+      const { FRESH_TIMEOUT_MS, waitFresh } = await import('./fresh.js');
+      opts.onFresh?.(await waitFresh(store, opts.fresh, { timeoutMs: opts.freshTimeoutMs ?? FRESH_TIMEOUT_MS }));
+    }
     const live = await store.live();
     if (!live) throw noIndex(store.location);
     return await searchLive(live, () => liveEmbedder(config, live.info, store.location), opts, config);
