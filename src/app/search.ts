@@ -59,9 +59,11 @@ export async function searchLive(
   opts: SearchOptions,
   images: ImageSettings,
 ): Promise<SearchHit[]> {
+  // A search after a fresh wait must see the commit it waited for.
+  const strong = opts.fresh !== undefined;
   if (opts.mode === 'keyword') {
     if (!opts.text) throw new RagsyncError('USAGE', 'keyword search needs a text query', { stage: 'config' });
-    return live.search({ mode: 'keyword', k: opts.k, perDoc: opts.perDoc, text: opts.text, filter: opts.filter });
+    return live.search({ mode: 'keyword', k: opts.k, perDoc: opts.perDoc, text: opts.text, filter: opts.filter, strong });
   }
   const model = await embedder();
   let vector: number[];
@@ -73,5 +75,5 @@ export async function searchLive(
     [vector] = (await model.embedTexts([opts.text ?? ''])) as [number[]];
   }
   const mode = opts.mode === 'hybrid' && !opts.text ? 'dense' : opts.mode;
-  return live.search({ mode, k: opts.k, perDoc: opts.perDoc, vector, text: opts.text, filter: opts.filter });
+  return live.search({ mode, k: opts.k, perDoc: opts.perDoc, vector, text: opts.text, filter: opts.filter, strong });
 }

@@ -13,9 +13,10 @@ import { fingerprintKey } from '../core/fingerprint.js';
 import { type HitJson, hitsJson } from '../core/hits.js';
 import type { Logger } from '../core/log.js';
 import type { Store } from '../core/store.js';
-import type { Embedder, SearchFilter, SearchMode } from '../core/types.js';
+import type { DocRef, Embedder, SearchFilter, SearchMode } from '../core/types.js';
 import { type AuditSummary, lastAudits } from './audit-record.js';
 import { liveEmbedder } from './embedders.js';
+import { type FreshResult, waitFresh } from './fresh.js';
 import { type JobsReport, jobsReport } from './jobs.js';
 import { noIndex, searchLive } from './search.js';
 import { type StoreStatus, storeStatus } from './status.js';
@@ -31,6 +32,11 @@ export interface SearchRequest {
   /** At most this many hits of one document; 0: no limit. */
   perDoc: number;
   filter?: SearchFilter;
+  /** Wait first until this file's current version is indexed (`fresh.ts`), up to `freshTimeoutMs` (bounded by `serve.freshTimeoutMs`). */
+  fresh?: string;
+  freshTimeoutMs?: number;
+  /** Ends a fresh wait early (the client went away). */
+  signal?: AbortSignal;
 }
 
 export interface SearchResponse {
@@ -39,6 +45,8 @@ export interface SearchResponse {
   /** Exactly as `ragsync search --json` prints them. */
   hits: HitJson[];
   tookMs: number;
+  /** How the `fresh` wait ended, when one was asked for. */
+  fresh?: FreshResult;
 }
 
 /** Freshness as the status page charts it: each bucket's own count (not cumulative), `le` in seconds. */
@@ -93,15 +101,23 @@ export async function openService(config: Config, opts: { log: Logger; daemon?: 
     return model;
   };
   const jobs = (limit = 100) => queuesOf(config, store, daemon, limit);
+  // Under `watch --serve`, a file of the daemon's own source is queued at once, not after the watcher's settle delay.
+  const nudge = daemon ? (ref: DocRef) => (ref.source === daemon.source ? daemon.nudge(ref) : undefined) : undefined;
+  const freshFor = (req: SearchRequest) => {
+    const timeoutMs = Math.min(req.freshTimeoutMs ?? config.serve.freshTimeoutMs, config.serve.freshTimeoutMs);
+    return waitFresh(store, req.fresh!, { timeoutMs, nudge, signal: req.signal });
+  };
   return {
     store,
     daemon,
     async search(req) {
       const started = performance.now();
+      const fresh = req.fresh === undefined ? undefined : await freshFor(req);
       const live = await store.live();
       if (!live) throw noIndex(store.location);
       const hits = await searchLive(live, () => embedderOf(live.info), req, config);
-      return { query: req.text ?? null, mode: req.mode, hits: hitsJson(hits, req.text), tookMs: Math.round(performance.now() - started) };
+      const tookMs = Math.round(performance.now() - started);
+      return { query: req.text ?? null, mode: req.mode, hits: hitsJson(hits, req.text), tookMs, ...(fresh ? { fresh } : {}) };
     },
     async status() {
       const [base, queues, lastAudit] = await Promise.all([storeStatus(store), jobs(), lastAudits(config)]);

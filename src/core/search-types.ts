@@ -20,6 +20,8 @@ export interface SearchQuery {
   text?: string;
   /** At most this many hits of one document (0 or absent: no limit); the sink fetches enough candidates for `k` after grouping. */
   perDoc?: number;
+  /** See every write committed before the query (a read-your-writes search): Milvus searches at Strong consistency then, not its default Bounded; LanceDB always does. */
+  strong?: boolean;
 }
 
 export interface SearchHit {

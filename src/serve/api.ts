@@ -79,13 +79,27 @@ function requestOf(q: SearchQuery, image?: Buffer): SearchRequest {
     throw new BadParameter('body', 'not an image (PNG, JPEG, GIF, WebP or BMP)');
   const mode = q.mode ?? (image && !text ? 'dense' : SEARCH_MODES[0]);
   if (mode === 'keyword' && !text) throw new BadParameter('q', 'a keyword search needs a query text');
-  return { text, image, mode, k: q.k, perDoc: q.perDoc, filter: filterOf(q.filter) };
+  return { text, image, mode, k: q.k, perDoc: q.perDoc, filter: filterOf(q.filter), fresh: q.fresh, freshTimeoutMs: q.freshTimeoutMs };
+}
+
+/** Aborts when the client closes the connection before the answer (a fresh wait stops). */
+function gone(res: FastifyReply['raw']): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  });
+  return controller.signal;
 }
 
 /** Registers the `/api` routes on `app`. */
 export function registerApi(app: FastifyInstance, service: Service, opts: { maxUploadBytes: number }): void {
-  app.get<{ Querystring: SearchQuery }>('/api/search', { schema: { querystring: SEARCH_QUERY } }, async (req) =>
-    service.search(requestOf(req.query)),
+  app.get<{ Querystring: SearchQuery }>('/api/search', { schema: { querystring: SEARCH_QUERY } }, async (req, reply) =>
+    service.search({ ...requestOf(req.query), signal: gone(reply.raw) }).catch((err: unknown) => {
+      // The one usage error of a search's source: `fresh` names a file in no source (or in several).
+      if (req.query.fresh !== undefined && err instanceof RagsyncError && err.code === 'USAGE' && err.stage === 'source')
+        throw new BadParameter('fresh', err.message);
+      throw err;
+    }),
   );
   app.post<{ Querystring: SearchQuery; Body: Buffer }>(
     '/api/search',

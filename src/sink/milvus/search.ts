@@ -1,7 +1,7 @@
 /** Dense, keyword (the server's BM25) and hybrid (reciprocal rank fusion) search of a chunk alias. */
 import { type SearchFilter, type SearchHit, type SearchQuery, fetchGrouped, hitMetadata } from '../../core/types.js';
 import { locationOf } from '../records.js';
-import type { MilvusConnection } from './client.js';
+import { type MilvusConnection, STRONG } from './client.js';
 import { type MilvusFilter, and, filter, render } from './filter.js';
 
 const BASE_FIELDS = ['id', 'doc_id', 'path', 'section', 'modality', 'text'];
@@ -25,7 +25,8 @@ async function searchOnce(conn: MilvusConnection, collection: string, q: SearchQ
   const hitFields = [...BASE_FIELDS, ...LOCATION_FIELDS.filter((f) => fields.has(f))];
   const where = searchFilter(q.filter);
   const rendered = where.template ? render(where, conn.templates) : undefined;
-  const common = { collection_name: collection, output_fields: hitFields, limit: q.k, ...(rendered ?? {}) };
+  const consistency = q.strong ? { consistency_level: STRONG } : {};
+  const common = { collection_name: collection, output_fields: hitFields, limit: q.k, ...consistency, ...(rendered ?? {}) };
   const wide = Math.max(q.k * 4, 20);
   // Sub-requests of a hybrid search take the filter as `expr`.
   const sub = rendered ? { expr: rendered.filter, ...(rendered.exprValues ? { exprValues: rendered.exprValues } : {}) } : {};
@@ -35,6 +36,7 @@ async function searchOnce(conn: MilvusConnection, collection: string, q: SearchQ
     if (q.mode === 'keyword') return c.search({ ...common, data: [q.text ?? ''] as never, anns_field: 'sparse', metric_type: 'BM25' });
     return c.hybridSearch({
       collection_name: collection,
+      ...consistency,
       output_fields: hitFields,
       limit: q.k,
       data: [
