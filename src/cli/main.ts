@@ -10,7 +10,7 @@
  * commands (and through them the config schema, the app and its packages) are imported when one
  * runs (test/cli/startup.test.ts).
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../core/version.js';
 import { Command, Help } from 'commander';
 import { COMMANDS, type CommandName } from '../config/options.js';
 import { RagsyncError, errorMessage } from '../core/errors.js';
@@ -101,11 +101,6 @@ const SPECS: Record<CommandName, CommandSpec> = {
     run: async (name, f) => (await commands()).removeSourceCommand(name!, f),
   },
 };
-
-function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
 
 /** A command as the command list shows it, `index [options] <dir>`, its options added or not. */
 function subcommandTerm(cmd: Command): string {

@@ -1,5 +1,5 @@
 /** `serve`, `watch --serve` and `mcp`: the long-lived readers of a store. */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../core/version.js';
 import type { Daemon } from '../app/index.js';
 import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
@@ -7,12 +7,6 @@ import type { Logger } from '../core/log.js';
 import { startServer } from '../serve/index.js';
 import { type Flags, configOf, daemonLogger } from './commands.js';
 import { untilSignal } from './signals.js';
-
-/** This package's version, as `/api/status` reports it. */
-export function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
 
 /** The server, with a start-up failure said in one line (a port in use, an address not on this machine). */
 async function listen(config: Config, log: Logger, daemon?: Daemon) {

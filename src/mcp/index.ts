@@ -4,7 +4,7 @@
  * stdout carries the protocol only: logs go to stderr, and so does anything written with
  * `console.log` while the server runs.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../core/version.js';
 import type { Readable, Writable } from 'node:stream';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -27,11 +27,6 @@ export interface McpOptions {
 const INSTRUCTIONS =
   'ragsync keeps a vector index in sync with folders of Markdown, text, PDFs and images. Use `search` to find the passages ' +
   'relevant to a question (each hit names its file, heading and lines or page), and `status` to see what is indexed.';
-
-function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
 
 /** The service, opened once on first use; a failed opening is tried again by the next call. */
 function lazyService(config: Config, log: Logger) {
