@@ -16,6 +16,7 @@ const INTEGRATION = [
   'test/sink/lock.test.ts',
   'test/sink/milvus.test.ts',
   'test/sink/milvus-outage.test.ts',
+  'test/serve/page.test.ts',
 ];
 
 export default defineConfig({

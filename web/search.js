@@ -12,7 +12,7 @@ function where(hit) {
 }
 
 function hitItem(hit) {
-  const heading = hit.heading || hit.title || (hit.modality === 'image' ? 'Image' : hit.section) || hit.path;
+  const heading = hit.heading || hit.title || hit.path;
   const thumb =
     hit.modality === 'image'
       ? el('img', {

@@ -46,13 +46,12 @@ function chartDir(): string {
 export async function registerPage(app: FastifyInstance): Promise<void> {
   const vendor = chartDir();
   await app.register(fastifyStatic, {
-    root: [WEB_DIR, vendor],
+    root: WEB_DIR,
     prefix: '/assets/',
     index: false,
     list: false,
     dotfiles: 'deny',
     cacheControl: false,
-    wildcard: false,
     allowedPath: (pathName) => pathName !== '/index.html',
     setHeaders: (res) => {
       res.setHeader('x-content-type-options', 'nosniff');
