@@ -48,8 +48,10 @@ async function refreshStatus() {
     else syncs = null;
     renderSyncs(syncs);
     setError('status', null);
+    return true;
   } catch (err) {
     setError('status', err);
+    return false;
   }
 }
 
@@ -57,16 +59,19 @@ async function refreshJobs() {
   try {
     renderJobs(await api('/api/jobs'), retryOne);
     setError('jobs', null);
+    return true;
   } catch (err) {
     setError('jobs', err);
+    return false;
   }
 }
 
 /** Refreshes everything now, then again every REFRESH_MS (one refresh at a time). */
 async function refresh() {
   clearTimeout(timer);
-  await Promise.all([refreshStatus(), refreshJobs()]);
-  text('updated', new Date().toLocaleTimeString());
+  const ok = await Promise.all([refreshStatus(), refreshJobs()]);
+  if (ok.every(Boolean)) text('updated', new Date().toLocaleTimeString());
+  document.getElementById('updated').classList.toggle('error', !ok.every(Boolean));
   timer = setTimeout(refresh, REFRESH_MS);
 }
 
@@ -95,7 +100,10 @@ function follow() {
   }
   const events = new EventSource('/api/events');
   events.addEventListener('open', () => setLive('live', 'live'));
-  events.addEventListener('error', () => setLive('down', 'reconnecting…'));
+  events.addEventListener('error', () => {
+    if (events.readyState === EventSource.CLOSED) setLive('down', `live updates stopped; polling every ${REFRESH_MS / 1000} s`);
+    else setLive('down', 'reconnecting…');
+  });
   events.addEventListener('sync', (e) => {
     try {
       mergeSyncs([JSON.parse(e.data)]);

@@ -43,9 +43,14 @@ function renderSources(sources) {
   );
 }
 
-function collection(c, what) {
+function collection(c) {
   if (!c) return el('span', { class: 'muted' }, 'none');
-  return `${c.name} (${model(c.fingerprint)}): ${num(c.docs)} documents, ${num(c.chunks)} chunks${what ? ` ${what}` : ''}`;
+  return `${c.name} (${model(c.fingerprint)}): ${num(c.docs)} documents, ${num(c.chunks)} chunks`;
+}
+
+function pending(p, live) {
+  if (!p) return el('span', { class: 'muted' }, 'none');
+  return `to ${model(p.fingerprint)}: ${num(p.docs)} of ${num(live)} documents backfilled into ${p.name} (${num(p.chunks)} chunks)`;
 }
 
 function renderStore(s) {
@@ -53,7 +58,7 @@ function renderStore(s) {
     ['Store', s.store],
     ['Sink', s.sink],
     ['Model fingerprint', model(s.fingerprint)],
-    ['Pending re-embed', collection(s.pending, s.pending ? `of ${num(s.docs)} backfilled` : '')],
+    ['Pending re-embed', pending(s.pending, s.docs)],
     ['Kept for rollback', collection(s.previous)],
     ['Vector cache', s.vectorCache ? `${num(s.vectorCache.entries)} vectors, about ${bytes(s.vectorCache.bytes)}` : '—'],
     ['Daemon', s.daemon ? `watching ${s.daemon.dir} (source ${s.daemon.source})` : 'no daemon in this process'],
@@ -76,7 +81,12 @@ export function renderJobs(view, onRetry) {
             'tr',
             { dataset: { source: q.source } },
             el('th', { scope: 'row' }, q.source),
-            el('td', { title: q.location }, q.queue),
+            el(
+              'td',
+              { title: q.location },
+              q.queue,
+              q.running === false ? el('span', { class: 'muted' }, ' (no watch runs: retries wait for its start)') : null,
+            ),
             ...['waiting', 'active', 'delayed', 'failed'].map((k) =>
               el('td', { class: `num${k === 'failed' && q.counts[k] > 0 ? ' bad' : ''}`, dataset: { count: k } }, num(q.counts[k] ?? 0)),
             ),
