@@ -161,15 +161,19 @@ function auditLine(a) {
   const drift = Array.isArray(a.drift) ? a.drift.length : a.drift;
   const unchecked = Array.isArray(a.unchecked) ? a.unchecked.length : a.unchecked;
   const clean = drift === 0 && !unchecked;
-  const at = a.at ?? a.finishedAt ?? a.startedAt;
+  const kinds = Object.entries(a.kinds ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${num(n)}`);
   return el(
     'li',
-    { class: clean ? 'ok' : 'bad' },
+    { class: clean ? 'ok' : 'bad', dataset: { source: a.source } },
     el('span', { class: `badge ${clean ? 'ok' : 'bad'}` }, clean ? 'in sync' : 'drift'),
-    ` ${a.source ?? 'source'}: ${num(a.documents)} documents checked, ${num(drift)} drifted`,
+    ` ${a.source}: ${num(a.documents)} documents`,
+    a.rows !== undefined ? ` and ${num(a.rows)} rows` : '',
+    ` checked, ${num(drift)} drifting`,
+    kinds.length > 0 ? ` (${kinds.join(', ')})` : '',
     unchecked ? `, ${num(unchecked)} unreadable` : '',
-    a.repaired !== undefined ? `, ${a.repaired ? 'repaired' : 'not repaired'}` : '',
-    at ? [' (', time(at), ')'] : '',
+    a.at ? [', ', time(a.at)] : '',
   );
 }
 
