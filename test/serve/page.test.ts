@@ -74,6 +74,7 @@ describe('the status page', () => {
       sources: SourceJson[];
     };
     expect(status.docs).toBe(8);
+    expect((await cli(['audit', dir, ...flags])).code).toBe(0);
     const d = await daemon(['serve', ...flags, '--port', '0'], READY);
     const url = READY.exec(d.output())![1]!;
     const { page, errors } = await open(url);
@@ -86,6 +87,7 @@ describe('the status page', () => {
       expect(await row.locator('[data-field=chunks]').textContent()).toBe(String(s.chunks));
     }
     expect(await page.textContent('#freshness-note')).toMatch(/No daemon in this process/);
+    expect(await page.textContent(`#audit-body li[data-source="${status.sources[0]!.name}"]`)).toMatch(/^in sync .*8 documents/);
 
     const cliFirst = JSON.parse((await cli(['search', 'sourdough', '--mode', 'keyword', '--json', ...flags])).stdout)[0].path;
     expect(cliFirst).toBe('sourdough-bread.md');
