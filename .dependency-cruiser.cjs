@@ -48,13 +48,29 @@ module.exports = {
       to: { path: '^src/cli(/|\\.ts$)' },
     },
     {
+      name: 'app-does-not-import-front-ends',
+      comment: 'A module under src/app/ may not import the servers (src/serve/, src/mcp/): they are front ends of the app, as the CLI is.',
+      severity: 'error',
+      from: { path: '^src/app/' },
+      to: { path: '^src/(serve|mcp)/' },
+    },
+    {
+      name: 'servers-import-only-app-index-config-core-ids',
+      comment:
+        'A module under src/serve/ or src/mcp/ may import only its own folder, src/config/, src/core/, src/ids/ and of the ' +
+        'app layer only its entry point src/app/index.ts (as src/cli/ does).',
+      severity: 'error',
+      from: { path: '^src/(serve|mcp)/' },
+      to: { path: '^src/', pathNot: '^src/($1|config|core|ids)/|^src/app/index\\.ts$' },
+    },
+    {
       name: 'cli-imports-only-app-index-config-core-ids',
       comment:
         'A module under src/cli/ may import only modules under src/cli/, src/config/, src/core/ and src/ids/, and of the ' +
         'app layer only its entry point src/app/index.ts (cli -> app -> everything else).',
       severity: 'error',
       from: { path: '^src/cli/' },
-      to: { path: '^src/', pathNot: '^src/(cli|config|core|ids)/|^src/app/index\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(cli|config|core|ids)/|^src/(app|serve|mcp)/index\\.ts$' },
     },
     {
       name: 'no-circular',

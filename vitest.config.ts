@@ -16,7 +16,7 @@ const INTEGRATION = [
   'test/sink/lock.test.ts',
   'test/sink/milvus.test.ts',
   'test/sink/milvus-outage.test.ts',
-  'test/serve/page.test.ts',
+  'test/serve/**/*.test.ts',
 ];
 
 export default defineConfig({

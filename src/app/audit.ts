@@ -4,12 +4,14 @@
  * `--repair` fixes the drift through the normal sync path.
  */
 import type { Config } from '../config/index.js';
+import { errorMessage } from '../core/errors.js';
 import { type Drift, compareSource } from '../core/compare.js';
 import type { PlanSummary } from '../core/dry-run.js';
 import type { Logger } from '../core/log.js';
 import type { SyncDeps } from '../core/sync-document.js';
 import type { SyncSummary } from '../core/sync-source.js';
 import { type IndexHooks, indexDirectory, planDirectory } from './index-dir.js';
+import { recordAudit } from './audit-record.js';
 import { openReader, openRuntime } from './runtime.js';
 
 export interface AuditReport {
@@ -79,9 +81,12 @@ export async function auditDirectory(
 
 async function auditOnce(config: Config, dir: string, log?: Logger): Promise<AuditReport> {
   const rt = await openReader(config, dir, log);
+  let report: AuditReport;
   try {
-    return await auditSource(rt.live);
+    report = await auditSource(rt.live);
   } finally {
     await rt.close();
   }
+  await recordAudit(config, report).catch((err: unknown) => log?.warn({ stage: 'audit' }, `cannot record the audit: ${errorMessage(err)}`));
+  return report;
 }

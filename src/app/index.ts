@@ -12,7 +12,9 @@ export type { JobsReport } from './jobs.js';
 export type { ReembedHooks, ReembedReport } from './reembed.js';
 export type { SourceRemoval } from './remove-source.js';
 export type { StoreStatus } from './status.js';
-export type { Daemon } from './worker.js';
+export type { Daemon, DaemonView } from './worker.js';
+export type { SearchRequest, SearchResponse, Service, ServiceStatus } from './service.js';
+export type { SyncEvent } from './sync-job.js';
 
 type AsyncFunction = (...args: never[]) => Promise<unknown>;
 
@@ -34,6 +36,7 @@ export const dropOld = onUse(() => import('./reembed.js'), 'dropOld');
 export const removeSource = onUse(() => import('./remove-source.js'), 'removeSource');
 export const search = onUse(() => import('./search.js'), 'search');
 export const status = onUse(() => import('./status.js'), 'status');
+export const openService = onUse(() => import('./service.js'), 'openService');
 export const runWatch = onUse(() => import('./watch.js'), 'runWatch');
 export const runWorker = onUse(() => import('./worker.js'), 'runWorker');
 

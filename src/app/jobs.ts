@@ -28,26 +28,31 @@ export interface JobsReport {
   deferred?: number;
 }
 
-export async function jobsReport(config: Config, source: string, opts: { retry: boolean; limit?: number }): Promise<JobsReport> {
+/** The queue of `source`; with `retry`, its failed jobs are queued again (only those of `ids`, when given). */
+export async function jobsReport(
+  config: Config,
+  source: string,
+  opts: { retry: boolean; limit?: number; ids?: readonly string[] },
+): Promise<JobsReport> {
   const limit = opts.limit ?? 100;
-  if (!config.redis.url) return localJobs(config, source, opts.retry, limit);
+  if (!config.redis.url) return localJobs(config, source, opts.retry, limit, opts.ids);
   const { openRedisQueue } = await import('./through-queue.js');
   const q = await openRedisQueue(config, source, createLogger('silent'), 'ragsync-jobs');
   try {
     const failed = await q.failed(limit);
-    const retried = opts.retry ? await q.retryFailed() : 0;
+    const retried = opts.retry ? await q.retryFailed(opts.ids) : 0;
     return { source, queue: q.kind, location: q.location, counts: await q.counts(), failed, retried };
   } finally {
     await q.close();
   }
 }
 
-async function localJobs(config: Config, source: string, retry: boolean, limit: number): Promise<JobsReport> {
+async function localJobs(config: Config, source: string, retry: boolean, limit: number, ids?: readonly string[]): Promise<JobsReport> {
   const file = localQueueFile(config, source);
   const before = await readLocalQueue(file);
   const failed = before?.failed.slice(0, limit) ?? [];
-  const n = before?.failed.length ?? 0;
-  const taken = retry && n > 0 ? await requestRetry(file) : false;
+  const n = before?.failed.filter((f) => !ids || ids.includes(f.id)).length ?? 0;
+  const taken = retry && n > 0 ? await requestRetry(file, 5000, ids) : false;
   const state = (await readLocalQueue(file)) ?? before;
   const counts = state?.counts ?? { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
   const report: JobsReport = { source, queue: 'local', location: file, counts, failed, retried: taken ? n : 0 };

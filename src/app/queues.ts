@@ -16,15 +16,24 @@ import { LocalQueue } from '../queue/local.js';
  * for a Milvus store under the user's state directory, one folder per store.
  */
 export function localQueueFile(config: Config, source: string): string {
+  return stateFile(config, 'queue', source);
+}
+
+/**
+ * A file of this machine's state about one source of the store (`queue`: the local queue's,
+ * `audit`: the last audit's): in a LanceDB store's directory (`<folder>/<source>.json`), for a
+ * Milvus store under the user's state directory (`$XDG_STATE_HOME/ragsync/<folder>/<store>/`).
+ */
+export function stateFile(config: Config, folder: 'queue' | 'audit', source: string): string {
   const name = `${encodeURIComponent(source)}.json`;
   const sink = config.sink;
-  if (sink.kind === 'lancedb') return path.resolve(sink.path, 'queue', name);
+  if (sink.kind === 'lancedb') return path.resolve(sink.path, folder, name);
   const state = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
   const store = createHash('sha256')
     .update(`${sink.address}\0${sink.database ?? ''}\0${sink.collection}`)
     .digest('hex')
     .slice(0, 16);
-  return path.join(state, 'ragsync', 'queue', store, name);
+  return path.join(state, 'ragsync', folder, store, name);
 }
 
 /** Opens the source's queue for a daemon (Redis must answer within seconds: see `openQueue`). */

@@ -43,22 +43,27 @@ export interface StoreStatus {
 export async function status(config: Config): Promise<StoreStatus> {
   const store = await openStore(config.sink);
   try {
-    const live = await store.live();
-    const counts = live ? await live.stats() : { docs: 0, chunks: 0 };
-    const layout = live ? await store.layout() : null;
-    return {
-      store: store.location,
-      sink: store.kind,
-      fingerprint: live?.info.fingerprint ?? null,
-      ...counts,
-      pending: await describe(store, layout?.pending),
-      previous: await describe(store, layout?.previous),
-      sources: await sourcesOf(store, live),
-      vectorCache: await cacheOf(live),
-    };
+    return await storeStatus(store);
   } finally {
     await store.close();
   }
+}
+
+/** What an open store holds (`status`, and a server's `/api/status`). */
+export async function storeStatus(store: Store): Promise<StoreStatus> {
+  const live = await store.live();
+  const counts = live ? await live.stats() : { docs: 0, chunks: 0 };
+  const layout = live ? await store.layout() : null;
+  return {
+    store: store.location,
+    sink: store.kind,
+    fingerprint: live?.info.fingerprint ?? null,
+    ...counts,
+    pending: await describe(store, layout?.pending),
+    previous: await describe(store, layout?.previous),
+    sources: await sourcesOf(store, live),
+    vectorCache: await cacheOf(live),
+  };
 }
 
 async function cacheOf(live: Collection | null): Promise<StoreStatus['vectorCache']> {

@@ -76,7 +76,7 @@ export async function runWatch(config: Config, dir: string, opts: { worker: bool
     await reconciler.stop();
     await d.close();
   };
-  return { queue: d.queueUrl, metricsPort: d.server?.port, stop: () => (stopping ??= stop()) };
+  return { queue: d.queueUrl, metricsPort: d.server?.port, view: d.view, stop: () => (stopping ??= stop()) };
 }
 
 /**

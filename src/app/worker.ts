@@ -4,6 +4,7 @@
  * get `drainSeconds` to finish; on Redis the rest are handed back to other workers, locally the
  * next start's reconcile finds them; every connection closes).
  */
+import { EventEmitter } from 'node:events';
 import type { Config } from '../config/index.js';
 import type { JobQueue } from '../core/job-queue.js';
 import type { Logger } from '../core/log.js';
@@ -11,15 +12,34 @@ import type { DocRef } from '../core/types.js';
 import { Metrics, serveMetrics } from '../queue/metrics.js';
 import { openJobQueue } from './queues.js';
 import { openRuntime } from './runtime.js';
-import { syncJob } from './sync-job.js';
+import { type SyncEvent, syncJob } from './sync-job.js';
 
 export interface Daemon {
   /** Where the queue is, for people: the Redis URL (credentials hidden), or `local`. */
   queue: string;
   metricsPort?: number;
+  /** What a server in the same process shows and drives (`watch --serve`). */
+  view: DaemonView;
   /** Stops intake, drains, closes everything. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+/** A running daemon as a server in its process sees it: its queue, metrics and live syncs. */
+export interface DaemonView {
+  source: string;
+  dir: string;
+  queue: JobQueue;
+  metrics: Metrics;
+  /** The last syncs, newest last (at most `RECENT_SYNCS`). */
+  recent(): SyncEvent[];
+  /** Calls `listener` at the end of every sync job of this process's worker; returns the unsubscribe. */
+  onSync(listener: (e: SyncEvent) => void): () => void;
+  /** Queues a sync of one document now (a read-your-writes wait need not wait for the watcher). */
+  nudge(ref: DocRef): Promise<void>;
+}
+
+/** How many of the last syncs a daemon keeps for its view. */
+const RECENT_SYNCS = 50;
 
 /** Opens what a daemon runs on; `close` drains its worker and closes everything it opened. */
 export async function startDaemon(config: Config, dir: string, log: Logger, withWorker: boolean) {
@@ -31,7 +51,26 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
   const metrics = new Metrics();
   await rt.targets.current();
   const requeue = (ref: DocRef, at: number) => queue.enqueue(ref, at);
-  if (withWorker) queue.work(syncJob({ targets: rt.targets, log, metrics, requeue }), { concurrency: config.worker.concurrency });
+  const syncs = new EventEmitter<{ sync: [SyncEvent] }>();
+  const recent: SyncEvent[] = [];
+  const report = (e: SyncEvent) => {
+    recent.push(e);
+    if (recent.length > RECENT_SYNCS) recent.shift();
+    syncs.emit('sync', e);
+  };
+  if (withWorker) queue.work(syncJob({ targets: rt.targets, log, metrics, requeue, report }), { concurrency: config.worker.concurrency });
+  const view: DaemonView = {
+    source: rt.source.name,
+    dir: rt.source.location,
+    queue,
+    metrics,
+    recent: () => [...recent],
+    onSync: (listener) => {
+      syncs.on('sync', listener);
+      return () => void syncs.off('sync', listener);
+    },
+    nudge: (ref) => queue.enqueue(ref, Date.now()),
+  };
   const server =
     config.metrics.port === undefined
       ? undefined
@@ -52,7 +91,7 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
     await server?.close();
     await rt.close();
   };
-  return { rt, queue, server, metrics, close, queueUrl: queue.kind === 'local' ? 'local' : queue.location };
+  return { rt, queue, server, metrics, view, close, queueUrl: queue.kind === 'local' ? 'local' : queue.location };
 }
 
 /** `ragsync worker DIR`. */
@@ -61,5 +100,5 @@ export async function runWorker(config: Config, dir: string, opts: { log: Logger
   const fields = { stage: 'worker', source: d.rt.source.name, concurrency: config.worker.concurrency, metricsPort: d.server?.port };
   opts.log.info(fields, 'worker started');
   let stopping: Promise<void> | undefined;
-  return { queue: d.queueUrl, metricsPort: d.server?.port, stop: () => (stopping ??= d.close()) };
+  return { queue: d.queueUrl, metricsPort: d.server?.port, view: d.view, stop: () => (stopping ??= d.close()) };
 }

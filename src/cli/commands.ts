@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   abortReembed,
+  type Daemon,
   checkDirectory,
   auditDirectory,
   defaultSourceName,
@@ -20,7 +21,7 @@ import {
 } from '../app/index.js';
 import { CONFIG_DEFAULTS, type CommandName, type Config, DAEMON_LOG_LEVEL, loadConfig } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { type Logger, createLogger } from '../core/log.js';
 import { confirm, givenOptions } from './confirm.js';
 import { EXIT } from './exit.js';
 import { flagsLayer } from './options.js';
@@ -196,22 +197,34 @@ async function queueConfig(command: 'watch' | 'worker' | 'jobs', flags: Flags, d
  * Daemons log their life events: with no level given (flag or RAGSYNC_LOG_LEVEL) they log at
  * `DAEMON_LOG_LEVEL`; a level given, `warn` included, is honoured.
  */
-function daemonLogger(config: Config, flags: Flags) {
+export function daemonLogger(config: Config, flags: Flags) {
   const given = flags.logLevel !== undefined || process.env.RAGSYNC_LOG_LEVEL !== undefined;
   const level = given || config.logLevel !== CONFIG_DEFAULTS.logLevel ? config.logLevel : DAEMON_LOG_LEVEL;
   return createLogger(level, config.logFormat);
 }
 
-/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). */
-export async function watchCommand(dir: string, flags: Flags): Promise<number> {
+/** `watch DIR`: runs until SIGINT/SIGTERM, then drains; exit 130 (SIGINT) or 143 (SIGTERM). `serve`: `--serve`'s server. */
+export async function watchCommand(
+  dir: string,
+  flags: Flags,
+  serve?: (config: Config, d: Daemon, log: Logger) => Promise<Daemon & { url: string }>,
+): Promise<number> {
   const config = await queueConfig('watch', flags, dir);
   const worker = flags.worker !== false;
+  const log = daemonLogger(config, flags);
   return untilSignal(
-    () => runWatch(config, dir, { worker, log: daemonLogger(config, flags) }),
+    async () => {
+      const d = await runWatch(config, dir, { worker, log });
+      return serve ? await serve(config, d, log) : d;
+    },
     (d) =>
       print.daemonLine(
         `watching ${path.resolve(dir)}`,
-        [d.queue === 'local' ? 'local queue' : `queue ${d.queue}`, ...(worker ? [] : ['no worker'])],
+        [
+          d.queue === 'local' ? 'local queue' : `queue ${d.queue}`,
+          ...(worker ? [] : ['no worker']),
+          ...('url' in d ? [`serving ${d.url}`] : []),
+        ],
         {
           host: config.metrics.host,
           port: d.metricsPort,

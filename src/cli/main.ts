@@ -46,7 +46,7 @@ const SPECS: Record<CommandName, CommandSpec> = {
     usage: 'watch <dir>',
     examples: ['ragsync watch ./docs', 'ragsync watch ./docs --redis redis://127.0.0.1:6379', 'ragsync watch ./docs --log-level info'],
     description: 'keep the index in sync with a directory: watch, reconcile, work (no server needed; --redis to share the work)',
-    run: async (dir, f) => (await commands()).watchCommand(dir!, f),
+    run: async (dir, f) => (await commands()).watchCommand(dir!, f, f.serve ? (await import('./serve-command.js')).serveDaemon : undefined),
   },
   worker: {
     usage: 'worker <dir>',
@@ -81,6 +81,18 @@ const SPECS: Record<CommandName, CommandSpec> = {
     description: 'show what the store holds, and its sources',
     examples: ['ragsync status', 'ragsync status --store /data/ragsync --json'],
     run: async (_arg, f) => (await commands()).statusCommand(f),
+  },
+  serve: {
+    usage: 'serve',
+    examples: ['ragsync serve', 'ragsync serve --port 8080 --store /data/ragsync', 'RAGSYNC_TOKEN=… ragsync serve --host 0.0.0.0'],
+    description: 'serve the search API and a status page over the store, the model kept loaded (loopback unless --host)',
+    run: async (_arg, f) => (await import('./serve-command.js')).serveCommand(f),
+  },
+  mcp: {
+    usage: 'mcp',
+    examples: ['ragsync mcp', 'ragsync mcp --store /data/ragsync'],
+    description: 'run a Model Context Protocol server on stdio: tools search and status, for coding agents',
+    run: async (_arg, f) => (await import('./mcp-command.js')).mcpCommand(f),
   },
   'remove-source': {
     usage: 'remove-source <name>',

@@ -93,7 +93,7 @@ export function onInterrupt(what: string, beforeExit: () => void = () => undefin
  * stops it gracefully. Returns the exit code of the signal (130, 143). A signal during start-up
  * stops the daemon as soon as it has started.
  */
-export async function untilSignal(start: () => Promise<Daemon>, describe: (d: Daemon) => string): Promise<number> {
+export async function untilSignal<D extends Pick<Daemon, 'stop'>>(start: () => Promise<D>, describe: (d: D) => string): Promise<number> {
   let received: NodeJS.Signals | undefined;
   let wake: () => void = () => undefined;
   const handler = (sig: NodeJS.Signals) => {

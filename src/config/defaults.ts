@@ -50,6 +50,7 @@ export const CONFIG_DEFAULTS = {
   watch: { reconcileSeconds: 300, settleMs: 100 },
   worker: { concurrency: 128, lockMs: 30_000, drainSeconds: 30, attempts: 12 },
   metrics: { host: '127.0.0.1' },
+  serve: { host: '127.0.0.1', port: 7788, maxUploadBytes: 10 * 1024 * 1024, freshTimeoutMs: 10_000 },
 };
 
 /**

@@ -17,8 +17,8 @@ const require = createRequire(import.meta.url);
 
 /** Setting any of these without a sink kind selects the Milvus sink. */
 const MILVUS_KEYS = ['address', 'token', 'username', 'password', 'database', 'ssl', 'caPath', 'collection', 'partitionKey'];
-/** Layer keys whose value is an object merged key by key (the others are replaced whole). */
-const GROUPS = ['sink', 'embedder', 'redis', 'watch', 'worker', 'metrics', 'deleteGuard'];
+/** Whether a layer's value is a group of settings (`sink`, `watch`, `serve`...), merged key by key; lists and values are replaced whole. */
+const isGroup = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 type EnvRow = OptionRow & { env: string };
 /** Variables that set a config key, by name. */
@@ -48,7 +48,7 @@ export function resolveConfig(inputs: ConfigInputs): Config {
       if (value === undefined) continue;
       const base =
         key === 'embedder' ? carriedOver(merged.embedder as Record<string, unknown>, (value as { kind?: string }).kind) : merged[key];
-      merged[key] = GROUPS.includes(key) ? { ...(base as object), ...dropUndefined(value as object) } : value;
+      merged[key] = isGroup(value) ? { ...(base as object), ...dropUndefined(value) } : value;
     }
   }
   const sink = merged.sink as Record<string, unknown>;

@@ -11,7 +11,19 @@ import { EMBEDDER_DEFAULTS, EMBEDDER_KINDS, type EmbedderKind, LOG_LEVELS, SINK_
 import type { ConfigLayer } from './schema.js';
 
 /** The commands of `ragsync`. */
-export const COMMANDS = ['index', 'audit', 'watch', 'worker', 'jobs', 'reembed', 'search', 'status', 'remove-source'] as const;
+export const COMMANDS = [
+  'index',
+  'audit',
+  'watch',
+  'worker',
+  'jobs',
+  'reembed',
+  'search',
+  'status',
+  'serve',
+  'mcp',
+  'remove-source',
+] as const;
 /** The name of a command: `index`, `watch`, ... */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -78,12 +90,16 @@ const ALL = COMMANDS;
 const PASS = ['index', 'audit', 'reembed'] as const;
 const DAEMONS = ['watch', 'worker'] as const;
 /** `jobs` finds a local queue's state beside the store. */
-const STORE = [...PASS, ...DAEMONS, 'jobs', 'search', 'status', 'remove-source'] as const;
-const EMBED = [...PASS, ...DAEMONS, 'search'] as const;
+const STORE = [...PASS, ...DAEMONS, 'jobs', 'search', 'status', 'serve', 'mcp', 'remove-source'] as const;
+/** The commands that search: the store's model, loaded to embed queries. */
+const QUERY = ['search', 'serve', 'mcp'] as const;
+const EMBED = [...PASS, ...DAEMONS, ...QUERY] as const;
+/** The HTTP server's settings: `serve`, and `watch --serve`. */
+const SERVE = ['serve', 'watch'] as const;
 /** `status` takes the embedder's selection too, unlisted: scripts pass one set of flags to every command. */
 const EMBED_AND_STATUS = [...EMBED, 'status'] as const;
 const SOURCE = [...PASS, ...DAEMONS, 'jobs'] as const;
-const QUEUE = [...PASS, ...DAEMONS, 'jobs'] as const;
+const QUEUE = [...PASS, ...DAEMONS, 'jobs', 'serve'] as const;
 /** What is a document of a source: every command that scans it or syncs its files. */
 const FILTER = [...PASS, ...DAEMONS] as const;
 const daemons = (variant: CommandVariant) => ({ watch: variant, worker: variant });
@@ -190,6 +206,7 @@ export const OPTIONS: readonly OptionRow[] = [
       reembed: { help: "backfill through the Redis job queue at this URL, shared with the daemons' workers" },
       watch: { help: 'share the work through the Redis job queue at this URL (without it: a local queue in this process)' },
       jobs: { help: 'the Redis job queue at this URL (without it: the local queue of the source\'s watch)' },
+      serve: { help: "the Redis job queue whose jobs /api/jobs and the page show (without it: the local queues of the sources' watches)" },
     } },
   { flag: '--redis-prefix <prefix>', key: 'redis.prefix', env: 'RAGSYNC_REDIS_PREFIX', type: 'string', commands: QUEUE,
     help: 'key prefix of this project in Redis' },
@@ -206,6 +223,14 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'serve /metrics and /healthz on this port (0: any free port)' },
   { flag: '--metrics-host <host>', key: 'metrics.host', env: 'RAGSYNC_METRICS_HOST', type: 'string', commands: DAEMONS,
     help: 'address for the metrics server' },
+  { flag: '--serve', type: 'bool', commands: ['watch'], help: 'serve the search API, the status page and /metrics from this process (see --host, --port)' },
+  { flag: '--host <host>', key: 'serve.host', env: 'RAGSYNC_HOST', type: 'string', commands: SERVE,
+    help: 'address the HTTP server binds to; any other than loopback needs --token' },
+  { flag: '--port <port>', key: 'serve.port', env: 'RAGSYNC_PORT', type: 'int', commands: SERVE, help: 'port of the HTTP server (0: any free port)' },
+  { flag: '--token <token>', key: 'serve.token', env: 'RAGSYNC_TOKEN', type: 'string', commands: SERVE,
+    help: 'the token every request must carry (Authorization: Bearer, or open /?token=… once); required off loopback (prefer the variable)' },
+  { key: 'serve.maxUploadBytes', env: 'RAGSYNC_MAX_UPLOAD_BYTES', type: 'int', help: 'largest image a search request may upload' },
+  { key: 'serve.freshTimeoutMs', env: 'RAGSYNC_FRESH_TIMEOUT_MS', type: 'int', help: 'how long a fresh= search waits at most, unless the request says less' },
   { flag: '--reconcile-seconds <s>', key: 'watch.reconcileSeconds', env: 'RAGSYNC_RECONCILE_SECONDS', type: 'int', commands: ['watch'],
     help: 'full scan against the store every so often, for missed events (0: only at start)' },
   { flag: '--settle-ms <ms>', key: 'watch.settleMs', env: 'RAGSYNC_SETTLE_MS', type: 'int', commands: ['watch'],

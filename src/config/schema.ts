@@ -105,6 +105,15 @@ export const LayerSchema = z.strictObject({
   watch: z.strictObject({ reconcileSeconds: int(0), settleMs: int(0, 60_000), pollMs: int(0, 600_000) }).optional(),
   worker: z.strictObject({ concurrency: int(1, 256), lockMs: int(500), drainSeconds: int(0), attempts: int(1, 100) }).optional(),
   metrics: z.strictObject({ port: int(0, 65535), host: text() }).optional(),
+  serve: z
+    .strictObject({
+      host: text(),
+      port: int(0, 65535),
+      token: z.string().min(16, 'at least 16 characters').optional(),
+      maxUploadBytes: int(1024, 1 << 30),
+      freshTimeoutMs: int(0, 600_000),
+    })
+    .optional(),
   embedder: LayerEmbedder.optional(),
 });
 /** One configuration layer, as written in a config file or built from env and flags. */
@@ -228,6 +237,16 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   metrics: z.strictObject({ port: z.number().optional(), host: z.string().default(D.metrics.host) }).prefault({}),
+  /** `serve` and `watch --serve`: where the HTTP server listens, its token (required off loopback), the upload and wait bounds. */
+  serve: z
+    .strictObject({
+      host: z.string().default(D.serve.host),
+      port: z.number().default(D.serve.port),
+      token: z.string().optional(),
+      maxUploadBytes: z.number().default(D.serve.maxUploadBytes),
+      freshTimeoutMs: z.number().default(D.serve.freshTimeoutMs),
+    })
+    .prefault({}),
   embedder: EmbedderSchema,
 });
 /** The resolved configuration the commands run with. */

@@ -61,8 +61,8 @@ export interface JobQueue {
   counts(): Promise<JobCounts>;
   /** The failed jobs, most recent first, at most `limit`. */
   failed(limit?: number): Promise<FailedJob[]>;
-  /** Queues every failed job again; returns how many. */
-  retryFailed(): Promise<number>;
+  /** Queues every failed job again, or only those of `ids` (unknown IDs are skipped); returns how many. */
+  retryFailed(ids?: readonly string[]): Promise<number>;
   /** False when the queue cannot take or hand out jobs now (Redis unreachable). */
   healthy(): Promise<boolean>;
   /** Releases everything (after `drain`, or at once: a crash-like stop). */

@@ -74,9 +74,11 @@ export class RedisQueue implements JobQueue {
     }));
   }
 
-  async retryFailed(): Promise<number> {
+  async retryFailed(ids?: readonly string[]): Promise<number> {
     let retried = 0;
-    for (const job of await this.jobs.queue.getFailed(0, -1)) {
+    const jobs = ids ? await Promise.all(ids.map((id) => this.jobs.queue.getJob(id))) : await this.jobs.queue.getFailed(0, -1);
+    for (const job of jobs) {
+      if (!job || (ids && !(await job.isFailed()))) continue;
       await job.retry('failed');
       retried++;
     }

@@ -72,13 +72,23 @@ function alive(state: LocalQueueState): boolean {
   }
 }
 
+/** The job IDs a retry request names; undefined: every failed job (a request of an older version holds a time). */
+export function requestedIds(text: string): string[] | undefined {
+  try {
+    const ids = (JSON.parse(text) as { ids?: unknown }).ids;
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Asks the daemon of a local queue to retry its failed jobs and waits up to `waitMs` for it to
  * take the request. Without a running daemon the request stays, and the next one retries them
- * at start (its first reconcile enqueues them in any case). Returns whether a daemon took it.
+ * at start (its first reconcile enqueues them in any case). `ids`: only those jobs. Returns whether a daemon took it.
  */
-export async function requestRetry(file: string, waitMs = 5000): Promise<boolean> {
-  await writeFile(retryFile(file), new Date().toISOString());
+export async function requestRetry(file: string, waitMs = 5000, ids?: readonly string[]): Promise<boolean> {
+  await writeFile(retryFile(file), ids ? JSON.stringify({ ids }) : new Date().toISOString());
   const state = await readLocalQueue(file);
   if (!state?.running) return false;
   for (const until = Date.now() + waitMs; Date.now() < until;) {

@@ -12,14 +12,14 @@
  * looks for every `RETRY_POLL_MS`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RagsyncError, asRagsyncError, errorMessage } from '../core/errors.js';
 import type { FailedJob, JobCounts, JobProcessor, JobQueue, SyncJob } from '../core/job-queue.js';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
-import { BOOT, type LocalQueueState, newestFirst, readLocalQueue, retryFile } from './local-state.js';
+import { BOOT, type LocalQueueState, newestFirst, readLocalQueue, requestedIds, retryFile } from './local-state.js';
 import { retryDelay } from './queue.js';
 
 /** Failed jobs kept (one per document), the oldest dropped first. */
@@ -144,9 +144,9 @@ export class LocalQueue implements JobQueue {
     return Promise.resolve(newestFirst([...this.failedJobs.values()]).slice(0, limit));
   }
 
-  async retryFailed(): Promise<number> {
-    const failed = [...this.failedJobs.values()];
-    this.failedJobs.clear();
+  async retryFailed(ids?: readonly string[]): Promise<number> {
+    const failed = ids ? ids.flatMap((id) => this.failedJobs.get(id) ?? []) : [...this.failedJobs.values()];
+    for (const f of failed) this.failedJobs.delete(f.id);
     for (const f of failed) await this.enqueue({ source: this.o.source, path: f.path });
     this.scheduleSave(0);
     return failed.length;
@@ -242,12 +242,15 @@ export class LocalQueue implements JobQueue {
   }
 
   private async retryRequested(): Promise<void> {
+    const file = retryFile(this.o.file);
+    let ids: string[] | undefined;
     try {
-      await unlink(retryFile(this.o.file));
+      ids = requestedIds(await readFile(file, 'utf8'));
+      await unlink(file);
     } catch {
       return; // no request
     }
-    await this.retryFailed();
+    await this.retryFailed(ids);
   }
 
   private scheduleSave(delayMs: number): void {

@@ -63,6 +63,17 @@ describe('config', () => {
     );
   });
 
+  it('merges every group of settings key by key across file, environment and flags (vectorCache, serve too)', () => {
+    const c = resolveConfig({
+      file: { name: 'f.yaml', data: { vectorCache: { days: 7 }, serve: { host: '127.0.0.2' } } },
+      env: { RAGSYNC_VECTOR_CACHE_MB: '64', RAGSYNC_MAX_UPLOAD_BYTES: '20000' },
+      flags: { serve: { port: 0 } },
+    });
+    expect(c.vectorCache).toEqual({ days: 7, mb: 64 });
+    expect(c.serve).toEqual({ host: '127.0.0.2', port: 0, maxUploadBytes: 20000, freshTimeoutMs: 10_000 });
+    expect(configError(() => resolveConfig({ env: { RAGSYNC_TOKEN: 'short' } })).message).toMatch(/RAGSYNC_TOKEN: at least 16 characters/);
+  });
+
   it('hashes only what stat shows may have changed by default; rehash is a config key, RAGSYNC_REHASH and --rehash', () => {
     expect(resolveConfig({}).rehash).toBe(false);
     expect(resolveConfig({ file: { name: 'f.yaml', data: { rehash: true } } }).rehash).toBe(true);

@@ -175,6 +175,30 @@ export function queueContract(name: string, factory: QueueFactory): void {
       }
     });
 
+    it('retries one failed job by its ID: only that one runs again; an unknown ID retries nothing', async () => {
+      const q = await open(1);
+      try {
+        let fixed = false;
+        const r = recorder(async (job) => {
+          if (!fixed) throw new RagsyncError('PARSE', `${job.path}: broken`, { stage: 'parse', retryable: false });
+        });
+        q.work(r.processor, { concurrency: 2 });
+        await q.enqueue(ref('a.md'));
+        await q.enqueue(ref('b.md'));
+        await until(async () => (await q.failed()).length === 2);
+        fixed = true;
+        expect(await q.retryFailed(['no-such-job'])).toBe(0);
+        const a = (await q.failed()).find((f) => f.path === 'a.md')!;
+        expect(await q.retryFailed([a.id])).toBe(1);
+        await until(() => r.runs.length === 3 && r.runs.every((x) => x.end));
+        await until(async () => (await q.failed()).length === 1);
+        expect((await q.failed()).map((f) => f.path)).toEqual(['b.md']);
+        expect(r.runs.map((x) => x.job.path).slice(2)).toEqual(['a.md']);
+      } finally {
+        await closeAll();
+      }
+    });
+
     it('drains: intake stops, the active job finishes, nothing new starts; a job slower than the wait is a timeout', async () => {
       const q = await open();
       try {
