@@ -1,4 +1,4 @@
-// The freshness histogram: seconds from a file change to its rows committed, as a bar chart
+// The freshness histogram (counts per bucket): seconds from a file change to its rows committed, as a bar chart
 // (chart.js, loaded as a classic script before the page's modules) with the same counts as a table.
 import { el, fill, num } from './dom.js';
 
@@ -10,29 +10,19 @@ function label(le, prev) {
   return `≤ ${fmt(le)}`;
 }
 
-/**
- * Per-bucket counts. Prometheus buckets are cumulative (each counts every observation up to its
- * bound); a series that never decreases and ends at the total is read as such.
- */
+/** The bars: one per bucket, in order of its bound (the last bound, +Inf, arrives as null). */
 function bars(freshness) {
-  const buckets = [...freshness.buckets].sort((a, b) => (a.le ?? Infinity) - (b.le ?? Infinity));
-  const counts = buckets.map((b) => b.count);
-  const cumulative = counts.every((c, i) => i === 0 || c >= counts[i - 1]) && (counts.at(-1) ?? 0) <= freshness.count;
-  const per = cumulative ? counts.map((c, i) => c - (i === 0 ? 0 : counts[i - 1])) : counts;
-  const rows = buckets.map((b, i) => ({ label: label(b.le, i === 0 ? null : buckets[i - 1].le), count: per[i] }));
-  const inBuckets = per.reduce((a, c) => a + c, 0);
-  if (cumulative && freshness.count > inBuckets && rows.length > 0)
-    rows.push({ label: label(null, buckets.at(-1).le), count: freshness.count - inBuckets });
-  return rows;
+  const bound = (b) => (b.le === null || b.le === undefined ? Infinity : b.le);
+  const buckets = [...freshness.buckets].sort((a, b) => bound(a) - bound(b));
+  return buckets.map((b, i) => ({ label: label(b.le, i === 0 ? null : buckets[i - 1].le), count: b.count }));
 }
 
 /** Renders `status.daemon.freshness`, or says that no daemon runs in this process. */
 export function renderFreshness(daemon) {
   const canvas = document.getElementById('freshness-chart');
+  document.getElementById('freshness-view').hidden = !daemon;
   if (!daemon) {
-    canvas.hidden = true;
     fill('freshness-note', 'No daemon in this process: freshness is measured by ragsync watch DIR --serve.');
-    fill('freshness-table', '');
     return;
   }
   const f = daemon.freshness;
@@ -52,7 +42,6 @@ export function renderFreshness(daemon) {
       ),
     ),
   );
-  canvas.hidden = false;
   canvas.setAttribute('aria-label', `Freshness histogram: ${rows.map((r) => `${r.label}: ${r.count}`).join(', ')}`);
   draw(canvas, rows);
 }

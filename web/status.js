@@ -11,7 +11,7 @@ export function renderStatus(s) {
   text('glance-chunks', num(s.chunks));
   text('glance-sources', num(s.sources.length));
   text('glance-model', model(s.fingerprint));
-  const failed = s.jobsFailed ?? s.queue?.counts?.failed ?? 0;
+  const failed = (s.queues ?? []).reduce((n, q) => n + (q.counts.failed ?? q.failed.length), 0);
   text('glance-failed', num(failed));
   document.getElementById('glance-failed-card').classList.toggle('bad', failed > 0);
   renderSources(s.sources);

@@ -14,7 +14,8 @@ import { FIXTURES, ROOT, TINY_MODEL, tempDir } from '../helpers.js';
 import { launchBrowser } from '../../scripts/chromium.mjs';
 
 const CORPUS = path.join(ROOT, 'examples', 'corpus');
-const READY = /ragsync: serving (http:\/\/\S+)/;
+/** `serve` prints `ragsync: serving URL (store …)`, `watch --serve` `ragsync: watching DIR (…, serving URL)`. */
+const READY = /serving (http:\/\/[^\s)]+)/;
 const SHOTS = process.env.RAGSYNC_SCREENSHOTS_DIR;
 
 interface SourceJson {
@@ -116,8 +117,8 @@ describe('the status page', () => {
     await shot(page, 'image-search.png');
     expect(errors).toEqual([]);
 
-    // The server gone: the page says so instead of showing stale numbers silently.
-    d.child.kill('SIGTERM');
+    // The server gone (killed): the page says so instead of showing stale numbers silently.
+    d.child.kill('SIGKILL');
     await d.exited;
     await page.locator('#errors').waitFor({ state: 'visible', timeout: 15_000 });
     expect(await page.textContent('#errors')).toMatch(/\/api\/(status|jobs)/);
@@ -143,6 +144,7 @@ describe('the status page', () => {
     expect(await page.textContent('#glance-failed')).toBe('1');
     expect(await page.isEnabled('#retry-all')).toBe(true);
     await expect.poll(() => page.locator('#freshness-chart').isVisible()).toBe(true);
+    expect(await page.textContent('#freshness-note')).toMatch(/^[1-9]\d* documents synced since the daemon started/);
     expect(await page.locator('#syncs-body tr[data-path]').count()).toBeGreaterThan(0);
     await shot(page, 'failed-job.png');
 
