@@ -59,7 +59,7 @@ export async function api(url, { method = 'GET', body, type } = {}) {
   try {
     res = await fetch(url, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
   } catch (err) {
-    throw new ApiError(0, `the server cannot be reached (${err.message})`);
+    throw new ApiError(0, `${method} ${url.split('?')[0]}: the server cannot be reached (${err.message})`);
   }
   const raw = await res.text();
   let data = null;

@@ -121,7 +121,7 @@ describe('the status page', () => {
     d.child.kill('SIGKILL');
     await d.exited;
     await page.locator('#errors').waitFor({ state: 'visible', timeout: 15_000 });
-    expect(await page.textContent('#errors')).toMatch(/\/api\/(status|jobs)/);
+    expect(await page.textContent('#errors')).toMatch(/GET \/api\/(status|jobs): the server cannot be reached/);
     expect(await page.textContent('#live')).toMatch(/reconnecting|stopped/);
   }, 180_000);
 
