@@ -36,7 +36,8 @@ function pageHeaders(reply: FastifyReply): void {
 
 /** The dist folder of the installed chart.js package. */
 function chartDir(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('chart.js'));
+  const require = createRequire(import.meta.url);
+  return path.dirname(require.resolve('chart.js'));
 }
 
 /**
