@@ -8,6 +8,7 @@ const INTEGRATION = [
   'test/app/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/core/bad-input.test.ts',
+  'test/mcp/mcp.test.ts',
   'test/queue/queues.test.ts',
   'test/core/delete-guard.test.ts',
   'test/core/dry-run.test.ts',

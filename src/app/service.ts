@@ -100,7 +100,7 @@ export async function openService(config: Config, opts: { log: Logger; daemon?: 
       const started = performance.now();
       const live = await store.live();
       if (!live) throw noIndex(store.location);
-      const hits = await searchLive(live, () => embedderOf(live.info), req);
+      const hits = await searchLive(live, () => embedderOf(live.info), req, config);
       return { query: req.text ?? null, mode: req.mode, hits: hitsJson(hits, req.text), tookMs: Math.round(performance.now() - started) };
     },
     async status() {

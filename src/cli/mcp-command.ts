@@ -1,7 +1,18 @@
-/** `mcp`: the MCP helper's branch replaces this file. */
-import type { Flags } from './commands.js';
-import { usage } from './commands.js';
+/** `mcp`: the MCP server on stdio, until its input ends or a signal comes (exit 0 either way). */
+import { runMcp } from '../mcp/index.js';
+import { type Flags, configOf, daemonLogger } from './commands.js';
+import { EXIT } from './exit.js';
+import { onInterrupt } from './signals.js';
 
-export async function mcpCommand(_flags: Flags): Promise<number> {
-  throw usage('ragsync mcp: not built yet');
+/** `mcp`: serves the tools `search` and `status` over stdin/stdout; logs go to stderr (life events at info, as a daemon's). */
+export async function mcpCommand(flags: Flags): Promise<number> {
+  const config = configOf('mcp', flags);
+  const log = daemonLogger(config, flags);
+  const interrupt = onInterrupt('the MCP server closes the store');
+  try {
+    await runMcp(config, { log, signal: interrupt.signal });
+  } finally {
+    interrupt.dispose();
+  }
+  return EXIT.ok;
 }

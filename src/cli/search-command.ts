@@ -8,6 +8,9 @@ import { type Flags, configOf, usage } from './commands.js';
 import { EXIT } from './exit.js';
 import { printHits, printHitsJson } from './search-output.js';
 
+/** How a `--fresh` wait ended (`FreshResult` of the app layer). */
+type FreshResult = Parameters<NonNullable<Parameters<typeof search>[1]['onFresh']>>[0];
+
 const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
 
 /** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
@@ -59,9 +62,32 @@ export async function searchCommand(query: string | undefined, flags: Flags, cmd
   const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
   const perDoc = flags.perDoc as number;
   if (perDoc < 0) throw usage(`ragsync search: --per-doc must be 0 (no limit) or more (got ${perDoc})`);
-  const hits = await search(config, { mode, k, perDoc, text: query, image, filter });
+  const fresh = flags.fresh === undefined ? undefined : String(flags.fresh);
+  const freshTimeoutMs = flags.freshTimeoutMs as number;
+  if (!(freshTimeoutMs >= 0 && freshTimeoutMs <= MAX_FRESH_MS))
+    throw usage(`ragsync search: --fresh-timeout-ms must be 0 to ${MAX_FRESH_MS} (got ${freshTimeoutMs})`);
+  let waited: FreshResult | undefined;
+  const onFresh = (r: FreshResult) => {
+    waited = r;
+    process.stderr.write(`${freshLine(fresh!, r, freshTimeoutMs)}\n`);
+  };
+  const hits = await search(config, { mode, k, perDoc, text: query, image, filter, fresh, freshTimeoutMs, onFresh });
   const out = { query, scores: Boolean(flags.scores) };
   if (flags.json) printHitsJson(hits, out);
   else printHits(hits, out);
-  return EXIT.ok;
+  return waited && (waited.timedOut || waited.state === 'not-indexed') ? EXIT.failures : EXIT.ok;
+}
+
+/** The bound of `--fresh-timeout-ms` (ms), as the API's. */
+const MAX_FRESH_MS = 600_000;
+
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+
+/** The one stderr line of a `--fresh` wait. */
+function freshLine(file: string, r: FreshResult, timeoutMs: number): string {
+  if (r.state === 'not-indexed')
+    return `ragsync: ${file} is not a document of its source (excluded, or not a type ragsync reads): results do not include it`;
+  if (r.timedOut) return `ragsync: ${file} was not indexed within ${seconds(timeoutMs)}: results may not include it`;
+  const what = r.state === 'deleted' ? 'removed from the index' : 'indexed';
+  return r.waited ? `ragsync: waited ${seconds(r.waitedMs)} for ${file} to be ${what}` : `ragsync: ${file} is ${what}`;
 }

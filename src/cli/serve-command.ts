@@ -56,6 +56,7 @@ export async function serveCommand(flags: Flags): Promise<number> {
   return untilSignal(
     () => listen(config, log).then((s) => ({ ...s, stop: s.close })),
     (s) => `ragsync: serving ${s.url} (store ${storeOf(config)}${config.serve.token ? ', token required' : ''})`,
+    'requests in progress finish',
   );
 }
 

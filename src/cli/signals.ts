@@ -93,7 +93,11 @@ export function onInterrupt(what: string, beforeExit: () => void = () => undefin
  * stops it gracefully. Returns the exit code of the signal (130, 143). A signal during start-up
  * stops the daemon as soon as it has started.
  */
-export async function untilSignal<D extends Pick<Daemon, 'stop'>>(start: () => Promise<D>, describe: (d: D) => string): Promise<number> {
+export async function untilSignal<D extends Pick<Daemon, 'stop'>>(
+  start: () => Promise<D>,
+  describe: (d: D) => string,
+  stopping = 'active jobs get the drain time to finish',
+): Promise<number> {
   let received: NodeJS.Signals | undefined;
   let wake: () => void = () => undefined;
   const handler = (sig: NodeJS.Signals) => {
@@ -102,7 +106,7 @@ export async function untilSignal<D extends Pick<Daemon, 'stop'>>(start: () => P
       process.exit(exitCodeOf(sig));
     }
     received = sig;
-    process.stderr.write(`ragsync: ${sig}: stopping (active jobs get the drain time to finish)\n`);
+    process.stderr.write(`ragsync: ${sig}: stopping (${stopping})\n`);
     wake();
   };
   process.on('SIGINT', handler);

@@ -125,19 +125,26 @@ export function registerApi(app: FastifyInstance, service: Service, opts: { maxU
     if (!image) return reply.code(404).send({ error: `${req.query.doc} is not an indexed image document`, field: 'doc' });
     return reply.type(image.type).header('cache-control', 'private, max-age=60').send(image.bytes);
   });
-  app.get('/api/events', (req, reply) => events(service, reply));
+  // An event stream never ends by itself: closing the server ends them (else the close waits for them).
+  const streams = new Set<FastifyReply['raw']>();
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.end();
+  });
+  app.get('/api/events', (_req, reply) => events(service, reply, streams));
 }
 
 /** Server-sent events: `sync` for every finished sync job of this process's daemon, a comment every 15 s. */
-function events(service: Service, reply: FastifyReply): void {
+function events(service: Service, reply: FastifyReply, streams: Set<FastifyReply['raw']>): void {
   reply.hijack();
   const res = reply.raw;
+  streams.add(res);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(`: ragsync ${service.daemon ? 'syncs' : 'no daemon in this process'}\n\n`);
   const send = (e: SyncEvent) => res.write(`event: sync\ndata: ${JSON.stringify(e)}\n\n`);
   const off = service.onSync(send);
   const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
   res.on('close', () => {
+    streams.delete(res);
     clearInterval(ping);
     off();
   });

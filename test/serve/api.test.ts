@@ -92,7 +92,7 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync serve on %s', (kind
 
 describe('ragsync serve: parameters', () => {
   it('refuses a bad parameter with a 400 naming it, an upload over the limit with a 413', async () => {
-    const { url } = await served('LanceDB', [], { RAGSYNC_MAX_UPLOAD_BYTES: '20000' });
+    const { url, d } = await served('LanceDB', [], { RAGSYNC_MAX_UPLOAD_BYTES: '100000', RAGSYNC_MAX_IMAGE_PIXELS: '1000000' });
     const cases: Array<[string, string]> = [
       ['q=x&k=0', 'k'],
       ['q=x&k=many', 'k'],
@@ -109,7 +109,7 @@ describe('ragsync serve: parameters', () => {
       expect(res.body.field, query).toBe(field);
       expect(String(res.body.error), query).toContain(field);
     }
-    const big = Buffer.alloc(50_000, 1);
+    const big = Buffer.alloc(200_000, 1);
     big.set([0x89, 0x50, 0x4e, 0x47]);
     const tooBig = await fetch(`${url}/api/search`, { method: 'POST', body: big, headers: { ...POST, 'content-type': 'image/png' } });
     expect(tooBig.status).toBe(413);
@@ -117,6 +117,15 @@ describe('ragsync serve: parameters', () => {
     const notImage = await fetch(`${url}/api/search`, { method: 'POST', body: text, headers: { ...POST, 'content-type': 'image/png' } });
     expect(notImage.status).toBe(400);
     expect(((await notImage.json()) as { field: string }).field).toBe('body');
+    // A small file of many pixels is refused from its header, before it is decoded (as indexing refuses it).
+    const sharp = (await import('sharp')).default;
+    const many = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#00f' } })
+      .png()
+      .toBuffer();
+    expect(many.length).toBeLessThan(100_000);
+    const bomb = await fetch(`${url}/api/search`, { method: 'POST', body: many, headers: { ...POST, 'content-type': 'image/png' } });
+    expect(bomb.status).toBe(422);
+    expect(((await bomb.json()) as { error: string }).error).toMatch(/2000 × 2000 \(4 MP\), over 1 MP \(limit maxImagePixels\)/);
     const wrongType = await fetch(`${url}/api/search`, { method: 'POST', body: 'x', headers: { ...POST, 'content-type': 'text/plain' } });
     expect(wrongType.status).toBe(415);
 
@@ -129,5 +138,11 @@ describe('ragsync serve: parameters', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await get(`${url}/api/search?q=ledger&mode=keyword`)).status).toBe(200);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/ragsync_search_seconds_count 1\n/);
+
+    // An open event stream does not keep a stopping server up.
+    const stream = await fetch(`${url}/api/events`);
+    expect(stream.headers.get('content-type')).toBe('text/event-stream');
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(143);
   }, 120_000);
 });

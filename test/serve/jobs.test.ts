@@ -24,6 +24,27 @@ async function queues(url: string): Promise<Queue[]> {
   return ((await (await fetch(`${url}/api/jobs`)).json()) as { queues: Queue[] }).queues;
 }
 
+/** Reads `/api/events` in the background: the `sync` events seen so far. */
+function syncEvents(url: string) {
+  const seen: Array<{ path: string; status: string }> = [];
+  const controller = new AbortController();
+  void (async () => {
+    const res = await fetch(`${url}/api/events`, { signal: controller.signal });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = /^event: sync\ndata: (.*)$/m.exec(block);
+        if (data) seen.push(JSON.parse(data[1]!) as { path: string; status: string });
+      }
+    }
+  })().catch(() => undefined);
+  return { seen, stop: () => controller.abort() };
+}
+
 const SETUPS: Array<[string, SinkKind, QueueKind, boolean]> = [
   ['watch --serve, LanceDB, local queue', 'LanceDB', 'local', true],
   ['serve beside watch, Milvus Lite, Redis queue', 'Milvus Lite', 'redis', false],
@@ -48,6 +69,7 @@ describe.each(SETUPS)('failed jobs through the API: %s', (_name, kind, queue, in
     expect(q!.failed[0]).toMatchObject({ path: 'report.pdf', attempts: 1, reason: expect.stringMatching(/report\.pdf|PDF/) });
     expect(q!.counts.failed).toBe(1);
 
+    const events = inProcess ? syncEvents(url) : null;
     await copyFile(path.join(FIXTURES, 'files', 'two-pages.pdf'), path.join(dir, 'report.pdf'));
     const id = encodeURIComponent(q!.failed[0]!.id);
     const retried = await fetch(`${url}/api/jobs/${id}/retry`, { method: 'POST', headers: { 'x-ragsync': '1' } });
@@ -57,5 +79,15 @@ describe.each(SETUPS)('failed jobs through the API: %s', (_name, kind, queue, in
     await until(async () => (await queues(url))[0]?.failed.length === 0, 30_000);
     const again = await fetch(`${url}/api/jobs/${id}/retry`, { method: 'POST', headers: { 'x-ragsync': '1' } });
     expect(again.status).toBe(404);
+    if (!events) return;
+    // watch --serve: the daemon's own view, on the same port: the live syncs, the status, the metrics.
+    await until(() => events.seen.some((e) => e.path === 'report.pdf' && e.status !== 'failed'));
+    events.stop();
+    const status = (await (await fetch(`${url}/api/status`)).json()) as {
+      daemon: { source: string; recent: Array<{ path: string; status: string }> };
+    };
+    expect(status.daemon.source).toBe('docs');
+    expect(status.daemon.recent.filter((e) => e.path === 'report.pdf').map((e) => e.status)).toEqual(['failed', 'changed']);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/ragsync_jobs_total\{result="failed"\} 1/);
   }, 180_000);
 });
