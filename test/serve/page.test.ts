@@ -162,4 +162,23 @@ describe('the status page', () => {
     await shot(page, 'retried.png');
     expect(errors).toEqual([]);
   }, 180_000);
+
+  it('works with a token: refused without it, then /?token= once and the page, its API calls and live events use the cookie', async () => {
+    const work = await tempDir();
+    const dir = await corpus(work);
+    const flags = ['--store', path.join(work, 'store'), '--model-dir', TINY_MODEL];
+    expect((await cli(['index', dir, ...flags])).code).toBe(0);
+    const token = 'page-test-token-0123456789';
+    const d = await daemon(['serve', ...flags, '--port', '0', '--host', '127.0.0.2', '--token', token], READY);
+    const url = READY.exec(d.output())![1]!;
+    const { page, errors } = await open(url);
+    expect(await page.textContent('body')).toMatch(/a token is required/);
+    await page.goto(`${url}/?token=${token}`);
+    expect(page.url()).toBe(`${url}/`);
+    await expect.poll(() => page.textContent('#glance-docs')).toBe('8');
+    await expect.poll(() => page.textContent('#live')).toBe('live');
+    expect(await page.isHidden('#errors')).toBe(true);
+    expect((await search(page, 'sourdough', 'keyword'))[0]).toBe('sourdough-bread.md');
+    expect(errors).toEqual([]);
+  }, 120_000);
 });
