@@ -13,7 +13,7 @@ export type { ReembedHooks, ReembedReport } from './reembed.js';
 export type { SourceRemoval } from './remove-source.js';
 export type { StoreStatus } from './status.js';
 export type { Daemon, DaemonView } from './worker.js';
-export type { SearchRequest, SearchResponse, Service, ServiceStatus } from './service.js';
+export type { SearchRequest, Service, ServiceStatus } from './service.js';
 export type { SyncEvent } from './sync-job.js';
 
 type AsyncFunction = (...args: never[]) => Promise<unknown>;
