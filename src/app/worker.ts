@@ -30,9 +30,9 @@ export interface DaemonView {
   dir: string;
   queue: JobQueue;
   metrics: Metrics;
-  /** The last syncs, newest last (at most `RECENT_SYNCS`). */
+  /** The last syncs that changed something or failed, newest last (at most `RECENT_SYNCS`). */
   recent(): SyncEvent[];
-  /** Calls `listener` at the end of every sync job of this process's worker; returns the unsubscribe. */
+  /** Calls `listener` at the end of every sync job of this process's worker that changed something or failed; returns the unsubscribe. */
   onSync(listener: (e: SyncEvent) => void): () => void;
   /** Queues a sync of one document now (a read-your-writes wait need not wait for the watcher). */
   nudge(ref: DocRef): Promise<void>;
@@ -54,6 +54,8 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
   const syncs = new EventEmitter<{ sync: [SyncEvent] }>();
   const recent: SyncEvent[] = [];
   const report = (e: SyncEvent) => {
+    // A reconcile queues every document and most are unchanged: the view shows what changed or failed.
+    if (e.status === 'unchanged') return;
     recent.push(e);
     if (recent.length > RECENT_SYNCS) recent.shift();
     syncs.emit('sync', e);
