@@ -114,6 +114,7 @@ function queries(corpus, n, seed) {
 function startServe(store) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [bin, 'serve', '--store', store, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = { child, exited: null };
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -121,13 +122,17 @@ function startServe(store) {
     child.stdout.on('data', (d) => {
       out += d;
       const m = /serving (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1], readyMs: performance.now() - t0 });
+      if (m) resolve(Object.assign(server, { url: m[1], readyMs: performance.now() - t0 }));
     });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    child.on('exit', (code, signal) => {
+      server.exited = `serve exited ${code ?? signal}: ${err}`;
+      reject(new Error(server.exited));
+    });
   });
 }
 
-async function stopServe(child) {
+async function stopServe({ child, exited: gone }) {
+  if (gone) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
@@ -139,9 +144,11 @@ function rssMb(pid) {
 }
 
 /** One `GET /api/search`: the wall ms seen by the client, the server's own tookMs, the hit IDs. */
-async function ask(url, mode, q) {
+async function ask(server, mode, q) {
   const t0 = performance.now();
-  const res = await fetch(`${url}/api/search?${new URLSearchParams({ q, mode })}`);
+  const res = await fetch(`${server.url}/api/search?${new URLSearchParams({ q, mode })}`).catch((err) => {
+    throw new Error(`${mode} ${JSON.stringify(q)}: ${err.cause?.message ?? err.message}; ${server.exited ?? 'serve still running'}`);
+  });
   const body = await res.json();
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(`${res.status} for ${mode} ${JSON.stringify(q)}: ${JSON.stringify(body)}`);
@@ -169,18 +176,19 @@ function stats(ms) {
 }
 
 /** `clients` clients at once, each taking the next query until none is left: queries/s and the latency under that load. */
-async function concurrent(url, mode, list) {
+async function concurrent(server, mode, list) {
   let next = 0;
   const ms = [];
   const t0 = performance.now();
   const worker = async () => {
-    while (next < list.length) ms.push((await ask(url, mode, list[next++])).ms);
+    while (next < list.length) ms.push((await ask(server, mode, list[next++])).ms);
   };
   await Promise.all(Array.from({ length: clients }, worker));
   const wall = (performance.now() - t0) / 1000;
   return { clients, qps: list.length / wall, ...stats(ms) };
 }
 
+/** Every mode through one serve process, then the same queries as search processes (serve stopped by then: no idle keep-alive socket, no server beside them). */
 async function measure(store) {
   const [warm, ...list] = queries(store.corpus, nQueries + 1, 19);
   const other = queries(store.corpus, nQueries * 2, 1019)
@@ -190,23 +198,25 @@ async function measure(store) {
   const rows = [];
   try {
     for (const mode of modes) {
-      log(`${store.name}, ${mode}: ${list.length} queries through serve`);
-      const first = await ask(server.url, mode, warm);
+      log(`${store.name}, ${mode}: ${list.length} queries through serve, then ${other.length} with ${clients} clients`);
+      const first = await ask(server, mode, warm);
       const answers = [];
-      for (const q of list) answers.push(await ask(server.url, mode, q));
+      for (const q of list) answers.push(await ask(server, mode, q));
       const serve = { ...stats(answers.map((a) => a.ms)), firstMs: first.ms, serverTookP50: stats(answers.map((a) => a.tookMs)).p50 };
       serve.empty = answers.filter((a) => a.ids.length === 0).length;
-      const load = await concurrent(server.url, mode, other);
-      log(`${store.name}, ${mode}: ${nProcess} search processes`);
-      const procs = list.slice(0, nProcess).map((q) => askProcess(store.store, mode, q));
-      const same = procs.filter((p, i) => p.ids.join() === answers[i].ids.join()).length;
-      const proc = nProcess ? { ...stats(procs.map((p) => p.ms)), sameHits: same } : null;
-      rows.push({ store: store.name, chunks: store.chunks, mode, serve, clients: load, process: proc });
+      const load = await concurrent(server, mode, other);
+      rows.push({ store: store.name, chunks: store.chunks, mode, serve, clients: load, answers });
     }
-    rows.forEach((r) => (r.serveRssMb = rssMb(server.child.pid)));
-    rows.forEach((r) => (r.serveReadyMs = server.readyMs));
+    for (const r of rows) Object.assign(r, { serveRssMb: rssMb(server.child.pid), serveReadyMs: server.readyMs });
   } finally {
-    await stopServe(server.child);
+    await stopServe(server);
+  }
+  for (const r of rows) {
+    log(`${store.name}, ${r.mode}: ${nProcess} search processes`);
+    const procs = list.slice(0, nProcess).map((q) => askProcess(store.store, r.mode, q));
+    const same = procs.filter((p, i) => p.ids.join() === r.answers[i].ids.join()).length;
+    r.process = nProcess ? { ...stats(procs.map((p) => p.ms)), sameHits: same } : null;
+    delete r.answers;
   }
   return rows;
 }
