@@ -8,7 +8,7 @@
 // from the corpus's own text, seeded, all distinct; the first query of each mode (store open,
 // model load) is reported apart, outside the percentiles.
 // Usage: npm run build && node bench/serve.mjs [--queries 1000] [--process-queries 100] [--full]
-//   [--files 10000] [--modes keyword,hybrid,dense] [--clients 8] [--cache DIR] [--rebuild]
+//   [--files 10000] [--modes keyword,hybrid,dense] [--stores sample,large] [--clients 8] [--cache DIR] [--rebuild]
 //   [--bin path/to/bin/ragsync.js] [--json]
 // --full runs 1 000 search processes per store and mode (about 8 min each); --json prints
 // [{"store", "mode", "serve": {...}, "clients": {...}, "process": {...}}] on stdout, else Markdown.
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     files: { type: 'string', default: '10000' },
     modes: { type: 'string', default: 'keyword,hybrid,dense' },
+    stores: { type: 'string', default: 'sample,large' },
     clients: { type: 'string', default: '8' },
     cache: { type: 'string', default: path.join(os.tmpdir(), 'ragsync-bench-serve') },
     rebuild: { type: 'boolean', default: false },
@@ -254,9 +255,10 @@ await mkdir(work, { recursive: true });
 const results = [];
 let large;
 try {
-  const sample = await sampleStore(work);
+  const wanted = values.stores.split(',');
   large = await largeStore();
-  for (const store of [sample, large]) results.push(...(await measure(store)));
+  const stores = [...(wanted.includes('sample') ? [await sampleStore(work)] : []), ...(wanted.includes('large') ? [large] : [])];
+  for (const store of stores) results.push(...(await measure(store)));
 } finally {
   await rm(work, { recursive: true, force: true });
 }
