@@ -52,14 +52,24 @@ export async function fetchGrouped(
   perDoc: number | undefined,
   fetch: (limit: number) => Promise<SearchHit[]>,
 ): Promise<SearchHit[]> {
-  if (!perDoc || perDoc <= 0) return (await fetch(k)).slice(0, k);
+  // A few more than asked, put in a fixed order: hits of equal score come in the same order from
+  // every process (the sink's order of ties is its own), and one tied at the k-th place is the same.
+  if (!perDoc || perDoc <= 0) return ordered(await fetch(Math.min(MAX_CANDIDATES, k + TIE_MARGIN))).slice(0, k);
   let limit = Math.min(MAX_CANDIDATES, Math.max(k * perDoc * 4, 20));
   for (;;) {
-    const candidates = await fetch(limit);
+    const candidates = ordered(await fetch(limit));
     const grouped = groupHits(candidates, k, perDoc);
     if (grouped.length >= k || candidates.length < limit || limit >= MAX_CANDIDATES) return grouped;
     limit = Math.min(MAX_CANDIDATES, limit * 4);
   }
+}
+
+/** Candidates fetched beyond `k` so that hits tied at the k-th place are decided by ID, not by the sink. */
+const TIE_MARGIN = 10;
+
+/** Best first; equal scores by ID. */
+function ordered(hits: SearchHit[]): SearchHit[] {
+  return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** The first `k` hits, in order, keeping at most `perDoc` of each document. */
