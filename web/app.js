@@ -79,7 +79,9 @@ async function retry(url, button, what) {
   button.disabled = true;
   try {
     const res = await api(url, { method: 'POST' });
-    fill('retry-note', `${what}: ${res.retried} job${res.retried === 1 ? '' : 's'} queued again.`);
+    const jobs = (n) => `${n} job${n === 1 ? '' : 's'}`;
+    const later = res.deferred ? ` ${jobs(res.deferred)} will run when the source's watch starts.` : '';
+    fill('retry-note', `${what}: ${jobs(res.retried)} queued again.${later}`);
     setError('retry', null);
   } catch (err) {
     setError('retry', err);

@@ -72,8 +72,11 @@ export interface Service {
   status(): Promise<ServiceStatus>;
   /** The queue of every source of the store (the daemon's own, live, under `watch --serve`). */
   jobs(limit?: number): Promise<JobsReport[]>;
-  /** Queues a failed job again (`id`), or every failed job (null); returns how many. */
-  retry(id: string | null): Promise<number>;
+  /**
+   * Queues a failed job again (`id`), or every failed job (null), in the queue of its source;
+   * `retried`: how many were queued, `deferred`: how many wait for their source's `watch` to start.
+   */
+  retry(id: string | null): Promise<{ retried: number; deferred: number }>;
   /** A small image of an indexed image document (never of another path); null when `docId` is not one. */
   thumbnail(docId: string, size: number): Promise<{ type: string; bytes: Buffer } | null>;
   /** Live syncs of this process's daemon; returns the unsubscribe (a no-op without a daemon). */
@@ -120,27 +123,37 @@ export async function openService(config: Config, opts: { log: Logger; daemon?: 
       return { query: req.text ?? null, mode: req.mode, hits: hitsJson(hits, req.text), tookMs, ...(fresh ? { fresh } : {}) };
     },
     async status() {
-      const [base, queues, lastAudit] = await Promise.all([storeStatus(store), jobs(), lastAudits(config)]);
+      const [base, queues, audits] = await Promise.all([storeStatus(store), jobs(), lastAudits(config)]);
+      // (A removed source's last audit stays on disk: not shown.)
+      const lastAudit = audits.filter((a) => base.sources.some((src) => src.name === a.source));
       const view = daemon && { source: daemon.source, dir: daemon.dir, freshness: await freshnessOf(daemon), recent: daemon.recent() };
       return { ...base, version: opts.version, queues, lastAudit, daemon: view };
     },
     jobs,
-    async retry(id) {
-      const ids = id === null ? undefined : [id];
-      if (daemon) return daemon.queue.retryFailed(ids);
-      let retried = 0;
-      for (const q of await jobs(10_000)) {
-        const wanted = ids ? q.failed.filter((f) => ids.includes(f.id)).length : q.failed.length;
-        if (wanted === 0) continue;
-        await jobsReport(config, q.source, { retry: true, ids });
-        retried += wanted;
-      }
-      return retried;
-    },
+    retry: async (id) => retryJobs(config, daemon, await jobs(10_000), id),
     thumbnail: (docId, size) => thumbnailOf(config, store, docId, size),
     onSync: (listener) => daemon?.onSync(listener) ?? (() => undefined),
     close: () => store.close(),
   };
+}
+
+/** `retry` of the header: each failed job in the queue of its source (the daemon's own one directly). */
+async function retryJobs(config: Config, daemon: DaemonView | null, queues: JobsReport[], id: string | null) {
+  const ids = id === null ? undefined : [id];
+  let retried = 0;
+  let deferred = 0;
+  for (const q of queues) {
+    if (!q.failed.some((f) => !ids || ids.includes(f.id))) continue;
+    if (daemon && q.source === daemon.source) {
+      retried += await daemon.queue.retryFailed(ids);
+      continue;
+    }
+    // Another source's queue: its own watch (or Redis's workers) runs the retry, as `ragsync jobs --retry` asks it.
+    const report = await jobsReport(config, q.source, { retry: true, ids });
+    retried += report.retried;
+    deferred += report.deferred ?? 0;
+  }
+  return { retried, deferred };
 }
 
 /** Every source's queue: the daemon's own from its process, the others as `ragsync jobs` reads them. */

@@ -52,6 +52,8 @@ export async function startDaemon(config: Config, dir: string, log: Logger, with
   await rt.targets.current();
   const requeue = (ref: DocRef, at: number) => queue.enqueue(ref, at);
   const syncs = new EventEmitter<{ sync: [SyncEvent] }>();
+  // One listener for each open page (the server caps them).
+  syncs.setMaxListeners(0);
   const recent: SyncEvent[] = [];
   const report = (e: SyncEvent) => {
     // A reconcile queues every document and most are unchanged: the view shows what changed or failed.

@@ -207,15 +207,17 @@ export function daemonLogger(config: Config, flags: Flags) {
 export async function watchCommand(
   dir: string,
   flags: Flags,
-  serve?: (config: Config, d: Daemon, log: Logger) => Promise<Daemon & { url: string }>,
+  serve?: { check(config: Config): void; start(config: Config, d: Daemon, log: Logger): Promise<Daemon & { url: string }> },
 ): Promise<number> {
   const config = await queueConfig('watch', flags, dir);
+  // A bind the server would refuse is refused before the daemon starts (and syncs anything).
+  serve?.check(config);
   const worker = flags.worker !== false;
   const log = daemonLogger(config, flags);
   return untilSignal(
     async () => {
       const d = await runWatch(config, dir, { worker, log });
-      return serve ? await serve(config, d, log) : d;
+      return serve ? await serve.start(config, d, log) : d;
     },
     (d) =>
       print.daemonLine(

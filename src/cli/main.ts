@@ -46,7 +46,8 @@ const SPECS: Record<CommandName, CommandSpec> = {
     usage: 'watch <dir>',
     examples: ['ragsync watch ./docs', 'ragsync watch ./docs --redis redis://127.0.0.1:6379', 'ragsync watch ./docs --log-level info'],
     description: 'keep the index in sync with a directory: watch, reconcile, work (no server needed; --redis to share the work)',
-    run: async (dir, f) => (await commands()).watchCommand(dir!, f, f.serve ? (await import('./serve-command.js')).serveDaemon : undefined),
+    run: async (dir, f) =>
+      (await commands()).watchCommand(dir!, f, f.serve ? (await import('./serve-command.js')).DAEMON_SERVER : undefined),
   },
   worker: {
     usage: 'worker <dir>',

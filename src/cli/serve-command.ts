@@ -4,7 +4,7 @@ import type { Daemon } from '../app/index.js';
 import type { Config } from '../config/index.js';
 import { RagsyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { startServer } from '../serve/index.js';
+import { checkBind, startServer } from '../serve/index.js';
 import { type Flags, configOf, daemonLogger } from './commands.js';
 import { untilSignal } from './signals.js';
 
@@ -30,7 +30,7 @@ async function listen(config: Config, log: Logger, daemon?: Daemon) {
 }
 
 /** `watch --serve`: the server in the daemon's process; stopping stops the server first, then the daemon. */
-export async function serveDaemon(config: Config, daemon: Daemon, log: Logger): Promise<Daemon & { url: string }> {
+async function serveDaemon(config: Config, daemon: Daemon, log: Logger): Promise<Daemon & { url: string }> {
   const server = await listen(config, log, daemon).catch(async (err: unknown) => {
     await daemon.stop();
     throw err;
@@ -57,3 +57,9 @@ export async function serveCommand(flags: Flags): Promise<number> {
 function storeOf(config: Config): string {
   return config.sink.kind === 'lancedb' ? config.sink.path : `milvus ${config.sink.address}`;
 }
+
+/** What `watch --serve` adds to the daemon: the bind checked before it starts, the server once it runs. */
+export const DAEMON_SERVER = {
+  check: (config: Config) => checkBind(config.serve.host, config.serve.token),
+  start: serveDaemon,
+};

@@ -3,7 +3,9 @@
  * another process, and the request file through which `jobs --retry` asks the daemon to retry.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import os from 'node:os';
 import type { FailedJob, JobCounts } from '../core/job-queue.js';
 
@@ -25,8 +27,15 @@ export function newestFirst(jobs: FailedJob[]): FailedJob[] {
   return jobs.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? ''));
 }
 
-export function retryFile(file: string): string {
+function retryFile(file: string): string {
   return `${file}.retry`;
+}
+
+/** The retry requests waiting for the daemon of `file`: one file each (`<file>.retry`, `<file>.retry.<id>`), so two at once are both kept. */
+export async function retryRequests(file: string): Promise<string[]> {
+  const base = path.basename(retryFile(file));
+  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
+  return names.filter((n) => n === base || n.startsWith(`${base}.`)).map((n) => path.join(path.dirname(file), n));
 }
 
 /** The state a local queue wrote (null: none yet); `running` is corrected when its process is gone. */
@@ -88,12 +97,15 @@ export function requestedIds(text: string): string[] | undefined {
  * at start (its first reconcile enqueues them in any case). `ids`: only those jobs. Returns whether a daemon took it.
  */
 export async function requestRetry(file: string, waitMs = 5000, ids?: readonly string[]): Promise<boolean> {
-  await writeFile(retryFile(file), ids ? JSON.stringify({ ids }) : new Date().toISOString());
+  const request = `${retryFile(file)}.${randomUUID()}`;
+  // Written whole, then renamed: the daemon never reads half a request.
+  await writeFile(`${path.dirname(file)}/.${path.basename(request)}`, JSON.stringify(ids ? { ids } : { at: new Date().toISOString() }));
+  await rename(`${path.dirname(file)}/.${path.basename(request)}`, request);
   const state = await readLocalQueue(file);
   if (!state?.running) return false;
   for (const until = Date.now() + waitMs; Date.now() < until;) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const taken = await stat(retryFile(file)).then(
+    const taken = await stat(request).then(
       () => false,
       () => true,
     );

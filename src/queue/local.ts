@@ -19,7 +19,7 @@ import { RagsyncError, asRagsyncError, errorMessage } from '../core/errors.js';
 import type { FailedJob, JobCounts, JobProcessor, JobQueue, SyncJob } from '../core/job-queue.js';
 import type { DocRef } from '../core/types.js';
 import { docId } from '../ids/index.js';
-import { BOOT, type LocalQueueState, newestFirst, readLocalQueue, requestedIds, retryFile } from './local-state.js';
+import { BOOT, type LocalQueueState, newestFirst, readLocalQueue, requestedIds, retryRequests } from './local-state.js';
 import { retryDelay } from './queue.js';
 
 /** Failed jobs kept (one per document), the oldest dropped first. */
@@ -89,7 +89,7 @@ export class LocalQueue implements JobQueue {
     }
     for (const f of state?.failed ?? []) q.failedJobs.set(docId(o.source, f.path), f);
     // A retry asked while no daemon ran is done now (the reconcile would enqueue them anyway).
-    await unlink(retryFile(o.file)).catch(() => undefined);
+    for (const request of await retryRequests(o.file)) await unlink(request).catch(() => undefined);
     await q.save();
     return q;
   }
@@ -242,15 +242,16 @@ export class LocalQueue implements JobQueue {
   }
 
   private async retryRequested(): Promise<void> {
-    const file = retryFile(this.o.file);
-    let ids: string[] | undefined;
-    try {
-      ids = requestedIds(await readFile(file, 'utf8'));
-      await unlink(file);
-    } catch {
-      return; // no request
+    for (const file of await retryRequests(this.o.file)) {
+      let ids: string[] | undefined;
+      try {
+        ids = requestedIds(await readFile(file, 'utf8'));
+        await unlink(file);
+      } catch {
+        continue; // taken meanwhile
+      }
+      await this.retryFailed(ids);
     }
-    await this.retryFailed(ids);
   }
 
   private scheduleSave(delayMs: number): void {

@@ -82,19 +82,34 @@ function requestOf(q: SearchQuery, image?: Buffer): SearchRequest {
   return { text, image, mode, k: q.k, perDoc: q.perDoc, filter: filterOf(q.filter), fresh: q.fresh, freshTimeoutMs: q.freshTimeoutMs };
 }
 
-/** Aborts when the client closes the connection before the answer (a fresh wait stops). */
-function gone(res: FastifyReply['raw']): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('the client went away'));
-  });
-  return controller.signal;
+/** A request cut short: the client went away, or the server is stopping. */
+export class Cancelled extends Error {}
+
+/** The fresh waits in progress: ended when the client goes away, all of them when the server stops (a close would wait for them). */
+class Waits {
+  private readonly open = new Set<AbortController>();
+  signal(res: FastifyReply['raw']): AbortSignal {
+    const controller = new AbortController();
+    this.open.add(controller);
+    res.once('close', () => {
+      this.open.delete(controller);
+      if (!res.writableFinished) controller.abort(new Cancelled('the client went away'));
+    });
+    return controller.signal;
+  }
+  stop(): void {
+    for (const c of this.open) c.abort(new Cancelled('the server is stopping'));
+  }
 }
+
+/** Event streams open at once at most (each page holds one). */
+const MAX_STREAMS = 64;
 
 /** Registers the `/api` routes on `app`. */
 export function registerApi(app: FastifyInstance, service: Service, opts: { maxUploadBytes: number }): void {
+  const waits = new Waits();
   app.get<{ Querystring: SearchQuery }>('/api/search', { schema: { querystring: SEARCH_QUERY } }, async (req, reply) =>
-    service.search({ ...requestOf(req.query), signal: gone(reply.raw) }).catch((err: unknown) => {
+    service.search({ ...requestOf(req.query), signal: waits.signal(reply.raw) }).catch((err: unknown) => {
       // The one usage error of a search's source: `fresh` names a file in no source (or in several).
       if (req.query.fresh !== undefined && err instanceof RagsyncError && err.code === 'USAGE' && err.stage === 'source')
         throw new BadParameter('fresh', err.message);
@@ -118,12 +133,13 @@ export function registerApi(app: FastifyInstance, service: Service, opts: { maxU
   app.get<{ Querystring: { limit: number } }>('/api/jobs', { schema: { querystring: limit } }, async (req) => ({
     queues: await service.jobs(req.query.limit),
   }));
-  app.post('/api/jobs/retry', async () => ({ retried: await service.retry(null) }));
+  app.post('/api/jobs/retry', async () => service.retry(null));
   const id = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 8192 } }, required: ['id'] };
   app.post<{ Params: { id: string } }>('/api/jobs/:id/retry', { schema: { params: id } }, async (req, reply) => {
-    const retried = await service.retry(req.params.id);
-    if (retried === 0) return reply.code(404).send({ error: `no failed job ${JSON.stringify(req.params.id)}`, field: 'id' });
-    return { retried };
+    const result = await service.retry(req.params.id);
+    if (result.retried + result.deferred === 0)
+      return reply.code(404).send({ error: `no failed job ${JSON.stringify(req.params.id)}`, field: 'id' });
+    return result;
   });
   const thumb = {
     type: 'object',
@@ -142,9 +158,13 @@ export function registerApi(app: FastifyInstance, service: Service, opts: { maxU
   // An event stream never ends by itself: closing the server ends them (else the close waits for them).
   const streams = new Set<FastifyReply['raw']>();
   app.addHook('preClose', async () => {
+    waits.stop();
     for (const res of streams) res.end();
   });
-  app.get('/api/events', (_req, reply) => events(service, reply, streams));
+  app.get('/api/events', { exposeHeadRoute: false }, (_req, reply) => {
+    if (streams.size >= MAX_STREAMS) return reply.code(503).send({ error: `${MAX_STREAMS} event streams are open already` });
+    events(service, reply, streams);
+  });
 }
 
 /** Server-sent events: `sync` for every finished sync job of this process's daemon, a comment every 15 s. */
@@ -167,6 +187,7 @@ function events(service: Service, reply: FastifyReply, streams: Set<FastifyReply
 /** The HTTP status of an error a route threw. */
 export function statusOf(err: unknown): number {
   if (err instanceof BadParameter) return 400;
+  if (err instanceof Cancelled) return 503;
   if (!(err instanceof RagsyncError)) return 500;
   if (err.code === 'USAGE' || err.code === 'CONFIG') return 400;
   if (err.code === 'FINGERPRINT_MISMATCH') return 409;

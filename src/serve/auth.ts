@@ -6,8 +6,9 @@
  *
  * Against other sites: a POST (it changes state) needs the `x-ragsync` header or a bearer token,
  * which a cross-origin form or a no-CORS fetch cannot send (no CORS is answered); a request whose
- * `Origin` is not this server is refused; and without a token only loopback `Host` names are
- * served, so a DNS-rebound name cannot reach a loopback server from a page.
+ * `Origin` is not this server (`null` included) or that the browser marks `Sec-Fetch-Site:
+ * cross-site` is refused; and without a token only loopback `Host` names are served, so a
+ * DNS-rebound name cannot reach a loopback server from a page.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -29,7 +30,7 @@ export function isLoopback(host: string): boolean {
 export function checkBind(host: string, token: string | undefined): void {
   if (!isLoopback(host) && !token) {
     const why = `--host ${host} serves other machines: give a token (--token, or RAGSYNC_TOKEN; 16 characters at least)`;
-    throw new RagsyncError('USAGE', `ragsync serve: ${why}`, { stage: 'config' });
+    throw new RagsyncError('USAGE', `ragsync: ${why}`, { stage: 'config' });
   }
 }
 
@@ -42,7 +43,11 @@ function same(a: string, b: string): boolean {
 function cookieToken(req: FastifyRequest): string | undefined {
   const header = req.headers.cookie ?? '';
   const m = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]*)`).exec(header);
-  return m ? decodeURIComponent(m[1]!) : undefined;
+  try {
+    return m ? decodeURIComponent(m[1]!) : undefined;
+  } catch {
+    return undefined; // not a cookie this server set
+  }
 }
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -65,19 +70,23 @@ function hostName(host: string | undefined): string {
 export function installAuth(app: FastifyInstance, opts: { token?: string }): void {
   const { token } = opts;
   app.addHook('onRequest', async (req, reply) => {
+    // The path as the router sees it (no `..` resolved, no `\` turned into `/`): only /healthz itself is exempt.
+    const pathname = req.url.split('?')[0];
     const url = new URL(req.url, 'http://x');
     if (!token && !isLoopback(hostName(req.headers.host))) return refuse(reply, 403, 'this server answers only loopback host names');
+    // A request a page of another site makes (an <img>, a form): refused even where CORS would not stop it.
+    if (req.headers['sec-fetch-site'] === 'cross-site') return refuse(reply, 403, 'cross-site requests are not allowed');
     const origin = req.headers.origin;
-    if (origin && origin !== 'null') {
+    if (origin) {
       let host = '';
       try {
         host = new URL(origin).host;
       } catch {}
       if (host !== req.headers.host) return refuse(reply, 403, `requests from ${origin} are not allowed`);
     }
-    if (url.pathname === '/healthz') return;
+    if (pathname === '/healthz') return;
     if (token) {
-      const given = url.pathname === '/' ? url.searchParams.get('token') : null;
+      const given = pathname === '/' ? url.searchParams.get('token') : null;
       if (given !== null && same(given, token)) {
         const cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
         return reply.code(303).header('set-cookie', cookie).header('location', '/').send();

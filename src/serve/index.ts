@@ -7,6 +7,8 @@ import { type DaemonView, openService } from '../app/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { checkBind } from './auth.js';
+
+export { checkBind };
 import { buildServer } from './server.js';
 
 export interface Serving {

@@ -9,7 +9,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { Service } from '../app/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { BadParameter, IMAGE_TYPES, registerApi, statusOf } from './api.js';
+import { BadParameter, Cancelled, IMAGE_TYPES, registerApi, statusOf } from './api.js';
 import { installAuth } from './auth.js';
 import { registerPage } from './page.js';
 
@@ -54,7 +54,8 @@ export async function buildServer(service: Service, opts: ServerOptions): Promis
     if (err.statusCode === 413) return reply.code(413).send({ error: `the body is larger than ${opts.maxUploadBytes} bytes` });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
     const code = statusOf(err);
-    if (code >= 500) opts.log.warn({ stage: 'serve', url: req.url.split('?')[0], err: errorMessage(err) }, 'request failed');
+    if (code >= 500 && !(err instanceof Cancelled))
+      opts.log.warn({ stage: 'serve', url: req.url.split('?')[0], err: errorMessage(err) }, 'request failed');
     return reply.code(code).send({ error: errorMessage(err) });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));

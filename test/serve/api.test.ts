@@ -92,7 +92,8 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync serve on %s', (kind
 
 describe('ragsync serve: parameters', () => {
   it('refuses a bad parameter with a 400 naming it, an upload over the limit with a 413', async () => {
-    const { url, d } = await served('LanceDB', [], { RAGSYNC_MAX_UPLOAD_BYTES: '100000', RAGSYNC_MAX_IMAGE_PIXELS: '1000000' });
+    const limits = { RAGSYNC_MAX_UPLOAD_BYTES: '100000', RAGSYNC_MAX_IMAGE_PIXELS: '1000000', RAGSYNC_FRESH_TIMEOUT_MS: '120000' };
+    const { url, d, dir } = await served('LanceDB', [], limits);
     const cases: Array<[string, string]> = [
       ['q=x&k=0', 'k'],
       ['q=x&k=many', 'k'],
@@ -139,10 +140,21 @@ describe('ragsync serve: parameters', () => {
     expect((await get(`${url}/api/search?q=ledger&mode=keyword`)).status).toBe(200);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/ragsync_search_seconds_count 1\n/);
 
-    // An open event stream does not keep a stopping server up.
+    // Neither an open event stream nor a fresh wait (for a file no daemon indexes) keeps a stopping server up.
     const stream = await fetch(`${url}/api/events`);
     expect(stream.headers.get('content-type')).toBe('text/event-stream');
+    await writeFile(path.join(dir, 'unindexed.md'), '# New\n\nnobody indexes this\n');
+    const waiting = fetch(`${url}/api/search?q=nobody&mode=keyword&fresh=${encodeURIComponent(path.join(dir, 'unindexed.md'))}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const stopped = Date.now();
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(143);
+    expect(Date.now() - stopped).toBeLessThan(60_000);
+    expect(
+      (await waiting.then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200,
+    ).toBe(true);
   }, 120_000);
 });

@@ -74,7 +74,7 @@ describe.each(SETUPS)('failed jobs through the API: %s', (_name, kind, queue, in
     const id = encodeURIComponent(q!.failed[0]!.id);
     const retried = await fetch(`${url}/api/jobs/${id}/retry`, { method: 'POST', headers: { 'x-ragsync': '1' } });
     expect(retried.status).toBe(200);
-    expect(await retried.json()).toEqual({ retried: 1 });
+    expect(await retried.json()).toEqual({ retried: 1, deferred: 0 });
     await until(async () => (await hits(e, 'orchards')).some((h) => h.path === 'report.pdf'), 30_000);
     await until(async () => (await queues(url))[0]?.failed.length === 0, 30_000);
     const again = await fetch(`${url}/api/jobs/${id}/retry`, { method: 'POST', headers: { 'x-ragsync': '1' } });

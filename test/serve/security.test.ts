@@ -25,10 +25,13 @@ async function store() {
   return e;
 }
 
-/** A request with any Host header (fetch does not let one set it). */
+/** A request with any Host header and any path (fetch allows neither). */
 function raw(url: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+    // The path as written (a URL would resolve `..` and turn `\\` into `/`).
+    const { hostname, port, origin } = new URL(url);
+    const request = { hostname, port, path: url.slice(origin.length), method: opts.method ?? 'GET', headers: opts.headers };
+    const req = http.request(request, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode!, body }));
@@ -59,6 +62,10 @@ describe('ragsync serve: security', () => {
       expect((await fetch(`${url}${route}`, { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status, route).toBe(401);
     }
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // Only /healthz itself is exempt, as the router reads the path; a cookie that is not ours is no token.
+    expect((await raw(`${url}/assets/x\\..\\..\\healthz`)).status).toBe(401);
+    expect((await raw(`${url}/api/status;/../../healthz`)).status).toBe(401);
+    expect((await raw(`${url}/api/status`, { headers: { cookie: 'ragsync_token=%ZZ' } })).status).toBe(401);
     const auth = { authorization: `Bearer ${TOKEN}` };
     const status = await fetch(`${url}/api/status`, { headers: auth });
     expect(status.status).toBe(200);
@@ -97,6 +104,10 @@ describe('ragsync serve: security', () => {
     expect(rebound.body).not.toContain('lighthouse');
     expect((await raw(`${url}/api/search?q=lighthouse`, { headers: { origin: 'http://attacker.example' } })).status).toBe(403);
     expect((await raw(`${url}/api/search?q=lighthouse`, { headers: { origin: url } })).status).toBe(200);
+    expect((await raw(`${url}/api/search?q=lighthouse`, { headers: { origin: 'null' } })).status).toBe(403);
+    // An <img> or a form of another site carries no Origin on a GET; the browser marks it cross-site.
+    expect((await raw(`${url}/api/search?q=lighthouse`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect((await raw(`${url}/api/search?q=lighthouse`, { headers: { 'sec-fetch-site': 'same-origin' } })).status).toBe(200);
     expect((await raw(`${url}/api/jobs/retry`, { method: 'POST' })).status).toBe(403);
     expect(
       (await raw(`${url}/api/jobs/retry`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-ragsync': '1' } })).status,
