@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { search } from '../app/index.js';
 import { errorMessage } from '../core/errors.js';
+import { looksLikeImage, parseFilters } from '../core/query.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
 import { type Flags, configOf, usage } from './commands.js';
 import { EXIT } from './exit.js';
@@ -11,33 +12,14 @@ import { printHits, printHitsJson } from './search-output.js';
 /** How a `--fresh` wait ended (`FreshResult` of the app layer). */
 type FreshResult = Parameters<NonNullable<Parameters<typeof search>[1]['onFresh']>>[0];
 
-const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
-
 /** `--filter key=value` pairs: exact matches on a fixed set of fields; values are data only. */
-function parseFilters(items: string[]): SearchFilter | undefined {
-  if (items.length === 0) return undefined;
-  const out: SearchFilter = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
-    if (eq <= 0 || !(key in FILTER_KEYS)) {
-      throw usage(`--filter ${JSON.stringify(item)}: expected KEY=VALUE with KEY one of ${Object.keys(FILTER_KEYS).join(', ')}`);
-    }
-    const value = item.slice(eq + 1);
-    if (key === 'modality' && value !== 'text' && value !== 'image') throw usage(`--filter modality=${value}: expected text or image`);
-    (out as Record<string, string>)[FILTER_KEYS[key]] = value;
+function parseFilterFlags(items: string[]): SearchFilter | undefined {
+  try {
+    return parseFilters(items);
+  } catch (err) {
+    throw usage(`--filter ${errorMessage(err)}`);
   }
-  return out;
 }
-
-// PNG, JPEG, GIF, WebP (RIFF), BMP: the formats the image decoder reads.
-const IMAGE_MAGIC = [
-  [0x89, 0x50, 0x4e, 0x47],
-  [0xff, 0xd8, 0xff],
-  [0x47, 0x49, 0x46],
-  [0x52, 0x49, 0x46, 0x46],
-  [0x42, 0x4d],
-];
 
 function readImage(file: string): Buffer {
   let bytes: Buffer;
@@ -46,8 +28,7 @@ function readImage(file: string): Buffer {
   } catch (err) {
     throw usage(`ragsync search: --image: cannot read ${file}: ${errorMessage(err)}`);
   }
-  if (!IMAGE_MAGIC.some((m) => m.every((b, i) => bytes[i] === b)))
-    throw usage(`ragsync search: --image: ${file} is not an image (PNG, JPEG, GIF, WebP or BMP)`);
+  if (!looksLikeImage(bytes)) throw usage(`ragsync search: --image: ${file} is not an image (PNG, JPEG, GIF, WebP or BMP)`);
   return bytes;
 }
 
@@ -59,7 +40,7 @@ export async function searchCommand(query: string | undefined, flags: Flags, cmd
   const image = flags.image ? readImage(String(flags.image)) : undefined;
   if (!query && !image) throw usage('ragsync search: give a query text, or --image FILE');
   const mode = image && !query && cmd.getOptionValueSource('mode') !== 'cli' ? 'dense' : (flags.mode as SearchMode);
-  const filter = parseFilters((flags.filter as string[] | undefined) ?? []);
+  const filter = parseFilterFlags((flags.filter as string[] | undefined) ?? []);
   const perDoc = flags.perDoc as number;
   if (perDoc < 0) throw usage(`ragsync search: --per-doc must be 0 (no limit) or more (got ${perDoc})`);
   const fresh = flags.fresh === undefined ? undefined : String(flags.fresh);

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SearchRequest, Service, SyncEvent } from '../app/index.js';
-import { RagsyncError } from '../core/errors.js';
+import { RagsyncError, errorMessage } from '../core/errors.js';
+import { looksLikeImage, parseFilters } from '../core/query.js';
 import type { SearchFilter, SearchMode } from '../core/types.js';
 import { SEARCH_MODES } from '../config/options.js';
 
@@ -34,19 +35,8 @@ interface SearchQuery {
   freshTimeoutMs?: number;
 }
 
-const FILTER_KEYS = { source: 'source', modality: 'modality', doc: 'docId', path: 'path' } as const;
-
 /** The content types an image upload may have. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'application/octet-stream'];
-
-// PNG, JPEG, GIF, WebP (RIFF), BMP: the formats the image decoder reads.
-const IMAGE_MAGIC = [
-  [0x89, 0x50, 0x4e, 0x47],
-  [0xff, 0xd8, 0xff],
-  [0x47, 0x49, 0x46],
-  [0x52, 0x49, 0x46, 0x46],
-  [0x42, 0x4d],
-];
 
 /** A 400 naming the parameter. */
 export class BadParameter extends Error {
@@ -59,24 +49,17 @@ export class BadParameter extends Error {
 }
 
 function filterOf(items: readonly string[] | undefined): SearchFilter | undefined {
-  if (!items?.length) return undefined;
-  const out: Record<string, string> = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    const key = item.slice(0, eq) as keyof typeof FILTER_KEYS;
-    const value = item.slice(eq + 1);
-    if (key === 'modality' && value !== 'text' && value !== 'image')
-      throw new BadParameter('filter', `modality=${value}: expected text or image`);
-    out[FILTER_KEYS[key]] = value;
+  try {
+    return parseFilters(items ?? []);
+  } catch (err) {
+    throw new BadParameter('filter', errorMessage(err));
   }
-  return out as SearchFilter;
 }
 
 function requestOf(q: SearchQuery, image?: Buffer): SearchRequest {
   const text = q.q?.trim() || undefined;
   if (!text && !image) throw new BadParameter('q', 'give a query text (or POST an image)');
-  if (image && !IMAGE_MAGIC.some((m) => m.every((b, i) => image[i] === b)))
-    throw new BadParameter('body', 'not an image (PNG, JPEG, GIF, WebP or BMP)');
+  if (image && !looksLikeImage(image)) throw new BadParameter('body', 'not an image (PNG, JPEG, GIF, WebP or BMP)');
   const mode = q.mode ?? (image && !text ? 'dense' : SEARCH_MODES[0]);
   if (mode === 'keyword' && !text) throw new BadParameter('q', 'a keyword search needs a query text');
   return { text, image, mode, k: q.k, perDoc: q.perDoc, filter: filterOf(q.filter), fresh: q.fresh, freshTimeoutMs: q.freshTimeoutMs };
