@@ -21,18 +21,18 @@ export function localQueueFile(config: Config, source: string): string {
 
 /**
  * A file of this machine's state about one source of the store (`queue`: the local queue's,
- * `audit`: the last audit's): in a LanceDB store's directory (`<folder>/<source>.json`), for a
- * Milvus store under the user's state directory (`$XDG_STATE_HOME/ragsync/<folder>/<store>/`).
+ * `audit`: the last audit's). The local queue's of a LanceDB store lives in its directory
+ * (`queue/<source>.json`: it goes where the store goes); the rest under the user's state directory
+ * (`$XDG_STATE_HOME/ragsync/<folder>/<store>/<source>.json`, one folder per store), so that an
+ * audit leaves the store's directory as it was.
  */
 export function stateFile(config: Config, folder: 'queue' | 'audit', source: string): string {
   const name = `${encodeURIComponent(source)}.json`;
   const sink = config.sink;
-  if (sink.kind === 'lancedb') return path.resolve(sink.path, folder, name);
+  if (sink.kind === 'lancedb' && folder === 'queue') return path.resolve(sink.path, folder, name);
   const state = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
-  const store = createHash('sha256')
-    .update(`${sink.address}\0${sink.database ?? ''}\0${sink.collection}`)
-    .digest('hex')
-    .slice(0, 16);
+  const where = sink.kind === 'lancedb' ? path.resolve(sink.path) : `${sink.address}\0${sink.database ?? ''}\0${sink.collection}`;
+  const store = createHash('sha256').update(where).digest('hex').slice(0, 16);
   return path.join(state, 'ragsync', folder, store, name);
 }
 
