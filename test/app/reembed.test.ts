@@ -125,13 +125,14 @@ describe.each<SinkKind>(['LanceDB', 'Milvus Lite'])('ragsync reembed on %s', (ki
       api.holdAfter(Math.floor((await status(e)).chunks / 2));
       const run1 = await daemon(['reembed', dir, ...e.sink, ...apiArgs, '--no-progress', '--concurrency', '4'], /re-embedding/, keyEnv);
       await api.holding();
-      // Let the process commit what it was answered, then kill it mid-backfill.
+      // Let the process commit what it was answered (the count unchanged for 1.5 s: a Milvus commit
+      // can take longer than two polls), then kill it mid-backfill.
       let last = -1;
+      let since = Date.now();
       await until(async () => {
         const now = (await status(e)).pending?.chunks ?? -1;
-        const stable = now === last;
-        last = now;
-        return stable;
+        if (now !== last) [last, since] = [now, Date.now()];
+        return Date.now() - since >= 1500;
       }, 30_000);
       const before = await status(e);
       expect(before.pending!.docs).toBeGreaterThan(0);
