@@ -3,6 +3,7 @@
  * (its document record, the commit marker of invariant 4), so a search that follows sees it.
  * See docs/read-your-writes.md for the semantics and bounds.
  */
+import { CONFIG_DEFAULTS } from '../config/defaults.js';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { RagsyncError } from '../core/errors.js';
@@ -43,7 +44,7 @@ export interface FreshOptions {
 }
 
 /** How long a `fresh` wait lasts when no bound is given (ms): `search --fresh-timeout-ms`'s default, the API's. */
-export const FRESH_TIMEOUT_MS = 10_000;
+export const FRESH_TIMEOUT_MS = CONFIG_DEFAULTS.serve.freshTimeoutMs;
 
 /** The first pause between two looks, the factor it grows by, and its bound (ms). */
 const FIRST_POLL_MS = 25;
